@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU wheel first: an unpinned torch would pull gigabytes of CUDA packages.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev,web]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/latentlab demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider src tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/reconstruction.py
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info src/*.egg-info

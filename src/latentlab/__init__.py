@@ -1,0 +1,52 @@
+"""latentlab: the whole autoencoder family, and the jobs it does, in one toolkit.
+
+>>> import latentlab
+>>> X, y = latentlab.load_digits()
+>>> vae = latentlab.VAE(latent_dim=2).fit(X, epochs=2, verbose=False)
+>>> vae.encode(X[:3]).shape
+(3, 2)
+"""
+
+__version__ = "0.1.0"
+
+from .config import families, get_family  # noqa: E402
+from .data.datasets import load_digits  # noqa: E402
+from .errors import (  # noqa: E402
+    ConfigError,
+    DataError,
+    DataTypeError,
+    LatentlabError,
+    ModelFileError,
+    NotFittedError,
+    TrainingError,
+)
+from .models import VAE, Autoencoder, LatentModel  # noqa: E402
+from .models.io import load_model as load  # noqa: E402
+from .training import TrainConfig, Trainer  # noqa: E402
+
+
+def create(family: str, **config):
+    """Build a model of the named family, e.g. ``create('vae', latent_dim=2)``."""
+    return get_family(family)(**config)
+
+
+__all__ = [
+    "__version__",
+    "Autoencoder",
+    "VAE",
+    "LatentModel",
+    "Trainer",
+    "TrainConfig",
+    "create",
+    "load",
+    "load_digits",
+    "families",
+    "get_family",
+    "LatentlabError",
+    "DataError",
+    "DataTypeError",
+    "ConfigError",
+    "ModelFileError",
+    "NotFittedError",
+    "TrainingError",
+]

@@ -1,0 +1,1 @@
+"""Jobs built on the public model API: interpolation, plots, demo..."""

@@ -1,0 +1,37 @@
+"""The standard set of PNG figures for a fitted model (used by demo, train and evaluate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import plots
+
+
+def write_figures(model, X: np.ndarray, y: np.ndarray | None, out: str | Path, seed: int = 0) -> dict[str, Path]:
+    """Write reconstructions, latent scatter, latent grid, samples, interpolation and loss curves.
+
+    Returns the paths by name.
+    """
+    out = Path(out)
+    cond = model.config.n_classes > 0
+    yy = y if cond else None
+    Z = model.encode(X, yy)
+    R = model.reconstruct(X[:10], None if yy is None else yy[:10])
+    paths = {
+        "reconstructions": plots.save(plots.reconstructions(X, R), out / "reconstructions.png"),
+        "latent_scatter": plots.save(plots.latent_scatter(Z, y), out / "latent_scatter.png"),
+    }
+    if not cond:
+        paths["latent_grid"] = plots.save(plots.latent_grid(model, Z=Z), out / "latent_grid.png")
+        S = model.sample(32, seed=seed)
+        path = model.interpolate(X[0], X[1], steps=10, method="linear")
+    else:
+        S = model.sample(30, y=np.repeat(np.arange(min(model.config.n_classes, 10)), 3)[:30], seed=seed)
+        path = model.interpolate(X[0], X[1], steps=10, y=int(y[0]))
+    paths["samples"] = plots.save(plots.samples(S), out / "samples.png")
+    paths["interpolation"] = plots.save(plots.interpolation(path), out / "interpolation.png")
+    if model.history:
+        paths["loss_curves"] = plots.save(plots.loss_curves(model.history), out / "loss_curves.png")
+    return paths

@@ -1,0 +1,50 @@
+"""The ``latentlab`` command line, built on the public API.
+
+Each command group lives in its own module with a ``register(subparsers)``
+function; options for models and training are generated from the config
+dataclasses (see :mod:`latentlab.cli.options`), so there is no second list
+of options to keep in sync.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import LatentlabError
+
+# Modules that add sub-commands, in the order they appear in --help.
+COMMAND_MODULES = ("core", "jobs", "web", "dist")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="latentlab",
+        description="Autoencoders for compression, features, denoising, anomalies, generation and imputation.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except LatentlabError as exc:
+        print(f"latentlab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

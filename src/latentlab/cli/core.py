@@ -1,0 +1,117 @@
+"""Core commands: train, evaluate, sample, info, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .options import add_model_options, add_train_options, model_options_for, pick
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a model and save it to a run folder")
+    p.add_argument("--family", default="vae", help="model family (see `latentlab info`); default vae")
+    p.add_argument("--data", default="digits", help="'digits' (embedded), or a .npy / .csv file")
+    p.add_argument("--label-column", default=None, help="CSV column holding labels (kept out of the features)")
+    p.add_argument("--out", default="runs/latest", help="run folder to write (default runs/latest)")
+    p.add_argument("--figures", action="store_true", help="also write the PNG figures")
+    add_model_options(p)
+    add_train_options(p)
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("evaluate", help="reconstruction metrics of a saved run on data")
+    p.add_argument("run_dir")
+    p.add_argument("--data", default="digits", help="'digits', or a .npy / .csv file")
+    p.add_argument("--label-column", default=None)
+    p.add_argument("--out", default=None, help="folder for report.md and figures (default: RUN_DIR)")
+    p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser("sample", help="decode samples from the prior of a saved run")
+    p.add_argument("run_dir")
+    p.add_argument("-n", "--n", type=int, default=16, help="number of samples (default 16)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", type=int, default=None, help="class to sample (conditional models)")
+    p.add_argument("--out", default=None, help=".npy file to write (default RUN_DIR/samples.npy)")
+    p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("info", help="version, device and available families")
+    p.add_argument("run_dir", nargs="?", default=None, help="optionally, a run folder to describe")
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("demo", help="train a 2-D VAE on digits and write figures to runs/demo")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=cmd_demo)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import latentlab
+    from latentlab.data.datasets import load_data
+    from latentlab.training.trainer import TrainConfig
+
+    X, y = load_data(args.data, args.label_column)
+    model = latentlab.create(args.family, **model_options_for(args, args.family))
+    train_opts = pick(args, TrainConfig)
+    model.fit(X, y, **train_opts)
+    out = Path(args.out)
+    rec = model.reconstruct(X, y if model.config.n_classes else None)
+    mse = float(np.mean((rec - X.reshape(rec.shape)) ** 2))
+    model.save(out, metrics={"train_mse": mse, "epochs_run": len(model.history)})
+    if args.figures:
+        from latentlab.apps.figures import write_figures
+
+        write_figures(model, X, y, out)
+    print(f"trained {args.family} for {len(model.history)} epochs; train MSE {mse:.5f}; saved to {out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import latentlab
+    from latentlab.apps.evaluation import evaluate_run
+
+    model = latentlab.load(args.run_dir)
+    from latentlab.data.datasets import load_data
+
+    X, y = load_data(args.data, args.label_column)
+    metrics = evaluate_run(model, X, y, Path(args.out or args.run_dir))
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import latentlab
+
+    model = latentlab.load(args.run_dir)
+    samples = model.sample(args.n, y=args.label, seed=args.seed)
+    out = Path(args.out or Path(args.run_dir) / "samples.npy")
+    np.save(out, samples)
+    print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {out}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import torch
+
+    import latentlab
+    from latentlab.training.device import resolve_device
+
+    if args.run_dir:
+        from latentlab.models.io import read_config
+
+        _, config, doc = read_config(args.run_dir)
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"latentlab {latentlab.__version__}  torch {torch.__version__}  device {resolve_device('auto')}")
+    print("families: " + ", ".join(latentlab.families()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from latentlab.apps.demo import run_demo
+
+    run_demo(args.out, epochs=args.epochs, verbose=not args.quiet)
+    return 0

@@ -1,0 +1,5 @@
+"""Sub-commands of the jobs group (filled in by its own issue)."""
+
+
+def register(sub) -> None:
+    """Add this group's sub-commands to the parser."""

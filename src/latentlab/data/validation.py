@@ -1,0 +1,114 @@
+"""Input checks shared by the model API, the estimators, the CLI and the server.
+
+Every check raises a :mod:`latentlab.errors` exception that names the
+problem and the fix, before anything reaches torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, DataTypeError
+
+
+def as_float_array(X, *, name: str = "X", allow_nan: bool = False, min_samples: int = 1) -> np.ndarray:
+    """Return ``X`` as a float32 NumPy array, or raise a clear error.
+
+    Accepts NumPy arrays, nested lists, pandas frames and torch tensors.
+    Integer, boolean, float16 and float64 inputs are converted to float32.
+
+    Examples
+    --------
+    >>> as_float_array([[1, 2], [3, 4]]).dtype
+    dtype('float32')
+    """
+    if X is None:
+        raise DataError(f"{name} is None; pass an array of shape (n_samples, n_features).")
+    if hasattr(X, "detach") and hasattr(X, "cpu"):  # torch tensor
+        X = X.detach().cpu().float().numpy()
+    elif hasattr(X, "to_numpy"):  # pandas
+        X = X.to_numpy()
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} could not be read as an array ({exc}); pass equal-length rows of numbers.") from None
+    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "M":
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            raise DataTypeError(
+                f"{name} holds non-numeric values (dtype {arr.dtype}); convert or drop text columns before passing it."
+            ) from None
+    if arr.dtype.kind == "c":
+        raise DataTypeError(f"{name} is complex; pass real numbers (e.g. np.abs or split real/imag parts).")
+    if arr.ndim == 0:
+        raise DataError(f"{name} is a scalar; pass an array of shape (n_samples, n_features).")
+    if arr.ndim == 1:
+        raise DataError(
+            f"{name} is 1-D with shape {arr.shape}; pass shape (n_samples, n_features): "
+            "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample."
+        )
+    if arr.shape[0] == 0 or arr.size == 0:
+        raise DataError(f"{name} is empty (shape {arr.shape}); pass at least {min_samples} sample(s).")
+    if arr.shape[0] < min_samples:
+        raise DataError(f"{name} has {arr.shape[0]} sample(s); at least {min_samples} are needed.")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+        big = np.abs(arr[np.isfinite(arr)]).max(initial=0.0)
+        if big > np.finfo(np.float32).max:
+            raise DataError(f"{name} has values up to {big:.3g}, beyond float32's range; rescale it first.")
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not allow_nan:
+        check_finite(arr, name=name)
+    elif np.isinf(arr).any():
+        raise DataError(f"{name} contains inf; replace infinities with NaN (missing) or finite values.")
+    return arr
+
+
+def check_finite(arr: np.ndarray, *, name: str = "X") -> None:
+    """Raise :class:`DataError` when ``arr`` has NaN or inf, saying where."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(bad.sum()) - n_nan
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DataError(
+            f"{name} contains {n_nan} NaN and {n_inf} inf value(s) (first at index {first}); "
+            "remove or impute them first (latentlab.AutoencoderImputer fills NaNs)."
+        )
+
+
+def check_shape(arr: np.ndarray, input_shape: tuple[int, ...], *, name: str = "X") -> np.ndarray:
+    """Reshape ``arr`` to ``(N, *input_shape)``, accepting a flat layout too."""
+    want = tuple(input_shape)
+    if tuple(arr.shape[1:]) == want:
+        return arr
+    if arr.ndim >= 2 and int(np.prod(arr.shape[1:])) == int(np.prod(want)) and (arr.ndim == 2 or len(want) == 1):
+        return arr.reshape(arr.shape[0], *want)
+    raise DataError(
+        f"{name} has shape {arr.shape} but the model expects (n_samples, {', '.join(map(str, want))}) "
+        f"({int(np.prod(want))} features); pass data laid out like the training data."
+    )
+
+
+def check_labels(y, n_samples: int, *, n_classes: int | None = None, name: str = "y") -> np.ndarray:
+    """Integer labels of length ``n_samples`` (and below ``n_classes`` when given)."""
+    if hasattr(y, "detach"):
+        y = y.detach().cpu().numpy()
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1) if arr.ndim == 2 and arr.shape[1] == 1 else arr
+    if arr.ndim != 1:
+        raise DataError(f"{name} must be 1-D labels, got shape {arr.shape}.")
+    if arr.shape[0] != n_samples:
+        raise DataError(f"{name} has {arr.shape[0]} labels but X has {n_samples} samples; pass one label per sample.")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or not np.all(arr == np.round(arr)):
+            raise DataError(f"{name} must hold integer class labels; got non-integer values.")
+    elif arr.dtype.kind not in "iub":
+        raise DataTypeError(f"{name} must hold integer class labels 0..K-1; encode them with LabelEncoder first.")
+    arr = arr.astype(np.int64)
+    if arr.size and arr.min() < 0:
+        raise DataError(f"{name} has negative labels; use 0..K-1.")
+    if n_classes is not None and arr.size and arr.max() >= n_classes:
+        raise DataError(f"{name} has label {arr.max()} but the model knows {n_classes} classes (0..{n_classes - 1}).")
+    return arr

@@ -1,0 +1,41 @@
+"""The plain (deterministic) autoencoder.
+
+Rumelhart, Hinton & Williams (1986); Hinton & Salakhutdinov, "Reducing the
+dimensionality of data with neural networks", Science 2006.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import ModelConfig, register
+from ..training.trainer import Batch, LossOutput
+from .base import LatentModel
+
+
+@dataclass(frozen=True)
+class AEConfig(ModelConfig):
+    """Config of :class:`Autoencoder` (no fields beyond :class:`ModelConfig`)."""
+
+    family = "ae"
+
+
+@register
+class Autoencoder(LatentModel):
+    """Encoder -> code -> decoder, trained on reconstruction NLL.
+
+    Examples
+    --------
+    >>> import numpy as np, latentlab
+    >>> X = np.random.default_rng(0).random((200, 16)).astype("float32")
+    >>> ae = latentlab.Autoencoder(latent_dim=2, hidden=(32,)).fit(X, epochs=3, verbose=False)
+    >>> ae.encode(X[:5]).shape
+    (5, 2)
+    """
+
+    config_class = AEConfig
+
+    def loss(self, batch: Batch) -> LossOutput:
+        z = self.posterior(self.corrupt(batch.x), batch.y).mean  # (B, L)
+        rec = self.reconstruction(self.decode_params(z, batch.y), batch).mean()
+        return LossOutput(rec, {"reconstruction": rec})

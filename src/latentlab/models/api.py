@@ -1,0 +1,223 @@
+"""The NumPy-facing, Keras-like API every family shares.
+
+``fit`` takes arrays or tensors in the user's own units; the fitted scaler
+maps them into the model's space and back, so ``encode``/``decode``/
+``reconstruct`` always speak the user's units and shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.scaling import Scaler
+from ..data.validation import as_float_array, check_labels, check_shape
+from ..errors import ConfigError, DataError, NotFittedError
+from ..training.device import seed_everything
+from ..training.trainer import TensorData, TrainConfig, Trainer
+
+INFERENCE_BATCH = 4096
+
+
+def _generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator | None:
+    if generator is not None:
+        return generator
+    if seed is not None:
+        return torch.Generator().manual_seed(int(seed))
+    return None
+
+
+class ModelAPI:
+    """Mixin with fit / encode / decode / reconstruct / predict / sample / interpolate / save."""
+
+    def _init_api_state(self) -> None:
+        self.scaler: Scaler | None = None
+        self.history: list[dict[str, float]] = []
+        self.train_config: TrainConfig | None = None
+        self.metrics: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- data
+    @property
+    def device(self) -> torch.device:
+        for t in self.parameters():
+            return t.device
+        return torch.device("cpu")
+
+    def _check_fitted(self) -> None:
+        if not self.built or self.scaler is None:
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) or latentlab.load(dir).")
+
+    def _to_model_space(self, X, name: str = "X", allow_nan: bool = False) -> torch.Tensor:
+        arr = as_float_array(X, name=name, allow_nan=allow_nan)
+        arr = check_shape(arr, self.config.input_shape, name=name)
+        return torch.from_numpy(self.scaler.transform(arr))
+
+    def _to_user_space(self, t: torch.Tensor) -> np.ndarray:
+        return self.scaler.inverse_transform(t.detach().float().cpu().numpy())
+
+    def _labels(self, y, n: int, required: bool = False) -> torch.Tensor | None:
+        if y is None:
+            if required or self.config.n_classes > 0:
+                raise DataError("this model is conditional: pass labels y (ints in 0..n_classes-1).")
+            return None
+        return torch.from_numpy(check_labels(y, n, n_classes=self.config.n_classes or None))
+
+    @torch.no_grad()
+    def _batched(self, fn, *tensors: torch.Tensor | None) -> torch.Tensor:
+        self.eval()
+        dev = self.device
+        n = tensors[0].shape[0]
+        outs = []
+        for i in range(0, n, INFERENCE_BATCH):
+            part = [None if t is None else t[i : i + INFERENCE_BATCH].to(dev) for t in tensors]
+            outs.append(fn(*part).float().cpu())
+        return torch.cat(outs)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X,
+        y=None,
+        *,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        validation_data=None,
+        callbacks=None,
+        **train_options: Any,
+    ):
+        """Fit the scaler and the networks on ``X`` (and labels ``y``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *input_shape)
+        y : array-like of int, optional
+            Labels; required by conditional models, ignored by the others.
+        epochs, batch_size : int, optional
+            Override :class:`~latentlab.training.TrainConfig` defaults.
+        validation_data : array-like or (X_val, y_val), optional
+            Held-out set for early stopping; without it
+            ``validation_split`` of ``X`` is held out.
+        **train_options
+            Any other :class:`~latentlab.training.TrainConfig` field
+            (``lr``, ``patience``, ``seed``, ``device``, ``verbose``...).
+
+        Returns
+        -------
+        self
+            ``self.history`` holds one dict per epoch.
+        """
+        opts = dict(train_options)
+        if epochs is not None:
+            opts["epochs"] = epochs
+        if batch_size is not None:
+            opts["batch_size"] = batch_size
+        tc = TrainConfig.from_kwargs(**opts)
+        arr = as_float_array(X, name="X", min_samples=2)
+        if self.config.input_shape is None:
+            self.config = self.config.replace(input_shape=tuple(int(s) for s in arr.shape[1:]))
+        arr = check_shape(arr, self.config.input_shape, name="X")
+        labels = self._labels(y, arr.shape[0]) if (y is not None and self.config.n_classes > 0) else None
+        if self.config.n_classes > 0 and labels is None:
+            raise DataError("this model is conditional: pass labels y to fit.")
+        if self.scaler is None:
+            self.scaler = Scaler(self.config.scaling).fit(arr.reshape(arr.shape[0], *self.config.input_shape))
+        if not self.built:
+            seed_everything(tc.seed)
+            self.build()
+        train = TensorData(torch.from_numpy(self.scaler.transform(arr)), labels)
+        val = None
+        if validation_data is not None:
+            vx, vy = validation_data if isinstance(validation_data, tuple) else (validation_data, None)
+            varr = check_shape(as_float_array(vx, name="validation X"), self.config.input_shape, name="validation X")
+            vlab = self._labels(vy, varr.shape[0]) if self.config.n_classes > 0 else None
+            val = TensorData(torch.from_numpy(self.scaler.transform(varr)), vlab)
+        trainer = Trainer(self, tc, callbacks)
+        self.history = list(self.history) + trainer.fit(train, val)
+        self.train_config = tc
+        self.trainer_ = trainer
+        self.on_fit_end(train)
+        return self
+
+    def on_fit_end(self, train: TensorData) -> None:
+        """After training: fit the code prior of deterministic models."""
+        z = self._batched(lambda x, y: self.posterior(x, y).mean, train.x, train.y)
+        self.fit_code_prior(z.to(self.code_mean.device))
+
+    # ------------------------------------------------------------ inference
+    def encode(self, X, y=None) -> np.ndarray:
+        """Deterministic codes (the posterior mean), shape ``(n, latent_dim)``."""
+        self._check_fitted()
+        x = self._to_model_space(X)
+        return self._batched(lambda a, b: self.posterior(a, b).mean, x, self._labels(y, x.shape[0])).numpy()
+
+    transform = encode
+
+    def decode(self, Z, y=None) -> np.ndarray:
+        """Decoder means of codes ``Z`` in the user's units, shape ``(n, *input_shape)``."""
+        self._check_fitted()
+        z = as_float_array(Z, name="Z")
+        if z.ndim != 2 or z.shape[1] != self.config.latent_dim:
+            raise DataError(f"Z has shape {z.shape}; codes must be (n, {self.config.latent_dim}).")
+        zt = torch.from_numpy(z)
+        return self._to_user_space(self._batched(self.decode_mean, zt, self._labels(y, z.shape[0])))
+
+    def reconstruct(self, X, y=None) -> np.ndarray:
+        """Encode then decode deterministically; same shape and units as ``X``."""
+        self._check_fitted()
+        x = self._to_model_space(X)
+        return self._to_user_space(self._batched(self.forward, x, self._labels(y, x.shape[0])))
+
+    def predict(self, X, y=None) -> np.ndarray:
+        """Keras-style alias of :meth:`reconstruct`."""
+        return self.reconstruct(X, y)
+
+    def denoise(self, X_noisy, y=None) -> np.ndarray:
+        """Reconstruct noisy inputs (meaningful for a model trained with ``noise``)."""
+        return self.reconstruct(X_noisy, y)
+
+    def sample(
+        self, n: int, y=None, *, seed: int | None = None, generator: torch.Generator | None = None
+    ) -> np.ndarray:
+        """Decode ``n`` codes drawn from the prior (class ``y`` for conditional models).
+
+        Reproducible with ``seed`` or an explicit ``torch.Generator``.
+        """
+        self._check_fitted()
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"n={n!r} must be a positive integer.")
+        z = self.prior_sample(int(n), _generator(seed, generator))
+        if y is not None and np.ndim(y) == 0:
+            y = np.full(int(n), int(y))
+        return self._to_user_space(self._batched(self.decode_mean, z, self._labels(y, int(n))))
+
+    def interpolate(self, a, b, steps: int = 10, method: str = "linear", y=None) -> np.ndarray:
+        """Decode ``steps`` points on the path between the codes of samples ``a`` and ``b``.
+
+        ``method`` is 'linear' or 'slerp' (spherical).
+        """
+        from ..apps.interpolation import interpolate_codes
+
+        a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+        ya = None if y is None else np.full(2, int(y))
+        codes = self.encode(np.stack([a.reshape(self.config.input_shape), b.reshape(self.config.input_shape)]), ya)
+        path = interpolate_codes(codes[0], codes[1], steps, method)
+        return self.decode(path, None if y is None else np.full(steps, int(y)))
+
+    # ---------------------------------------------------------------- files
+    def save(self, path, metrics: dict[str, Any] | None = None) -> None:
+        """Write ``config.json``, ``model.safetensors``, ``scaler.json`` and ``metrics.json``."""
+        from .io import save_model
+
+        save_model(self, path, metrics)
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild a model saved by :meth:`save` (no unpickling)."""
+        from .io import load_model
+
+        model = load_model(path)
+        if not isinstance(model, cls):
+            raise ConfigError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}.")
+        return model

@@ -1,0 +1,49 @@
+"""Building blocks: one encoder/decoder pair per architecture, shared by every family."""
+
+from .conv import ConvDecoder, ConvEncoder, conv_image_shape
+from .mlp import MLPDecoder, MLPEncoder, activation_layer, build_mlp
+
+__all__ = [
+    "MLPEncoder",
+    "MLPDecoder",
+    "ConvEncoder",
+    "ConvDecoder",
+    "build_mlp",
+    "activation_layer",
+    "conv_image_shape",
+    "build_pair",
+]
+
+
+def build_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
+    """Build the (encoder, decoder) pair named by ``config.architecture``.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Gives the architecture, input shape, widths and activation.
+    out_dim : int
+        Width of the encoder's output (``latent_dim`` for a deterministic
+        code, ``2 * latent_dim`` for a Gaussian posterior).
+    in_extra : int
+        Extra inputs concatenated to the encoder's features (labels of a
+        conditional model).
+    latent_extra : int
+        Extra inputs concatenated to the code before decoding.
+    """
+    from ..errors import ConfigError
+
+    if config.architecture == "mlp":
+        enc = MLPEncoder(config.input_shape, config.hidden, out_dim, config.activation, in_extra)
+        dec = MLPDecoder(config.latent_dim + latent_extra, config.hidden[::-1], config.input_shape, config.activation)
+        return enc, dec
+    if config.architecture == "conv":
+        image_shape = conv_image_shape(config)
+        enc = ConvEncoder(image_shape, config.hidden, out_dim, config.activation, in_extra)
+        dec = ConvDecoder(config.latent_dim + latent_extra, config.hidden[::-1], image_shape, config.activation)
+        return enc, dec
+    if config.architecture == "seq":
+        from .recurrent import build_recurrent_pair
+
+        return build_recurrent_pair(config, out_dim, in_extra, latent_extra)
+    raise ConfigError(f"unknown architecture {config.architecture!r}")

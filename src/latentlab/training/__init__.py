@@ -1,0 +1,7 @@
+"""One model-agnostic trainer with callbacks."""
+
+from .callbacks import Callback, EarlyStopping, ProgressBar
+from .device import resolve_device, seed_everything
+from .trainer import TrainConfig, Trainer
+
+__all__ = ["Trainer", "TrainConfig", "Callback", "EarlyStopping", "ProgressBar", "resolve_device", "seed_everything"]

@@ -1,0 +1,70 @@
+"""Callbacks: features are added here, never by editing the training loop."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from tqdm.auto import tqdm
+
+
+class Callback:
+    """Hooks the trainer calls; each gets the trainer, which holds the model."""
+
+    def on_train_begin(self, trainer) -> None: ...
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict[str, float]) -> None: ...
+
+    def on_train_end(self, trainer) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    With ``restore_best`` the weights of the best epoch are put back at the end.
+    """
+
+    def __init__(
+        self, monitor: str = "val_loss", patience: int = 20, min_delta: float = 0.0, restore_best: bool = True
+    ):
+        self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, min_delta, restore_best
+
+    def on_train_begin(self, trainer) -> None:
+        self.best = math.inf
+        self.best_epoch = -1
+        self.best_state = None
+        self.wait = 0
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        value = logs.get(self.monitor, logs.get("loss"))
+        if value is None or not math.isfinite(value):
+            return
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_state = copy.deepcopy(trainer.model.state_dict())
+        else:
+            self.wait += 1
+            if self.patience is not None and self.wait >= self.patience:
+                trainer.stop_training = True
+
+    def on_train_end(self, trainer) -> None:
+        if self.restore_best and self.best_state is not None:
+            trainer.model.load_state_dict(self.best_state)
+            trainer.best_epoch = self.best_epoch
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over epochs showing the loss and its parts."""
+
+    def on_train_begin(self, trainer) -> None:
+        self.bar = tqdm(
+            total=trainer.config.epochs - trainer.start_epoch, desc=type(trainer.model).__name__, leave=False
+        )
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "epoch"}, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, trainer) -> None:
+        self.bar.close()

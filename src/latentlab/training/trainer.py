@@ -1,0 +1,393 @@
+"""The trainer: one loop for every family.
+
+It knows devices, precision, seeds, schedules and (with torchrun) processes;
+it knows nothing about families. A model only has to provide
+``loss(batch) -> LossOutput`` (a total and a dict of named parts).
+
+Speed comes from removing overhead rather than from tricks: in-memory data
+lives on the device as one tensor that is shuffled once per epoch and cut
+into contiguous views (no DataLoader, no per-sample indexing, no collate),
+the optimizer is Adam's fused kernel, loss parts are summed on the device and
+read back once per epoch, and ``torch.compile`` is one option away.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..config import _check_choice, _check_nonneg_float, _check_positive_int
+from ..errors import ConfigError, DataError
+from .callbacks import Callback, EarlyStopping, ProgressBar
+from .device import resolve_device, seed_everything
+
+SCHEDULES = ("none", "cosine", "plateau")
+NAN_POLICIES = ("stop", "skip")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about how a model is trained (not what it is).
+
+    Parameters
+    ----------
+    epochs, batch_size, lr, weight_decay :
+        The usual; the optimizer is Adam (AdamW when ``weight_decay > 0``).
+    validation_split : float
+        Fraction of the training data held out for validation when no
+        ``validation_data`` is given (0 disables it).
+    patience : int or None
+        Early stopping on validation loss; ``None`` trains every epoch.
+        The best epoch's weights are restored when ``restore_best``.
+    lr_schedule : {'none', 'cosine', 'plateau'}
+    grad_clip : float or None
+        Clip the gradient norm to this value.
+    seed : int or None
+        Makes initialisation, shuffling and sampling reproducible.
+    device : str
+        ``'auto'`` (cuda, then mps, then cpu) or a torch device name.
+    compile : bool
+        Run the loss through ``torch.compile``; falls back to eager with a
+        warning where compilation fails.
+    amp : bool
+        bf16 autocast (CUDA and CPU).
+    nan_policy : {'stop', 'skip'}
+        On a non-finite loss: stop and restore the last good weights, or skip
+        that step.
+    verbose : bool
+        Show a progress bar with the loss parts.
+    """
+
+    epochs: int = 150
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    validation_split: float = 0.1
+    patience: int | None = 30
+    restore_best: bool = True
+    lr_schedule: str = "cosine"
+    grad_clip: float | None = None
+    seed: int | None = 0
+    device: str = "auto"
+    compile: bool = False
+    amp: bool = False
+    nan_policy: str = "stop"
+    verbose: bool = True
+
+    def __post_init__(self) -> None:
+        _check_positive_int("epochs", self.epochs)
+        _check_positive_int("batch_size", self.batch_size)
+        _check_nonneg_float("lr", self.lr)
+        if self.lr == 0:
+            raise ConfigError("lr must be > 0.")
+        _check_nonneg_float("weight_decay", self.weight_decay)
+        if not isinstance(self.validation_split, (int, float)) or not 0 <= self.validation_split < 1:
+            raise ConfigError(f"validation_split={self.validation_split!r} must be in [0, 1).")
+        if self.patience is not None:
+            _check_positive_int("patience", self.patience)
+        if self.grad_clip is not None:
+            _check_nonneg_float("grad_clip", self.grad_clip)
+        _check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        _check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ConfigError(f"unknown training option(s) {unknown}; known: {sorted(known)}.")
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Batch:
+    """One mini-batch: clean inputs ``x``, optional labels ``y`` and mask (1 = observed)."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+    mask: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass
+class LossOutput:
+    """What ``model.loss`` returns: the total to minimise and its named parts."""
+
+    total: torch.Tensor
+    parts: dict[str, torch.Tensor]
+
+
+class TensorData:
+    """In-memory data kept on the device; yields contiguous shuffled batches."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, mask: torch.Tensor | None = None):
+        self.x, self.y, self.mask = x, y, mask
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def to(self, device: torch.device) -> TensorData:
+        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return TensorData(move(self.x), move(self.y), move(self.mask))
+
+    def subset(self, idx: torch.Tensor) -> TensorData:
+        pick = lambda t: None if t is None else t[idx.to(t.device)]  # noqa: E731
+        return TensorData(pick(self.x), pick(self.y), pick(self.mask))
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None) -> Iterator[Batch]:
+        n = len(self)
+        if generator is not None:
+            perm = torch.randperm(n, generator=generator).to(self.x.device)
+            data = self.subset(perm)  # one gather per epoch, then views
+        else:
+            data = self
+        for i in range(0, n, batch_size):
+            s = slice(i, i + batch_size)
+            yield Batch(
+                data.x[s],
+                None if data.y is None else data.y[s],
+                None if data.mask is None else data.mask[s],
+            )
+
+
+def _as_batch(item, device) -> Batch:
+    if isinstance(item, Batch):
+        b = item
+    elif isinstance(item, (tuple, list)):
+        b = Batch(*item)
+    else:
+        b = Batch(item)
+    move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+    return Batch(move(b.x).float(), move(b.y), move(b.mask))
+
+
+class Trainer:
+    """Trains any latentlab model.
+
+    Examples
+    --------
+    >>> import latentlab, torch
+    >>> model = latentlab.Autoencoder(input_shape=(4,), latent_dim=2, hidden=(8,))
+    >>> t = Trainer(model, TrainConfig(epochs=2, batch_size=8, verbose=False, validation_split=0))
+    >>> history = t.fit(TensorData(torch.rand(32, 4)))
+    >>> len(history)
+    2
+    """
+
+    def __init__(self, model, config: TrainConfig | None = None, callbacks: list[Callback] | None = None):
+        self.model = model
+        self.config = config or TrainConfig()
+        self.device = resolve_device(self.config.device)
+        self.callbacks: list[Callback] = list(callbacks or [])
+        if self.config.patience is not None or self.config.restore_best:
+            self.callbacks.insert(
+                0, EarlyStopping(patience=self.config.patience, restore_best=self.config.restore_best)
+            )
+        if self.config.verbose:
+            self.callbacks.append(ProgressBar())
+        self.history: list[dict[str, float]] = []
+        self.start_epoch = 0
+        self.stop_training = False
+        self.best_epoch: int | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler = None
+
+    # ----------------------------------------------------------------- set-up
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.config
+        cls = torch.optim.AdamW if c.weight_decay > 0 else torch.optim.Adam
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        try:
+            return cls(params, lr=c.lr, weight_decay=c.weight_decay, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            return cls(params, lr=c.lr, weight_decay=c.weight_decay, foreach=True)
+
+    def _make_scheduler(self):
+        c = self.config
+        if c.lr_schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=c.epochs, eta_min=c.lr * 0.01)
+        if c.lr_schedule == "plateau":
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, factor=0.5, patience=5)
+        return None
+
+    def _split(self, data: TensorData) -> tuple[TensorData, TensorData | None]:
+        frac = self.config.validation_split
+        n = len(data)
+        n_val = int(round(n * frac))
+        if frac <= 0 or n_val < 1 or n - n_val < 1:
+            return data, None
+        g = torch.Generator().manual_seed(self.config.seed if self.config.seed is not None else 0)
+        perm = torch.randperm(n, generator=g)
+        return data.subset(perm[n_val:]), data.subset(perm[:n_val])
+
+    def _loss_fn(self):
+        if not self.config.compile:
+            return self.model.loss
+        try:
+            compiled = torch.compile(self.model.loss)
+        except Exception as exc:  # pragma: no cover - depends on the platform
+            warnings.warn(f"torch.compile is unavailable ({exc}); training eagerly.", stacklevel=3)
+            return self.model.loss
+        state = {"fn": compiled}
+
+        def call(batch):
+            try:
+                return state["fn"](batch)
+            except Exception as exc:  # compilation errors surface on the first call
+                if state["fn"] is self.model.loss:
+                    raise
+                warnings.warn(f"torch.compile failed ({type(exc).__name__}); training eagerly.", stacklevel=2)
+                state["fn"] = self.model.loss
+                return self.model.loss(batch)
+
+        return call
+
+    # ------------------------------------------------------------------- loop
+    def fit(self, train, val=None) -> list[dict[str, float]]:
+        """Train on ``train`` (a :class:`TensorData` or a torch ``Dataset``).
+
+        ``val`` is a held-out set of the same kind; without it
+        ``validation_split`` of ``train`` is held out.
+        """
+        c = self.config
+        seed_everything(c.seed)
+        self.model.to(self.device)
+        if isinstance(train, TensorData) and val is None:
+            train, val = self._split(train)
+        if len(train) < c.batch_size:
+            raise DataError(
+                f"only {len(train)} training sample(s), fewer than one batch (batch_size={c.batch_size}); "
+                "lower batch_size or pass more data."
+            )
+        train_src = self._source(train, shuffle=True)
+        val_src = None if val is None else self._source(val, shuffle=False)
+        if self.optimizer is None:
+            self.optimizer = self._make_optimizer()
+            self.scheduler = self._make_scheduler()
+        loss_fn = self._loss_fn()
+        gen = torch.Generator().manual_seed(c.seed if c.seed is not None else int(time.time()))
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        last_good = copy.deepcopy(self.model.state_dict())
+        self.stop_training = False
+        for epoch in range(self.start_epoch, c.epochs):
+            t0 = time.perf_counter()
+            logs = {"epoch": epoch, **self._run_epoch(train_src, loss_fn, gen)}
+            if not math.isfinite(logs["loss"]):
+                self.model.load_state_dict(last_good)
+                warnings.warn(
+                    f"training stopped at epoch {epoch}: the loss became {logs['loss']}; the last good weights "
+                    "were restored. Lower lr, set grad_clip, or check the data scale.",
+                    stacklevel=2,
+                )
+                self.stop_training = True
+                self.stopped_on_nan = True
+                break
+            if val_src is not None:
+                logs.update({f"val_{k}": v for k, v in self.evaluate(val_src).items()})
+            logs["lr"] = self.optimizer.param_groups[0]["lr"]
+            logs["time"] = time.perf_counter() - t0
+            self.history.append(logs)
+            self._step_scheduler(logs)
+            last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.start_epoch = epoch + 1
+            for cb in self.callbacks:
+                cb.on_epoch_end(self, epoch, logs)
+            if self.stop_training:
+                break
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        self.model.eval()
+        return self.history
+
+    def _source(self, data, shuffle: bool):
+        if isinstance(data, TensorData):
+            return data.to(self.device)
+        if isinstance(data, (Dataset, DataLoader)) or hasattr(data, "__iter__"):
+            if isinstance(data, Dataset):
+                return DataLoader(
+                    data,
+                    batch_size=self.config.batch_size,
+                    shuffle=shuffle,
+                    pin_memory=self.device.type == "cuda",
+                )
+            return data
+        raise DataError(f"cannot train on {type(data).__name__}; pass arrays, tensors or a torch Dataset.")
+
+    def _batches(self, src, batch_size: int, gen) -> Iterator[Batch]:
+        if isinstance(src, TensorData):
+            yield from src.batches(batch_size, gen)
+        else:
+            for item in src:
+                yield _as_batch(item, self.device)
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp)
+
+    def _run_epoch(self, src, loss_fn, gen) -> dict[str, float]:
+        c = self.config
+        self.model.train()
+        sums: dict[str, torch.Tensor] = {}
+        n = 0
+        for batch in self._batches(src, c.batch_size, gen):
+            with self._autocast():
+                out = loss_fn(batch)
+            if c.nan_policy == "skip" and not torch.isfinite(out.total):
+                continue
+            self.optimizer.zero_grad(set_to_none=True)
+            out.total.backward()
+            if c.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+            self.optimizer.step()
+            bs = len(batch)
+            n += bs
+            _accumulate(sums, "loss", out.total, bs)
+            for k, v in out.parts.items():
+                _accumulate(sums, k, v, bs)
+        if n == 0:
+            return {"loss": math.nan}
+        return {k: float(v) / n for k, v in sums.items()}
+
+    @torch.no_grad()
+    def evaluate(self, src) -> dict[str, float]:
+        """Mean loss and parts over ``src`` in eval mode."""
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, torch.Tensor] = {}
+        n = 0
+        for batch in self._batches(src, max(self.config.batch_size, 1024), None):
+            with self._autocast():
+                out = self.model.loss(batch)
+            bs = len(batch)
+            n += bs
+            _accumulate(sums, "loss", out.total, bs)
+            for k, v in out.parts.items():
+                _accumulate(sums, k, v, bs)
+        self.model.train(was_training)
+        return {k: float(v) / max(n, 1) for k, v in sums.items()}
+
+    def _step_scheduler(self, logs) -> None:
+        if self.scheduler is None:
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(logs.get("val_loss", logs["loss"]))
+        else:
+            self.scheduler.step()
+
+
+def _accumulate(sums: dict[str, torch.Tensor], key: str, value: torch.Tensor, weight: int) -> None:
+    v = value.detach().float() * weight
+    sums[key] = sums[key] + v if key in sums else v
