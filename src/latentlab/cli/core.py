@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,25 @@ def register(sub) -> None:
     p.add_argument("--label-column", default=None, help="CSV column holding labels (kept out of the features)")
     p.add_argument("--out", default="runs/latest", help="run folder to write (default runs/latest)")
     p.add_argument("--figures", action="store_true", help="also write the PNG figures")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="write OUT/checkpoint.safetensors every N epochs (and after the last)",
+    )
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="also write the checkpoint whenever S seconds have passed since the last one",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.safetensors if it exists (else start afresh)",
+    )
     add_model_options(p)
     add_train_options(p)
     p.set_defaults(handler=cmd_train)
@@ -51,22 +71,45 @@ def register(sub) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import latentlab
     from latentlab.data.datasets import load_data
+    from latentlab.training import distributed
     from latentlab.training.trainer import TrainConfig
 
     X, y = load_data(args.data, args.label_column)
     model = latentlab.create(args.family, **model_options_for(args, args.family))
     train_opts = pick(args, TrainConfig)
-    model.fit(X, y, **train_opts)
+    model.fit(X, y, **train_opts, **_checkpointing(args))
+    world = distributed.world_size()
+    if not distributed.is_main_process():  # under torchrun only rank 0 writes files and prints
+        distributed.cleanup()
+        return 0
     out = Path(args.out)
     rec = model.reconstruct(X, y if model.config.n_classes else None)
     mse = float(np.mean((rec - X.reshape(rec.shape)) ** 2))
-    model.save(out, metrics={"train_mse": mse, "epochs_run": len(model.history)})
+    model.save(out, metrics={"train_mse": mse, "epochs_run": len(model.history), "world_size": world})
     if args.figures:
         from latentlab.apps.figures import write_figures
 
         write_figures(model, X, y, out)
     print(f"trained {args.family} for {len(model.history)} epochs; train MSE {mse:.5f}; saved to {out}")
+    distributed.cleanup()
     return 0
+
+
+def _checkpointing(args: argparse.Namespace) -> dict:
+    """``callbacks`` and ``resume`` for ``fit`` from --checkpoint-every/--checkpoint-seconds/--resume."""
+    from latentlab.training.checkpoint import CHECKPOINT_NAME, Checkpoint
+
+    every, seconds = args.checkpoint_every, args.checkpoint_seconds
+    if every is None and seconds is None and not args.resume:
+        return {}
+    path = Path(args.out) / CHECKPOINT_NAME
+    opts: dict = {"callbacks": [Checkpoint(path, every if every is not None or seconds else 1, seconds)]}
+    if args.resume and path.is_file():
+        print(f"resuming from {path}", file=sys.stderr)
+        opts["resume"] = path
+    elif args.resume:
+        print(f"no checkpoint at {path} yet; starting afresh", file=sys.stderr)
+    return opts
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -25,8 +25,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..config import _check_choice, _check_nonneg_float, _check_positive_int
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, TrainingError
+from . import distributed
 from .callbacks import Callback, EarlyStopping, ProgressBar
+from .checkpoint import restore_trainer_state
 from .device import resolve_device, seed_everything
 
 SCHEDULES = ("none", "cosine", "plateau")
@@ -140,20 +142,40 @@ class TensorData:
         return self.x.shape[0]
 
     def to(self, device: torch.device) -> TensorData:
-        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        pin = device.type == "cuda"  # pinned host memory makes the non-blocking copy truly asynchronous
+
+        def move(t):
+            if t is None or t.device == device:
+                return t
+            return (t.pin_memory() if pin and t.device.type == "cpu" else t).to(device, non_blocking=True)
+
         return TensorData(move(self.x), move(self.y), move(self.mask))
 
     def subset(self, idx: torch.Tensor) -> TensorData:
         pick = lambda t: None if t is None else t[idx.to(t.device)]  # noqa: E731
         return TensorData(pick(self.x), pick(self.y), pick(self.mask))
 
-    def batches(self, batch_size: int, generator: torch.Generator | None = None) -> Iterator[Batch]:
+    def batches(
+        self, batch_size: int, generator: torch.Generator | None = None, shard: tuple[int, int] = (0, 1)
+    ) -> Iterator[Batch]:
+        """Contiguous batches, shuffled by ``generator``; ``shard=(rank, world)`` keeps this rank's part.
+
+        Every rank draws the same permutation (same seed) and keeps its own
+        disjoint, equal slice of it, as ``DistributedSampler(drop_last=True)``
+        does; without a generator (evaluation) rank r keeps rows r, r+world, ...
+        """
         n = len(self)
+        rank, world = shard
         if generator is not None:
-            perm = torch.randperm(n, generator=generator).to(self.x.device)
-            data = self.subset(perm)  # one gather per epoch, then views
+            perm = torch.randperm(n, generator=generator)
+            if world > 1:
+                perm = perm[distributed.shard_slice(n, rank, world)]
+            data = self.subset(perm.to(self.x.device))  # one gather per epoch, then views
+        elif world > 1:
+            data = self.subset(torch.arange(rank, n, world))
         else:
             data = self
+        n = len(data)
         for i in range(0, n, batch_size):
             s = slice(i, i + batch_size)
             yield Batch(
@@ -170,7 +192,14 @@ def _as_batch(item, device) -> Batch:
         b = Batch(*item)
     else:
         b = Batch(item)
-    move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+
+    def move(t):
+        if t is None:
+            return None
+        if device.type == "cuda" and t.device.type == "cpu" and not t.is_pinned():
+            t = t.pin_memory()  # so that the copy below overlaps with compute
+        return t.to(device, non_blocking=True)
+
     return Batch(move(b.x).float(), move(b.y), move(b.mask))
 
 
@@ -190,13 +219,16 @@ class Trainer:
     def __init__(self, model, config: TrainConfig | None = None, callbacks: list[Callback] | None = None):
         self.model = model
         self.config = config or TrainConfig()
-        self.device = resolve_device(self.config.device)
+        self.device = distributed.init_distributed(resolve_device(self.config.device))
+        self.shard = (distributed.rank(), distributed.world_size())  # (rank, world) under torchrun
+        self.ddp = None
+        self.epoch = 0
         self.callbacks: list[Callback] = list(callbacks or [])
         if self.config.patience is not None or self.config.restore_best:
             self.callbacks.insert(
                 0, EarlyStopping(patience=self.config.patience, restore_best=self.config.restore_best)
             )
-        if self.config.verbose:
+        if self.config.verbose and distributed.is_main_process():
             self.callbacks.append(ProgressBar())
         self.history: list[dict[str, float]] = []
         self.start_epoch = 0
@@ -204,6 +236,9 @@ class Trainer:
         self.best_epoch: int | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler = None
+        self.generator: torch.Generator | None = None  # shuffling; saved in checkpoints
+        self.stopped_on_nan = False
+        self._pending_state: dict[str, Any] | None = None  # set by load_state_dict, applied in fit
 
     # ----------------------------------------------------------------- set-up
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -234,24 +269,32 @@ class Trainer:
         return data.subset(perm[n_val:]), data.subset(perm[:n_val])
 
     def _loss_fn(self):
+        eager = self.model.loss
+        if self.ddp is not None:  # the loss runs through DDP's forward so that gradients are averaged
+            ddp = self.ddp
+
+            def eager(batch):
+                total, parts = ddp(batch)
+                return LossOutput(total, parts)
+
         if not self.config.compile:
-            return self.model.loss
+            return eager
         try:
-            compiled = torch.compile(self.model.loss)
+            compiled = torch.compile(eager)
         except Exception as exc:  # pragma: no cover - depends on the platform
             warnings.warn(f"torch.compile is unavailable ({exc}); training eagerly.", stacklevel=3)
-            return self.model.loss
+            return eager
         state = {"fn": compiled}
 
         def call(batch):
             try:
                 return state["fn"](batch)
             except Exception as exc:  # compilation errors surface on the first call
-                if state["fn"] is self.model.loss:
+                if state["fn"] is eager:
                     raise
                 warnings.warn(f"torch.compile failed ({type(exc).__name__}); training eagerly.", stacklevel=2)
-                state["fn"] = self.model.loss
-                return self.model.loss(batch)
+                state["fn"] = eager
+                return eager(batch)
 
         return call
 
@@ -277,17 +320,28 @@ class Trainer:
         if self.optimizer is None:
             self.optimizer = self._make_optimizer()
             self.scheduler = self._make_scheduler()
+        if self.shard[1] > 1 and self.ddp is None:
+            self.ddp = distributed.wrap_ddp(self.model, self.device)  # broadcasts rank 0's weights
         loss_fn = self._loss_fn()
-        gen = torch.Generator().manual_seed(c.seed if c.seed is not None else int(time.time()))
+        gen = self.generator = torch.Generator().manual_seed(c.seed if c.seed is not None else int(time.time()))
         for cb in self.callbacks:
             cb.on_train_begin(self)
         last_good = copy.deepcopy(self.model.state_dict())
         self.stop_training = False
+        if self._pending_state is not None:  # resuming: optimizer, scheduler, RNGs, callbacks as they were
+            restore_trainer_state(self, self._pending_state)
+            self._pending_state = None
         for epoch in range(self.start_epoch, c.epochs):
             t0 = time.perf_counter()
+            self.epoch = epoch
             logs = {"epoch": epoch, **self._run_epoch(train_src, loss_fn, gen)}
             if not math.isfinite(logs["loss"]):
                 self.model.load_state_dict(last_good)
+                if not self.history:  # nothing good to keep: say so rather than return a random model
+                    raise TrainingError(
+                        f"the loss became {logs['loss']} in the first epoch; no weights are worth keeping. "
+                        "Lower lr, set grad_clip, check the data for extreme values, or use nan_policy='skip'."
+                    )
                 warnings.warn(
                     f"training stopped at epoch {epoch}: the loss became {logs['loss']}; the last good weights "
                     "were restored. Lower lr, set grad_clip, or check the data scale.",
@@ -317,11 +371,18 @@ class Trainer:
         if isinstance(data, TensorData):
             return data.to(self.device)
         if isinstance(data, (Dataset, DataLoader)) or hasattr(data, "__iter__"):
+            if hasattr(data, "batches"):  # a streaming source: it batches and shards itself
+                return data
             if isinstance(data, Dataset):
+                sampler = None
+                if self.shard[1] > 1 and not isinstance(data, torch.utils.data.IterableDataset):
+                    seed = self.config.seed or 0
+                    sampler = torch.utils.data.DistributedSampler(data, shuffle=shuffle, seed=seed, drop_last=shuffle)
                 return DataLoader(
                     data,
                     batch_size=self.config.batch_size,
-                    shuffle=shuffle,
+                    shuffle=shuffle and sampler is None,
+                    sampler=sampler,
                     pin_memory=self.device.type == "cuda",
                 )
             return data
@@ -329,8 +390,14 @@ class Trainer:
 
     def _batches(self, src, batch_size: int, gen) -> Iterator[Batch]:
         if isinstance(src, TensorData):
-            yield from src.batches(batch_size, gen)
+            yield from src.batches(batch_size, gen, self.shard)
+        elif hasattr(src, "batches"):
+            for item in src.batches(batch_size, gen, self.shard):
+                yield _as_batch(item, self.device)
         else:
+            sampler = getattr(src, "sampler", None)
+            if hasattr(sampler, "set_epoch"):
+                sampler.set_epoch(self.epoch)
             for item in src:
                 yield _as_batch(item, self.device)
 
@@ -345,10 +412,16 @@ class Trainer:
         for batch in self._batches(src, c.batch_size, gen):
             with self._autocast():
                 out = loss_fn(batch)
-            if c.nan_policy == "skip" and not torch.isfinite(out.total):
-                continue
-            self.optimizer.zero_grad(set_to_none=True)
-            out.total.backward()
+            if self.ddp is not None:  # every rank must run backward; all skip the step together
+                self.optimizer.zero_grad(set_to_none=True)
+                out.total.backward()
+                if c.nan_policy == "skip" and not distributed.all_finite(out.total):
+                    continue
+            else:
+                if c.nan_policy == "skip" and not torch.isfinite(out.total):
+                    continue
+                self.optimizer.zero_grad(set_to_none=True)
+                out.total.backward()
             if c.grad_clip:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
             self.optimizer.step()
@@ -357,9 +430,7 @@ class Trainer:
             _accumulate(sums, "loss", out.total, bs)
             for k, v in out.parts.items():
                 _accumulate(sums, k, v, bs)
-        if n == 0:
-            return {"loss": math.nan}
-        return {k: float(v) / n for k, v in sums.items()}
+        return _mean_over_ranks(sums, n)
 
     @torch.no_grad()
     def evaluate(self, src) -> dict[str, float]:
@@ -377,7 +448,20 @@ class Trainer:
             for k, v in out.parts.items():
                 _accumulate(sums, k, v, bs)
         self.model.train(was_training)
-        return {k: float(v) / max(n, 1) for k, v in sums.items()}
+        return _mean_over_ranks(sums, n)
+
+    # ------------------------------------------------------------ resuming
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizer, scheduler, epoch, history, RNG and callback state (no model weights)."""
+        from .checkpoint import trainer_state
+
+        return trainer_state(self)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (see :mod:`latentlab.training.checkpoint`) at the next :meth:`fit`."""
+        self.start_epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        self._pending_state = state
 
     def _step_scheduler(self, logs) -> None:
         if self.scheduler is None:
@@ -386,6 +470,20 @@ class Trainer:
             self.scheduler.step(logs.get("val_loss", logs["loss"]))
         else:
             self.scheduler.step()
+
+
+def _mean_over_ranks(sums: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+    """Per-sample means of the summed metrics, pooled over every rank's samples."""
+    if distributed.is_distributed():  # one all_reduce of [n, sum_1, ..., sum_k]
+        keys = sorted(sums)
+        dev = next(iter(sums.values())).device if sums else torch.device("cpu")
+        dev = dev if dev.type == "cuda" else torch.device("cpu")  # gloo reduces CPU tensors
+        packed = torch.stack([torch.tensor(float(n), device=dev)] + [sums[k].to(dev) for k in keys])
+        packed = distributed.all_reduce_sum(packed).tolist()
+        n, sums = int(packed[0]), dict(zip(keys, packed[1:]))
+    if n == 0:
+        return {"loss": math.nan}
+    return {k: float(v) / n for k, v in sums.items()}
 
 
 def _accumulate(sums: dict[str, torch.Tensor], key: str, value: torch.Tensor, weight: int) -> None:
