@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from .config import families, get_family  # noqa: E402
 from .data.datasets import load_digits  # noqa: E402
+from .data.sequences import load_sequences, make_sequences, pad_sequences  # noqa: E402
 from .errors import (  # noqa: E402
     ConfigError,
     DataError,
@@ -20,7 +21,18 @@ from .errors import (  # noqa: E402
     NotFittedError,
     TrainingError,
 )
-from .models import VAE, Autoencoder, LatentModel  # noqa: E402
+from .models import (  # noqa: E402
+    VAE,
+    VQVAE,
+    WAE,
+    Autoencoder,
+    ConditionalVAE,
+    ContractiveAutoencoder,
+    LatentModel,
+    SequenceAutoencoder,
+    SequenceVAE,
+    SparseAutoencoder,
+)
 from .models.io import load_model as load  # noqa: E402
 from .training import TrainConfig, Trainer  # noqa: E402
 
@@ -34,12 +46,22 @@ __all__ = [
     "__version__",
     "Autoencoder",
     "VAE",
+    "SparseAutoencoder",
+    "ContractiveAutoencoder",
+    "ConditionalVAE",
+    "WAE",
+    "VQVAE",
+    "SequenceAutoencoder",
+    "SequenceVAE",
     "LatentModel",
     "Trainer",
     "TrainConfig",
     "create",
     "load",
     "load_digits",
+    "load_sequences",
+    "make_sequences",
+    "pad_sequences",
     "families",
     "get_family",
     "LatentlabError",

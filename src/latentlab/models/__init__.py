@@ -2,7 +2,35 @@
 
 from .ae import AEConfig, Autoencoder
 from .base import LatentModel
+from .contractive import ContractiveAutoencoder, ContractiveConfig
+from .cvae import ConditionalVAE, CVAEConfig
 from .io import load_model, save_model
+from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
+from .sparse import SparseAutoencoder, SparseConfig
 from .vae import VAE, VAEConfig
+from .vqvae import VQVAE, VQVAEConfig
+from .wae import WAE, WAEConfig
 
-__all__ = ["LatentModel", "Autoencoder", "AEConfig", "VAE", "VAEConfig", "load_model", "save_model"]
+__all__ = [
+    "LatentModel",
+    "Autoencoder",
+    "AEConfig",
+    "VAE",
+    "VAEConfig",
+    "SparseAutoencoder",
+    "SparseConfig",
+    "ContractiveAutoencoder",
+    "ContractiveConfig",
+    "ConditionalVAE",
+    "CVAEConfig",
+    "WAE",
+    "WAEConfig",
+    "VQVAE",
+    "VQVAEConfig",
+    "SequenceAutoencoder",
+    "SeqAEConfig",
+    "SequenceVAE",
+    "SeqVAEConfig",
+    "load_model",
+    "save_model",
+]

@@ -32,6 +32,9 @@ def _generator(seed: int | None, generator: torch.Generator | None) -> torch.Gen
 class ModelAPI:
     """Mixin with fit / encode / decode / reconstruct / predict / sample / interpolate / save."""
 
+    #: Families whose inputs may hold NaN (padding of sequences) set this to True.
+    allows_nan: bool = False
+
     def _init_api_state(self) -> None:
         self.scaler: Scaler | None = None
         self.history: list[dict[str, float]] = []
@@ -114,7 +117,7 @@ class ModelAPI:
         if batch_size is not None:
             opts["batch_size"] = batch_size
         tc = TrainConfig.from_kwargs(**opts)
-        arr = as_float_array(X, name="X", min_samples=2)
+        arr = as_float_array(X, name="X", min_samples=2, allow_nan=self.allows_nan)
         if self.config.input_shape is None:
             self.config = self.config.replace(input_shape=tuple(int(s) for s in arr.shape[1:]))
         arr = check_shape(arr, self.config.input_shape, name="X")
@@ -130,7 +133,8 @@ class ModelAPI:
         val = None
         if validation_data is not None:
             vx, vy = validation_data if isinstance(validation_data, tuple) else (validation_data, None)
-            varr = check_shape(as_float_array(vx, name="validation X"), self.config.input_shape, name="validation X")
+            varr = as_float_array(vx, name="validation X", allow_nan=self.allows_nan)
+            varr = check_shape(varr, self.config.input_shape, name="validation X")
             vlab = self._labels(vy, varr.shape[0]) if self.config.n_classes > 0 else None
             val = TensorData(torch.from_numpy(self.scaler.transform(varr)), vlab)
         trainer = Trainer(self, tc, callbacks)
