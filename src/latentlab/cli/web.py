@@ -1,5 +1,62 @@
-"""Sub-commands of the web group (filled in by its own issue)."""
+"""Sub-commands of the web group: ``serve`` (the explorer) and ``export-explorer`` (its static page)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import ConfigError
 
 
 def register(sub) -> None:
     """Add this group's sub-commands to the parser."""
+    p = sub.add_parser(
+        "serve",
+        help="serve the latent-space explorer in the browser",
+        description="Serve the explorer for the given runs. With no run, train or reuse the demo's 2-D digits "
+        "VAE (runs/demo) and AE (runs/demo-ae). Runs are RUN_DIR or NAME=RUN_DIR.",
+    )
+    p.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run folders to serve, optionally NAME=RUN_DIR")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--root", default="runs", help="where the default demo models live (default runs)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs when the default models must be trained")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser(
+        "export-explorer",
+        help="write the explorer as one self-contained offline HTML page",
+        description="Write OUT_DIR/index.html: the explorer for the given runs, running in the page with no "
+        "server and no network. Usage: RUN_DIR [RUN_DIR...] OUT_DIR (runs may be NAME=RUN_DIR).",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="RUN_DIR [RUN_DIR...] OUT_DIR")
+    p.set_defaults(handler=cmd_export)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover
+        raise ConfigError("the explorer needs the web extra: pip install 'latentlab[web]'.") from None
+    import torch
+
+    from ..web.app import create_app
+    from ..web.runs import default_runs, load_runs
+
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port {args.port} is not a TCP port; use 1..65535.")
+    torch.set_num_threads(1)  # a tiny decode is fastest on one thread; cores go to concurrent requests
+    specs = args.runs or default_runs(args.root, epochs=args.epochs)
+    entries = load_runs(specs)
+    print(f"serving {', '.join(entries)} at http://{args.host}:{args.port}/  (Ctrl-C to stop)")
+    uvicorn.run(create_app(entries), host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..web.export import export_explorer
+
+    if len(args.paths) < 2:
+        raise ConfigError("give at least one RUN_DIR and then OUT_DIR, e.g. export-explorer runs/demo site/.")
+    page = export_explorer(args.paths[:-1], args.paths[-1])
+    print(f"wrote {page} ({page.stat().st_size // 1024} KiB); open it in a browser, no server needed")
+    return 0

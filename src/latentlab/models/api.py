@@ -7,13 +7,14 @@ maps them into the model's space and back, so ``encode``/``decode``/
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..data.scaling import Scaler
-from ..data.validation import as_float_array, check_labels, check_shape
+from ..data.validation import as_float_array, check_labels, check_shape, check_training_range, warn_constant
 from ..errors import ConfigError, DataError, NotFittedError
 from ..training.device import seed_everything
 from ..training.trainer import TensorData, TrainConfig, Trainer
@@ -55,7 +56,9 @@ class ModelAPI:
     def _to_model_space(self, X, name: str = "X", allow_nan: bool = False) -> torch.Tensor:
         arr = as_float_array(X, name=name, allow_nan=allow_nan)
         arr = check_shape(arr, self.config.input_shape, name=name)
-        return torch.from_numpy(self.scaler.transform(arr))
+        scaled = self.scaler.transform(arr)
+        check_training_range(scaled, self.scaler.kind, name=name)
+        return torch.from_numpy(scaled)
 
     def _to_user_space(self, t: torch.Tensor) -> np.ndarray:
         return self.scaler.inverse_transform(t.detach().float().cpu().numpy())
@@ -69,14 +72,21 @@ class ModelAPI:
 
     @torch.no_grad()
     def _batched(self, fn, *tensors: torch.Tensor | None) -> torch.Tensor:
-        self.eval()
+        if self.training:  # eval() walks every submodule; skip it on the hot inference path
+            self.eval()
         dev = self.device
         n = tensors[0].shape[0]
         outs = []
         for i in range(0, n, INFERENCE_BATCH):
             part = [None if t is None else t[i : i + INFERENCE_BATCH].to(dev) for t in tensors]
             outs.append(fn(*part).float().cpu())
-        return torch.cat(outs)
+        out = torch.cat(outs)
+        if not torch.isfinite(out).all():  # never hand back a silent NaN
+            raise DataError(
+                "the model produced NaN or inf; the inputs lie too far outside the training range "
+                "(or the weights are corrupt). Pass data on the training scale, or refit."
+            )
+        return out
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -88,6 +98,7 @@ class ModelAPI:
         batch_size: int | None = None,
         validation_data=None,
         callbacks=None,
+        resume=None,
         **train_options: Any,
     ):
         """Fit the scaler and the networks on ``X`` (and labels ``y``).
@@ -105,6 +116,11 @@ class ModelAPI:
         **train_options
             Any other :class:`~latentlab.training.TrainConfig` field
             (``lr``, ``patience``, ``seed``, ``device``, ``verbose``...).
+        resume : path, optional
+            A checkpoint written by :class:`~latentlab.training.checkpoint.Checkpoint`:
+            training continues from it (weights, scaler, optimizer, epoch,
+            random state) as if it had never stopped. The model must have
+            been built with the same options.
 
         Returns
         -------
@@ -118,6 +134,8 @@ class ModelAPI:
             opts["batch_size"] = batch_size
         tc = TrainConfig.from_kwargs(**opts)
         arr = as_float_array(X, name="X", min_samples=2, allow_nan=self.allows_nan)
+        warn_constant(arr)
+        ckpt = None if resume is None else self._adopt_checkpoint(resume, tc)
         if self.config.input_shape is None:
             self.config = self.config.replace(input_shape=tuple(int(s) for s in arr.shape[1:]))
         arr = check_shape(arr, self.config.input_shape, name="X")
@@ -129,6 +147,8 @@ class ModelAPI:
         if not self.built:
             seed_everything(tc.seed)
             self.build()
+        if ckpt is not None:
+            self.load_state_dict(ckpt.model_state)
         train = TensorData(torch.from_numpy(self.scaler.transform(arr)), labels)
         val = None
         if validation_data is not None:
@@ -138,11 +158,36 @@ class ModelAPI:
             vlab = self._labels(vy, varr.shape[0]) if self.config.n_classes > 0 else None
             val = TensorData(torch.from_numpy(self.scaler.transform(varr)), vlab)
         trainer = Trainer(self, tc, callbacks)
+        if ckpt is not None:
+            trainer.load_state_dict(ckpt.trainer_state)
         self.history = list(self.history) + trainer.fit(train, val)
         self.train_config = tc
         self.trainer_ = trainer
         self.on_fit_end(train)
         return self
+
+    def _adopt_checkpoint(self, path, tc: TrainConfig):
+        """Read a checkpoint to resume from; take its config and scaler if they fit this model."""
+        from ..training.checkpoint import load_checkpoint
+
+        state = load_checkpoint(path)
+        mine = self.config
+        if mine.input_shape is None:
+            mine = mine.replace(input_shape=state.config.input_shape)
+        if state.model_class is not type(self) or mine != state.config:
+            theirs, ours = state.config.to_dict(), mine.to_dict()
+            diff = {k: (ours.get(k), v) for k, v in theirs.items() if ours.get(k) != v}
+            raise ConfigError(
+                f"{path} was written by a {state.model_class.__name__} that differs from this "
+                f"{type(self).__name__} in {diff} (this model, checkpoint); build it with the same options."
+            )
+        ours = tc.to_dict()
+        keys = ("batch_size", "lr", "weight_decay", "seed", "validation_split", "lr_schedule")
+        changed = [k for k in keys if state.train_config.get(k) != ours[k]]
+        if changed:
+            warnings.warn(f"resuming with different training options {changed}; the run will differ.", stacklevel=3)
+        self.config, self.scaler, self.history = state.config, state.scaler, []
+        return state
 
     def on_fit_end(self, train: TensorData) -> None:
         """After training: fit the code prior of deterministic models."""

@@ -1,0 +1,186 @@
+"""The explorer's FastAPI app: three panels of static page over a small JSON API.
+
+The API speaks the public model API only (``encode``, ``decode``,
+``reconstruct``, ``sample``). Handlers are ``async def`` on purpose: a
+decode of a tiny MLP takes well under a millisecond, so running it on the
+event loop is cheaper than a hop to the thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from ..errors import LatentlabError
+from .runs import Entry, training_data
+from .schemas import (
+    NAME_PATTERN,
+    DecodeRequest,
+    DecodeResponse,
+    Digit,
+    EncodeRequest,
+    EncodeResponse,
+    Latents,
+    ModelList,
+    Problem,
+    SampleRequest,
+)
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 256 * 1024
+ERRORS = {400: {"model": Problem}, 404: {"model": Problem}, 413: {"model": Problem}}
+
+
+class BodyLimit:
+    """ASGI middleware: read the whole body first and answer 413 past ``limit`` bytes."""
+
+    def __init__(self, app, limit: int = MAX_BODY):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                return await JSONResponse(
+                    {"detail": f"request body exceeds {self.limit} bytes; send fewer or shorter rows."}, 413
+                )(scope, receive, send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+def _fail(status: int, detail: str):
+    raise HTTPException(status_code=status, detail=detail)
+
+
+def _floats(a: np.ndarray) -> list:
+    return np.asarray(a, dtype=np.float32).tolist()
+
+
+def create_app(entries: dict[str, Entry]) -> FastAPI:
+    """Build the app serving ``entries`` (from :func:`latentlab.web.runs.load_runs`).
+
+    Examples
+    --------
+    >>> import latentlab
+    >>> from latentlab.web.runs import make_entry
+    >>> X, _ = latentlab.load_digits()
+    >>> ae = latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(X, epochs=1, verbose=False)
+    >>> app = create_app({"ae": make_entry("ae", ae)})
+    >>> sorted(r.path for r in app.routes if r.path.startswith("/api"))[:3]
+    ['/api/decode', '/api/digits/{index}', '/api/encode']
+    """
+    app = FastAPI(title="latentlab explorer", version="1", description="Encode, decode and sample served models.")
+    app.add_middleware(BodyLimit)
+    _, X_test, _, y_test = training_data(next(iter(entries.values())).model)
+    n_test = max(len(X_test), 1)
+
+    def entry(name: str) -> Entry:
+        e = entries.get(name)
+        if e is None:
+            _fail(404, f"no model named {name!r}; known models: {sorted(entries)}.")
+        return e
+
+    def label_for(e: Entry, label: int | None, n: int):
+        k = e.info.n_classes
+        if k == 0:
+            return None
+        if label is None or label >= k:
+            _fail(400, f"model {e.name!r} is conditional: give a label in 0..{k - 1}.")
+        return np.full(n, label, dtype=np.int64)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request, exc):  # FastAPI's own handler echoes the input, which may hold NaN
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(LatentlabError)
+    async def _latentlab_error(request, exc):  # bad input the model itself refused
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/api/models", response_model=ModelList)
+    async def models():
+        """The served models, by name, with what their panels need."""
+        return ModelList(models=[e.info for e in entries.values()])
+
+    @app.get("/api/models/{name}/latents", response_model=Latents, responses=ERRORS)
+    async def latents(name: str = PathParam(pattern=NAME_PATTERN)):
+        """Codes of the training samples (all coordinates) and their labels, for the map."""
+        e = entry(name)
+        return Latents(model=name, points=_floats(e.points), labels=e.labels.tolist())
+
+    @app.get("/api/digits/{index}", response_model=Digit, responses=ERRORS)
+    async def digit(index: int = PathParam(ge=0, lt=n_test)):
+        """A real digit from the held-out test split (for 64-input models)."""
+        if len(X_test) == 0:
+            _fail(404, "the served models are not 8x8 digits models; there is no test set to load.")
+        return Digit(index=index, label=int(y_test[index]), x=_floats(X_test[index]))
+
+    @app.post("/api/encode", response_model=EncodeResponse, responses=ERRORS)
+    async def encode(req: EncodeRequest):
+        """The code of one input, its reconstruction and the reconstruction's mean squared error."""
+        e = entry(req.model)
+        if len(req.x) != e.info.input_dim:
+            _fail(400, f"x has {len(req.x)} values; model {e.name!r} takes {e.info.input_dim} (a flattened grid).")
+        x = np.asarray(req.x, dtype=np.float32).reshape(1, *e.model.config.input_shape)
+        y = label_for(e, req.label, 1)
+        code = e.model.encode(x, y)
+        rec = e.model.reconstruct(x, y)
+        err = float(np.mean((rec - x) ** 2))
+        return EncodeResponse(model=e.name, code=_floats(code[0]), reconstruction=_floats(rec.ravel()), error=err)
+
+    @app.post("/api/decode", response_model=DecodeResponse, responses=ERRORS)
+    async def decode(req: DecodeRequest):
+        """Decoder means of the given codes (clicks, interpolation paths, grids)."""
+        e = entry(req.model)
+        L = e.info.latent_dim
+        if any(len(row) != L for row in req.z):
+            _fail(400, f"each row of z must have {L} coordinates for model {e.name!r}.")
+        z = np.asarray(req.z, dtype=np.float32)
+        images = e.model.decode(z, label_for(e, req.label, len(z)))
+        body = {"model": e.name, "images": _floats(images.reshape(len(z), -1))}
+        return JSONResponse(body)  # already the DecodeResponse shape; skip a second validation
+
+    @app.post("/api/sample", response_model=DecodeResponse, responses=ERRORS)
+    async def sample(req: SampleRequest):
+        """``n`` decoded draws from the prior (of class ``label`` for a conditional model)."""
+        e = entry(req.model)
+        y = label_for(e, req.label, req.n)
+        images = e.model.sample(req.n, y=None if y is None else int(y[0]), seed=req.seed)
+        return DecodeResponse(model=e.name, images=_floats(images.reshape(req.n, -1)))
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def openapi_json(entries: dict[str, Entry]) -> str:
+    """The OpenAPI document of the app (for schema-driven testing)."""
+    return json.dumps(create_app(entries).openapi(), indent=1)

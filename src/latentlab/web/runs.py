@@ -1,0 +1,133 @@
+"""The explorer's model table: run folders loaded once, addressed by name.
+
+A run is given as ``RUN_DIR`` (named after the folder) or ``NAME=RUN_DIR``.
+With no run at all, :func:`default_runs` trains (or reuses) the demo's two
+2-D digits models, an autoencoder and a VAE, so one command gives a page.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .schemas import NAME_PATTERN, ModelInfo
+
+SCATTER_POINTS = 1347
+"""At most this many training samples are drawn on the map (all of the digits training split)."""
+
+
+@dataclass
+class Entry:
+    """One served model with what its panels need, computed once at start-up."""
+
+    name: str
+    model: object
+    points: np.ndarray  # (N, L) codes of the training samples (may be empty)
+    labels: np.ndarray  # (N,)
+    info: ModelInfo = field(init=False)
+
+    def __post_init__(self) -> None:
+        c = self.model.config
+        d = math.prod(c.input_shape)
+        side = math.isqrt(d)
+        if len(self.points):
+            lo, hi = self.points[:, :2].min(0), self.points[:, :2].max(0)
+            mean = self.points.mean(0)
+        else:
+            lo, hi, mean = -np.full(2, 3.0), np.full(2, 3.0), np.zeros(c.latent_dim)
+        if c.latent_dim == 1:
+            lo, hi = np.array([lo[0], -1.0]), np.array([hi[0], 1.0])
+        pad = 0.08 * np.maximum(hi - lo, 1e-3)
+        self.info = ModelInfo(
+            name=self.name,
+            family=c.family,
+            latent_dim=c.latent_dim,
+            input_dim=d,
+            image_side=side if side * side == d else None,
+            n_classes=c.n_classes,
+            likelihood=c.likelihood,
+            extent=[float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])],
+            code_mean=[float(v) for v in mean],
+        )
+
+
+def parse_run(spec: str) -> tuple[str, Path]:
+    """Split ``NAME=RUN_DIR`` (or a bare ``RUN_DIR``) into a valid name and a path.
+
+    Examples
+    --------
+    >>> parse_run("vae=runs/demo")
+    ('vae', PosixPath('runs/demo'))
+    >>> parse_run("runs/my run")[0]
+    'my-run'
+    """
+    name, sep, path = spec.partition("=")
+    if not sep or not re.fullmatch(NAME_PATTERN, name):
+        name, path = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(spec).name).strip("-.") or "model", spec
+    return name[:64], Path(path)
+
+
+def training_data(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Digits ``(X_train, X_test, y_train, y_test)`` for 64-input models; empty arrays otherwise."""
+    from ..data.datasets import load_digits
+
+    if tuple(model.config.input_shape) == (64,):
+        return load_digits(split=True)
+    d = math.prod(model.config.input_shape)
+    empty = np.zeros((0, d), np.float32)
+    return empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64)
+
+
+def make_entry(name: str, model) -> Entry:
+    """Encode the training samples once so the map is ready before the first request."""
+    X, _, y, _ = training_data(model)
+    X, y = X[:SCATTER_POINTS], y[:SCATTER_POINTS]
+    points = (
+        model.encode(X, y if model.config.n_classes else None) if len(X) else np.zeros((0, model.config.latent_dim))
+    )
+    return Entry(name, model, np.asarray(points, np.float32), np.asarray(y, np.int64))
+
+
+def load_runs(specs: list[str]) -> dict[str, Entry]:
+    """Load each ``[NAME=]RUN_DIR`` with :func:`latentlab.load`; names must be unique."""
+    from .. import load
+
+    entries: dict[str, Entry] = {}
+    for spec in specs:
+        name, path = parse_run(spec)
+        if name in entries:
+            raise ConfigError(f"two runs are named {name!r}; name them apart with NAME=RUN_DIR.")
+        entries[name] = make_entry(name, load(path))
+    if not entries:
+        raise DataError("no runs to serve; pass RUN_DIR arguments or none at all for the demo models.")
+    return entries
+
+
+def default_runs(root: str | Path = "runs", epochs: int | None = None, verbose: bool = True) -> list[str]:
+    """Train, or reuse, the demo's 2-D digits VAE (``root/demo``) and AE (``root/demo-ae``).
+
+    Returns the ``NAME=RUN_DIR`` specs to pass to :func:`load_runs`.
+    """
+    from .. import load
+    from ..apps.demo import run_demo
+    from ..data.datasets import load_digits
+    from ..models.ae import Autoencoder
+
+    root = Path(root)
+    vae_dir, ae_dir = root / "demo", root / "demo-ae"
+    if not (vae_dir / "config.json").is_file():
+        run_demo(vae_dir, epochs=epochs, verbose=verbose)
+    if not (ae_dir / "config.json").is_file():
+        vae = load(vae_dir)
+        X_train, X_test, _, _ = load_digits(split=True)
+        opts = {} if epochs is None else {"epochs": epochs}
+        ae = Autoencoder(latent_dim=2, hidden=vae.config.hidden).fit(X_train, seed=0, verbose=verbose, **opts)
+        ae.save(ae_dir, metrics={"test_mse": float(np.mean((ae.reconstruct(X_test) - X_test) ** 2))})
+        if verbose:
+            print(f"AE (latent 2) trained on digits; saved to {ae_dir}")
+    return [f"vae={vae_dir}", f"ae={ae_dir}"]
