@@ -36,6 +36,10 @@ class NotFittedError(LatentlabError, AttributeError):
     """The model is used before ``fit`` (or ``load``)."""
 
 
+class DataWarning(UserWarning):
+    """Data that can be used but is probably a mistake (far outside the training range, all constant)."""
+
+
 __all__ = [
     "LatentlabError",
     "DataError",
@@ -44,4 +48,5 @@ __all__ = [
     "ModelFileError",
     "TrainingError",
     "NotFittedError",
+    "DataWarning",
 ]

@@ -6,9 +6,15 @@ problem and the fix, before anything reaches torch.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ..errors import DataError, DataTypeError
+from ..errors import DataError, DataTypeError, DataWarning
+
+# How far outside the training data a value may lie before a warning, in the
+# scaler's own units: training ranges for 'minmax', standard deviations for 'standard'.
+FAR_RANGES = {"minmax": 10.0, "standard": 20.0}
 
 
 def as_float_array(X, *, name: str = "X", allow_nan: bool = False, min_samples: int = 1) -> np.ndarray:
@@ -112,3 +118,60 @@ def check_labels(y, n_samples: int, *, n_classes: int | None = None, name: str =
     if n_classes is not None and arr.size and arr.max() >= n_classes:
         raise DataError(f"{name} has label {arr.max()} but the model knows {n_classes} classes (0..{n_classes - 1}).")
     return arr
+
+
+def check_training_range(scaled: np.ndarray, kind: str, *, name: str = "X") -> None:
+    """Warn when scaled data lies far outside the training data; refuse data that overflows.
+
+    ``scaled`` is the input after the model's fitted scaler. With 'minmax'
+    scaling the training data spans [0, 1] and a value more than 10 training
+    ranges outside it warns; with 'standard' scaling, more than 20 standard
+    deviations from the training mean. Far values are allowed (anomaly
+    detection feeds them on purpose) but the outputs may be meaningless.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     check_training_range(np.array([[0.5, 40.0]], dtype=np.float32), "minmax")
+    >>> "outside the training range" in str(w[0].message)
+    True
+    """
+    if not np.isfinite(scaled).all():
+        raise DataError(
+            f"{name} holds values so far outside the training range that they overflow float32 after scaling; "
+            "pass data on the scale the model was trained on."
+        )
+    far = FAR_RANGES.get(kind)
+    if far is None or scaled.size == 0:
+        return
+    lo, hi = (-far, 1.0 + far) if kind == "minmax" else (-far, far)
+    n_far = int(np.count_nonzero((scaled < lo) | (scaled > hi)))
+    if n_far:
+        unit = "training ranges" if kind == "minmax" else "standard deviations"
+        warnings.warn(
+            f"{name} has {n_far} value(s) more than {far:g} {unit} outside the training range; "
+            "outputs for them are extrapolation. Check the units, or refit on data that covers them.",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
+def warn_constant(arr: np.ndarray, *, name: str = "X") -> None:
+    """Warn when every feature of ``arr`` is constant: there is nothing to learn.
+
+    Some constant features are fine (the scaler gives them a unit range, so
+    nothing divides by zero); all of them is almost certainly a mistake.
+    """
+    flat = arr.reshape(arr.shape[0], -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (imputation) are not constant
+        constant = flat.shape[0] > 1 and bool(np.all(np.nanmax(flat, axis=0) == np.nanmin(flat, axis=0)))
+    if constant:
+        warnings.warn(
+            f"every feature of {name} is constant; the model can only learn that constant. "
+            "Check that the right columns were passed.",
+            DataWarning,
+            stacklevel=3,
+        )

@@ -7,11 +7,14 @@ sample, save...) lives in :mod:`latentlab.models.api` and works for all.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
+from ..errors import ConfigError
 from ..nn import build_pair
 from ..training.trainer import Batch, LossOutput
 from .api import ModelAPI
@@ -31,6 +34,12 @@ class LatentModel(ModelAPI, nn.Module):
 
     def __init__(self, config: ModelConfig | None = None, **kwargs):
         nn.Module.__init__(self)
+        known = {f.name for f in dataclasses.fields(self.config_class)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) {unknown} for {type(self).__name__}; known options: {sorted(known)}."
+            )
         if config is None:
             config = self.config_class(**kwargs)
         elif kwargs:

@@ -48,6 +48,15 @@ class EarlyStopping(Callback):
             if self.patience is not None and self.wait >= self.patience:
                 trainer.stop_training = True
 
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps so that a resumed run stops where this one would have."""
+        keys = ("best", "best_epoch", "wait", "best_state")
+        return {k: getattr(self, k) for k in keys}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+        self.wait, self.best_state = int(state["wait"]), state["best_state"]
+
     def on_train_end(self, trainer) -> None:
         if self.restore_best and self.best_state is not None:
             trainer.model.load_state_dict(self.best_state)
