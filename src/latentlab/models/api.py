@@ -7,6 +7,7 @@ maps them into the model's space and back, so ``encode``/``decode``/
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -127,6 +128,10 @@ class ModelAPI:
         self
             ``self.history`` holds one dict per epoch.
         """
+        from ..data.streaming import Source
+
+        if isinstance(X, Source):  # data bigger than memory: read in chunks
+            return self.fit_source(X, epochs=epochs, batch_size=batch_size, callbacks=callbacks, **train_options)
         opts = dict(train_options)
         if epochs is not None:
             opts["epochs"] = epochs
@@ -188,6 +193,70 @@ class ModelAPI:
             warnings.warn(f"resuming with different training options {changed}; the run will differ.", stacklevel=3)
         self.config, self.scaler, self.history = state.config, state.scaler, []
         return state
+
+    def fit_source(self, source, *, epochs: int | None = None, batch_size: int | None = None, callbacks=None,
+                   **train_options: Any):
+        """Fit on data bigger than memory: a path or a :class:`~latentlab.data.streaming.Source`.
+
+        The scaler is fitted in one streamed pass, then each epoch reads the
+        source a block at a time (see :class:`~latentlab.data.streaming.StreamingData`),
+        so peak memory depends on the block size, not on the file size.
+        ``validation_split`` holds out evenly spaced rows. The code prior of
+        deterministic models is fitted on at most 20,000 evenly spaced rows (64 MB).
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os, latentlab
+        >>> f = os.path.join(tempfile.mkdtemp(), "x.npy")
+        >>> np.save(f, np.random.default_rng(0).random((300, 8)).astype("float32"))
+        >>> ae = latentlab.Autoencoder(latent_dim=2, hidden=(16,)).fit_source(f, epochs=2, verbose=False)
+        >>> ae.encode(np.load(f)[:3]).shape
+        (3, 2)
+        """
+        from ..data.streaming import Source, StreamingData, default_block_rows, open_source
+        from ..data.validation import check_finite
+
+        source = source if isinstance(source, Source) else open_source(source)
+        opts = dict(train_options)
+        if epochs is not None:
+            opts["epochs"] = epochs
+        if batch_size is not None:
+            opts["batch_size"] = batch_size
+        tc = TrainConfig.from_kwargs(**opts)
+        if self.config.input_shape is None:
+            self.config = self.config.replace(input_shape=tuple(source.shape))
+        if math.prod(source.shape) != math.prod(self.config.input_shape):
+            raise DataError(f"the source's samples have shape {source.shape}; this model expects {self.config.input_shape}.")
+        if self.config.n_classes > 0 and not source.has_labels:
+            raise DataError("this model is conditional: the source must carry labels (label_column or labels=).")
+        shape = tuple(self.config.input_shape)
+        if self.scaler is None:
+            scaler = Scaler(self.config.scaling)
+            for x, _ in source.stream(default_block_rows(shape)):
+                check_finite(x, name="the source")
+                scaler.partial_fit(x.reshape(len(x), *shape))
+            self.scaler = scaler
+        if not self.built:
+            seed_everything(tc.seed)
+            self.build()
+
+        def transform(x):
+            return self.scaler.transform(x.reshape(len(x), *shape))
+
+        train = StreamingData(source, transform, "train", tc.validation_split)
+        val = StreamingData(source, transform, "val", tc.validation_split)
+        trainer = Trainer(self, tc, callbacks)
+        self.history = list(self.history) + trainer.fit(train, val if len(val) else None)
+        self.train_config, self.trainer_ = tc, trainer
+        cap = max(256, min(20000, (1 << 24) // math.prod(shape)))  # at most 64 MB of rows
+        step, seen, picked = max(1, -(-len(train) // cap)), 0, []
+        for x, y in train.batches(train.block_rows):  # evenly spaced rows, a block at a time
+            idx = torch.arange((-seen) % step, len(x), step)
+            picked.append((x[idx], None if y is None else y[idx]))
+            seen += len(x)
+        ys = None if picked[0][1] is None else torch.cat([p[1] for p in picked])
+        self.on_fit_end(TensorData(torch.cat([p[0] for p in picked]), ys))
+        return self
 
     def on_fit_end(self, train: TensorData) -> None:
         """After training: fit the code prior of deterministic models."""

@@ -370,9 +370,9 @@ class Trainer:
     def _source(self, data, shuffle: bool):
         if isinstance(data, TensorData):
             return data.to(self.device)
+        if hasattr(data, "batches"):  # a streaming source: it batches and shards itself
+            return data
         if isinstance(data, (Dataset, DataLoader)) or hasattr(data, "__iter__"):
-            if hasattr(data, "batches"):  # a streaming source: it batches and shards itself
-                return data
             if isinstance(data, Dataset):
                 sampler = None
                 if self.shard[1] > 1 and not isinstance(data, torch.utils.data.IterableDataset):
