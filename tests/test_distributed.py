@@ -49,14 +49,19 @@ WORKER = textwrap.dedent(
     arrays["world"] = np.array(distributed.world_size())
     np.savez(f"{sys.argv[1]}/rank{r}.npz", **arrays)
 
-    # Then the command line, exactly as `torchrun -m latentlab train ...` runs it.
+    # Then the command line, exactly as `torchrun -m latentlab train ...` runs it: two epochs with a
+    # checkpoint each epoch, then the same command resumed to three epochs (in one process group).
     import runpy
-    sys.argv = ["latentlab", "train", "--family", "ae", "--data", "digits", "--epochs", "2",
-                "--hidden", "16", "--verbose", "false", "--out", f"{sys.argv[1]}/cli/run"]
-    try:
-        runpy.run_module("latentlab", run_name="__main__")
-    except SystemExit as exc:
-        assert not exc.code, exc.code
+    distributed.cleanup, leave = (lambda: None), distributed.cleanup
+    args = ["latentlab", "train", "--family", "ae", "--data", "digits", "--hidden", "16", "--verbose", "false",
+            "--checkpoint-every", "1", "--out", f"{sys.argv[1]}/cli/run"]
+    for extra in (["--epochs", "2"], ["--epochs", "3", "--resume"]):
+        sys.argv = args + extra
+        try:
+            runpy.run_module("latentlab", run_name="__main__")
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+    leave()
     """
 )
 
@@ -106,14 +111,17 @@ def test_weights_and_metrics_identical_across_ranks(ddp_run):
     assert np.all(np.isfinite(ranks[0]["loss"]))
 
 
-def test_cli_train_under_torchrun_writes_one_model(ddp_run):
+def test_cli_train_under_torchrun_writes_one_model_and_resumes(ddp_run):
     _, stdout, cli = ddp_run
     out = cli / "run"
-    assert stdout.count("saved to") == 1, stdout
+    assert stdout.count("saved to") == 2, stdout  # one line per command, from rank 0 only
     assert sorted(p.name for p in cli.iterdir()) == ["run"]
     files = sorted(p.name for p in out.iterdir())
-    assert files == ["config.json", "metrics.json", "model.safetensors", "scaler.json"], files
-    assert json.loads((out / "metrics.json").read_text())["world_size"] == 2
+    want = ["checkpoint.safetensors", "config.json", "metrics.json", "model.safetensors", "scaler.json"]
+    assert files == want, files  # one checkpoint, one model, no stray temporary files
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["world_size"] == 2
+    assert [h["epoch"] for h in metrics["history"]] == [0, 1, 2]  # resumed at epoch 2, not restarted
     model = latentlab.load(out)
     X, _ = latentlab.load_digits()
     assert np.isfinite(model.reconstruct(X[:5])).all()

@@ -15,10 +15,20 @@ from .options import add_model_options, add_train_options, model_options_for, pi
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a model and save it to a run folder")
     p.add_argument("--family", default="vae", help="model family (see `latentlab info`); default vae")
-    p.add_argument("--data", default="digits", help="'digits' (embedded), or a .npy / .csv file")
+    p.add_argument(
+        "--data",
+        default="digits",
+        help="'digits' (embedded), 'mnist', 'fashion-mnist', 'kmnist' or 'cifar10' (from $LATENTLAB_DATA), "
+        "a .npy / .csv / .parquet file, or an image folder",
+    )
     p.add_argument("--label-column", default=None, help="CSV column holding labels (kept out of the features)")
     p.add_argument("--out", default="runs/latest", help="run folder to write (default runs/latest)")
     p.add_argument("--figures", action="store_true", help="also write the PNG figures")
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="read --data in chunks (data bigger than memory): a .npy, .csv or .parquet file or an image folder",
+    )
     p.add_argument(
         "--checkpoint-every",
         type=int,
@@ -74,12 +84,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     from latentlab.training import distributed
     from latentlab.training.trainer import TrainConfig
 
-    X, y = load_data(args.data, args.label_column)
     model = latentlab.create(args.family, **model_options_for(args, args.family))
     train_opts = pick(args, TrainConfig)
-    model.fit(X, y, **train_opts, **_checkpointing(args))
+    if args.stream or Path(args.data).is_dir() or args.data.endswith((".parquet", ".pq")):
+        from latentlab.data.streaming import open_source
+
+        source = open_source(args.data, args.label_column)
+        model.fit_source(source, **train_opts, **_checkpointing(args))
+        X, y = next(source.stream(4096))  # metrics and figures on the first rows only
+    else:
+        X, y = load_data(args.data, args.label_column)
+        model.fit(X, y, **train_opts, **_checkpointing(args))
     world = distributed.world_size()
     if not distributed.is_main_process():  # under torchrun only rank 0 writes files and prints
+        distributed.barrier()
         distributed.cleanup()
         return 0
     out = Path(args.out)
@@ -91,6 +109,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         write_figures(model, X, y, out)
     print(f"trained {args.family} for {len(model.history)} epochs; train MSE {mse:.5f}; saved to {out}")
+    distributed.barrier()  # the other ranks wait until the files are written
     distributed.cleanup()
     return 0
 

@@ -74,4 +74,8 @@ def load_data(spec: str, label_column: str | None = None):
     """``'digits'`` (embedded) or a path to ``.npy`` / ``.csv``; returns ``(X, y or None)``."""
     if spec == "digits":
         return load_digits()
+    from .loaders import LOADERS
+
+    if spec in LOADERS:  # 'mnist', 'fashion-mnist', 'kmnist', 'cifar10' from the cache (LATENTLAB_DATA)
+        return LOADERS[spec]("train")
     return read_table(spec, label_column)
