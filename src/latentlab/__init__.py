@@ -9,6 +9,7 @@
 
 __version__ = "0.1.0"
 
+from .apps.compression import compress, decompress  # noqa: E402
 from .config import families, get_family  # noqa: E402
 from .data.datasets import load_digits  # noqa: E402
 from .data.sequences import load_sequences, make_sequences, pad_sequences  # noqa: E402
@@ -57,6 +58,11 @@ __all__ = [
     "Trainer",
     "TrainConfig",
     "create",
+    "AutoencoderTransformer",
+    "AutoencoderOutlierDetector",
+    "AutoencoderImputer",
+    "compress",
+    "decompress",
     "load",
     "load_digits",
     "load_sequences",
