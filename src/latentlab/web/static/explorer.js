@@ -220,9 +220,11 @@ async function plane() {
   await guard(async () => {
     const imgs = await backend.decode(state.info.name, rows, state.label);
     const cv = $("plane"), ctx = cv.getContext("2d"), t = cv.width / PLANE_N;
+    ctx.fillStyle = "#444";
+    ctx.fillRect(0, 0, cv.width, cv.height);
     imgs.forEach((im, k) => {
-      const tc = tile(im, t);
-      ctx.drawImage(tc, (k % PLANE_N) * t, Math.floor(k / PLANE_N) * t, t, t);
+      const tc = tile(im, t); // 1-px gaps keep neighbouring digits apart
+      ctx.drawImage(tc, (k % PLANE_N) * t + 1, Math.floor(k / PLANE_N) * t + 1, t - 2, t - 2);
     });
     cv.dataset.z = JSON.stringify(rows);
   });
