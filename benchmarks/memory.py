@@ -31,7 +31,7 @@ import latentlab
 from latentlab.data.streaming import NpySource
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 src = NpySource(sys.argv[1])
-model = latentlab.Autoencoder(latent_dim=8, hidden=(32,), likelihood="gaussian")
+model = latentlab.Autoencoder(latent_dim=2, hidden=(int(sys.argv[2]),), likelihood="gaussian")
 t = time.perf_counter()
 model.fit_source(src, epochs=1, batch_size=1024, validation_split=0.0, patience=None, restore_best=False,
                  lr_schedule="none", verbose=False, seed=0)
@@ -62,6 +62,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=float, nargs="+", default=[1.0, 8.0], help="file sizes in GB")
     p.add_argument("--features", type=int, default=4096, help="float32 values per row")
+    p.add_argument("--hidden", type=int, default=8, help="hidden width of the (deliberately small) model")
     p.add_argument("--dir", default=None, help="folder for the temporary files (default: system temp)")
     args = p.parse_args(argv)
     rows_out = []
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             write_npy(path, gb, args.features)
             wrote = time.perf_counter() - t
-            proc = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True,
+            proc = subprocess.run([sys.executable, "-c", CHILD, str(path), str(args.hidden)], capture_output=True, text=True,
                                   env={**os.environ, "PYTHONWARNINGS": "ignore"})
             size = path.stat().st_size / 1e9
             path.unlink()
@@ -81,6 +82,7 @@ def main(argv=None) -> int:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             r.update(file_gb=size, write_s=wrote)
             rows_out.append(r)
+            print(f"{size:.2f} GB: peak {r['peak_mb']:.0f} MB, {r['seconds']:.0f} s", file=sys.stderr, flush=True)
     print(f"| file | rows x {args.features} float32 | RSS after imports | peak RSS | epoch time | final loss |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows_out:
