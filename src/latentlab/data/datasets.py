@@ -71,9 +71,14 @@ def read_table(path: str | Path, label_column: str | None = None):
 
 
 def load_data(spec: str, label_column: str | None = None):
-    """``'digits'`` (embedded) or a path to ``.npy`` / ``.csv``; returns ``(X, y or None)``."""
+    """``'digits'`` (embedded), a series name ('sunspots', 'co2', 'elnino', 'macro': windows of
+    :func:`~latentlab.data.sequences.load_sequences`), or a path to ``.npy`` / ``.csv``; returns ``(X, y or None)``."""
     if spec == "digits":
         return load_digits()
+    from .sequences import SERIES, load_sequences
+
+    if spec in SERIES:  # real series cut into windows of 24 steps: (n, 24, features)
+        return load_sequences(spec), None
     from .loaders import LOADERS
 
     if spec in LOADERS:  # 'mnist', 'fashion-mnist', 'kmnist', 'cifar10' from the cache (LATENTLAB_DATA)
