@@ -37,7 +37,7 @@ def test_history_is_a_list_of_per_epoch_dicts(digits):
 
 
 def test_early_stopping_restores_the_best_weights(digits):
-    Xtr, Xte = digits[0][:300], digits[1]
+    Xtr = digits[0][:300]
     # A large lr with no schedule makes validation loss noisy, so the best epoch is rarely the last.
     m = _fit(Xtr, epochs=60, patience=3, lr=0.05, lr_schedule="none")
     assert len(m.history) < 60
