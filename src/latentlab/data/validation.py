@@ -154,7 +154,7 @@ def check_training_range(scaled: np.ndarray, kind: str, *, name: str = "X") -> N
             f"{name} has {n_far} value(s) more than {far:g} {unit} outside the training range; "
             "outputs for them are extrapolation. Check the units, or refit on data that covers them.",
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,  # the user's call of encode/reconstruct/...
         )
 
 
