@@ -16,6 +16,7 @@ import argparse
 import time
 
 import numpy as np
+import torch
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
@@ -56,7 +57,9 @@ def detectors():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digits", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (small networks run best on one)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     X, y = latentlab.load_digits()
     dets = detectors()
     rows, times = [], dict.fromkeys(dets, 0.0)

@@ -15,6 +15,7 @@ import argparse
 import time
 
 import numpy as np
+import torch
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 
@@ -41,7 +42,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--rate", type=float, default=0.2)
     parser.add_argument("--train-missing", action="store_true", help="hide the same fraction of training entries")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (small networks run best on one)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     X_train, X_test, _, _ = latentlab.load_digits(split=True)
     names = list(imputers(0))
     rows, times = [], dict.fromkeys(names, 0.0)

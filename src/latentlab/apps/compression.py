@@ -76,7 +76,7 @@ def compress(model, X, bits: int = 8) -> bytes:
     --------
     >>> import numpy as np, latentlab
     >>> X = np.random.default_rng(0).random((50, 16)).astype("float32")
-    >>> ae = latentlab.Autoencoder(latent_dim=4, hidden=(16,)).fit(X, epochs=2, verbose=False)
+    >>> ae = latentlab.Autoencoder(latent_dim=4, hidden=(16,)).fit(X, epochs=2, batch_size=16, verbose=False)
     >>> blob = latentlab.compress(ae, X, bits=6)
     >>> X.nbytes / len(blob) > 10  # 32-bit floats down to 4 codes of 6 bits
     True

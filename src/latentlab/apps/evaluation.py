@@ -23,8 +23,61 @@ def reconstruction_metrics(model, X: np.ndarray, y: np.ndarray | None = None) ->
     return out
 
 
-def evaluate_run(model, X: np.ndarray, y: np.ndarray | None, out: Path) -> dict[str, float]:
-    """Metrics on ``X`` written to ``out/evaluation.json`` (and returned)."""
-    metrics = reconstruction_metrics(model, X, y)
-    atomic_write_json(Path(out) / "evaluation.json", metrics)
+def linear_probe(model, X: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """Accuracy of a logistic regression on the codes (75/25 stratified split of ``X``)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    Z = model.encode(X, y if model.config.n_classes > 0 else None)
+    y = np.asarray(y).astype(int)
+    Ztr, Zte, ytr, yte = train_test_split(Z, y, test_size=0.25, random_state=seed, stratify=y)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(Ztr, ytr)
+    return float(probe.score(Zte, yte))
+
+
+def evaluate_run(
+    model,
+    X: np.ndarray,
+    y: np.ndarray | None,
+    out: Path,
+    *,
+    anomaly_labels: np.ndarray | None = None,
+    k: int = 100,
+    figures: bool = True,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Metrics on ``X`` written to ``out/evaluation.json`` and ``out/report.md`` (and returned).
+
+    The report holds reconstruction MSE, BCE and PSNR; the ELBO and the
+    ``k``-sample importance-sampled NLL for models with a posterior density;
+    the accuracy of a linear probe on the codes when labels ``y`` exist;
+    ROC-AUC and average precision of the reconstruction-error anomaly score
+    when ``anomaly_labels`` (1 = anomaly) are given; and the standard figures.
+    """
+    from .likelihood import elbo, has_density, importance_nll
+    from .report import write_report
+
+    out = Path(out)
+    yy = y if model.config.n_classes > 0 else None
+    metrics: dict[str, float] = reconstruction_metrics(model, X, y)
+    if has_density(model):
+        metrics["elbo"] = float(elbo(model, X, yy, n_samples=k, seed=seed).mean())
+        metrics["nll_is"] = float(importance_nll(model, X, yy, k=k, seed=seed).mean())
+        metrics["nll_k"] = int(k)
+    if y is not None and len(np.unique(y)) > 1 and np.min(np.bincount(np.asarray(y).astype(int))[np.unique(y)]) >= 2:
+        metrics["linear_probe_accuracy"] = linear_probe(model, X, y, seed)
+    if anomaly_labels is not None:
+        from .anomaly import ScoreModel, anomaly_metrics
+
+        scores = ScoreModel(model, "reconstruction").fit(X).score(X)
+        metrics.update({f"anomaly_{k_}": v for k_, v in anomaly_metrics(anomaly_labels, scores).items()})
+    paths = {}
+    if figures:
+        from .figures import write_figures
+
+        paths = write_figures(model, X, y, out, seed=seed)
+    atomic_write_json(out / "evaluation.json", metrics)
+    write_report(model, metrics, paths, out / "report.md")
     return metrics

@@ -57,6 +57,8 @@ def register(sub) -> None:
     p.add_argument("--data", default="digits", help="'digits', or a .npy / .csv file")
     p.add_argument("--label-column", default=None)
     p.add_argument("--out", default=None, help="folder for report.md and figures (default: RUN_DIR)")
+    p.add_argument("--k", type=int, default=100, help="importance samples of the NLL estimate (VAEs; default 100)")
+    p.add_argument("--anomaly-labels", default=None, help=".npy or one-column .csv of 0/1 (1 = anomaly) per sample")
     p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("sample", help="decode samples from the prior of a saved run")
@@ -139,7 +141,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from latentlab.data.datasets import load_data
 
     X, y = load_data(args.data, args.label_column)
-    metrics = evaluate_run(model, X, y, Path(args.out or args.run_dir))
+    anomalies = None
+    if args.anomaly_labels:
+        from latentlab.cli.jobs import read_vector
+
+        anomalies = read_vector(args.anomaly_labels, len(X), "--anomaly-labels")
+    metrics = evaluate_run(model, X, y, Path(args.out or args.run_dir), anomaly_labels=anomalies, k=args.k)
     print(json.dumps(metrics, indent=2))
     return 0
 

@@ -37,7 +37,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         Expected fraction of outliers in the training data; sets the threshold.
     scoring : {'combined', 'reconstruction', 'latent'}, default='combined'
         Which parts make up the score.
-    n_models : int, default=5
+    n_models : int, default=3
         Size of the seed ensemble (seeds ``random_state``, ``random_state + 1``...).
     n_neighbors : int, default=5
         Neighbours of the latent k-NN density.
@@ -84,7 +84,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         latent_dim: int = 16,
         architecture: str = "mlp",
         hidden: tuple[int, ...] = (128, 64),
-        epochs: int = 60,
+        epochs: int = 100,
         batch_size: int = 64,
         lr: float = 2e-3,
         model_params: dict | None = None,
@@ -93,7 +93,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         verbose: bool = False,
         contamination: float = 0.1,
         scoring: str = "combined",
-        n_models: int = 5,
+        n_models: int = 3,
         n_neighbors: int = 5,
     ):
         self.family = family

@@ -1,0 +1,60 @@
+"""The evaluation report: metrics and figures of a run as one Markdown file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .._files import atomic_write_bytes
+
+_NAMES = {
+    "mse": "reconstruction MSE (per feature)",
+    "bce": "reconstruction BCE (per feature)",
+    "psnr": "PSNR (dB)",
+    "elbo": "ELBO (nats per sample)",
+    "nll_is": "importance-sampled NLL (nats per sample)",
+    "nll_k": "importance samples K",
+    "linear_probe_accuracy": "linear-probe accuracy on the codes",
+    "anomaly_roc_auc": "anomaly ROC-AUC (reconstruction error)",
+    "anomaly_average_precision": "anomaly average precision",
+}
+
+
+def render_report(model, metrics: dict, figures: dict[str, Path], base: Path | None = None) -> str:
+    """Markdown text of the report; figure links are relative to ``base``.
+
+    Examples
+    --------
+    >>> class M:
+    ...     family = "ae"
+    ...     class config:
+    ...         latent_dim = 2
+    >>> print(render_report(M(), {"mse": 0.01}, {}).splitlines()[0])
+    # Evaluation report: ae, latent 2
+    """
+    lines = [
+        f"# Evaluation report: {model.family}, latent {model.config.latent_dim}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key, value in metrics.items():
+        text = f"{value:.6g}" if isinstance(value, float) else str(value)
+        lines.append(f"| {_NAMES.get(key, key)} | {text} |")
+    if "nll_is" in metrics and "elbo" in metrics:
+        lines += [
+            "",
+            f"The importance-sampled NLL (K={metrics.get('nll_k')}) bounds -log p(x) more tightly than -ELBO.",
+        ]
+    if figures:
+        lines += ["", "## Figures", ""]
+        for name, path in figures.items():
+            rel = Path(path).name if base is None else Path(path).relative_to(base)
+            lines += [f"### {name.replace('_', ' ')}", "", f"![{name}]({rel})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(model, metrics: dict, figures: dict[str, Path], path: str | Path) -> Path:
+    """Write :func:`render_report` to ``path`` (atomically)."""
+    path = Path(path)
+    atomic_write_bytes(path, render_report(model, metrics, figures, path.parent).encode())
+    return path
