@@ -66,7 +66,7 @@ def test_conv_encoder_uses_the_exact_jacobian():
     x = torch.rand(3, 1, 6, 6)
     torch.testing.assert_close(cae.jacobian_sq_norm(x), autograd_norms(cae.encoder, x), rtol=1e-4, atol=1e-6)
     out = cae.loss(Batch(x))
-    assert float(out.parts["jacobian"]) > 0
+    assert out.parts["jacobian"].item() > 0
 
 
 def test_loss_adds_the_weighted_jacobian():
@@ -82,9 +82,9 @@ def test_loss_adds_the_weighted_jacobian():
 def fitted(digits):
     with one_thread():
         plain = latentlab.ContractiveAutoencoder(latent_dim=8, hidden=(64,), contractive_weight=0.0)
-        plain.fit(digits[0], epochs=25, verbose=False, seed=0, patience=None)
+        plain.fit(digits[0], epochs=15, verbose=False, seed=0, patience=None)
         cae = latentlab.ContractiveAutoencoder(latent_dim=8, hidden=(64,), contractive_weight=0.1)
-        cae.fit(digits[0], epochs=25, verbose=False, seed=0, patience=None)
+        cae.fit(digits[0], epochs=15, verbose=False, seed=0, patience=None)
     return plain, cae
 
 
