@@ -32,7 +32,10 @@ class SparseConfig(AEConfig):
     sparsity : {'kl', 'l1'}
         KL(rho || rho_hat) on mean sigmoid activations, or L1 on the code.
     sparsity_weight : float
-        Weight of the penalty (0 gives the same AE without it).
+        Weight of the penalty (0 gives the same AE without it). On digits
+        with 32 units, 0.02 ('kl') or about 0.0075 ('l1') cuts the mean
+        activation to under half at a test MSE within 10% of the unpenalised
+        AE (``benchmarks/families.py``).
     rho : float
         Target mean activation of each unit ('kl' only), in (0, 1).
     code_activation : {'sigmoid', 'relu', 'identity'}
@@ -42,8 +45,8 @@ class SparseConfig(AEConfig):
     family = "sparse"
     latent_dim: int = 32
     sparsity: str = "kl"
-    sparsity_weight: float = 0.5
-    rho: float = 0.05
+    sparsity_weight: float = 0.02
+    rho: float = 0.1
     code_activation: str = "sigmoid"
 
     def validate(self) -> None:
