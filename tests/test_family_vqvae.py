@@ -128,3 +128,12 @@ def test_save_load_identical(vq, digits, tmp_path):
 def test_latent_dim_must_split_into_codes():
     with pytest.raises(ConfigError, match="multiple of code_dim"):
         latentlab.VQVAE(latent_dim=5, code_dim=2)
+
+
+def test_training_on_after_load_keeps_the_codebook(vq, digits, tmp_path):
+    vq.save(tmp_path / "m")
+    back = latentlab.load(tmp_path / "m")
+    before = back.codebook.detach().clone()
+    back.train()
+    back.loss(Batch(back._to_model_space(digits[0][:64])))  # one more training step
+    assert bool(back.initialised) and torch.equal(back.codebook.detach(), before)

@@ -85,4 +85,8 @@ class ContractiveAutoencoder(Autoencoder):
         x = self._to_model_space(X)
         yt = self._labels(y, x.shape[0])
         self.eval()
-        return self.jacobian_sq_norm(x.to(self.device), None if yt is None else yt.to(self.device)).sqrt().detach().cpu().numpy()
+        out = []
+        for i in range(0, x.shape[0], 1024):  # (B, width, D) products stay small
+            part = None if yt is None else yt[i : i + 1024].to(self.device)
+            out.append(self.jacobian_sq_norm(x[i : i + 1024].to(self.device), part).sqrt().detach().cpu())
+        return torch.cat(out).numpy()

@@ -111,6 +111,9 @@ class VQVAE(Autoencoder):
         k, c = self.config.codebook_size, self.config.code_dim
         self.codebook = nn.Parameter(torch.empty(k, c).uniform_(-1.0 / k, 1.0 / k))  # (K, C)
         self.register_buffer("code_log_prior", torch.full((self.n_groups, k), -float(np.log(k))))  # (G, K)
+        # Set once the codebook has been placed on encoder outputs (first training step); saved, so a
+        # loaded model that trains on keeps its codebook.
+        self.register_buffer("initialised", torch.zeros(()))
         self.register_buffer("usage", torch.zeros(k), persistent=False)  # hits since the last restart
         self.register_buffer("steps", torch.zeros((), dtype=torch.long), persistent=False)
 
@@ -148,8 +151,13 @@ class VQVAE(Autoencoder):
 
     def loss(self, batch: Batch) -> LossOutput:
         z_e = self.encoder(self.corrupt(batch.x), self.labels(batch.y, batch.x.shape[0]))  # (B, latent_dim)
-        if self.training and self.config.restart_every and int(self.steps) % self.config.restart_every == 0:
-            self.restart_dead_codes(z_e)
+        if self.training and self.config.restart_every:
+            if not self.initialised:  # data-dependent start: every code on an encoder output
+                self.usage.zero_()
+                self.restart_dead_codes(z_e)
+                self.initialised.fill_(1.0)
+            elif int(self.steps) > 0 and int(self.steps) % self.config.restart_every == 0:
+                self.restart_dead_codes(z_e)
         q = self.quantize(z_e)
         if self.training:
             self.steps += 1
