@@ -83,16 +83,26 @@ class ScoreModel:
         if self.scoring in ("combined", "reconstruction"):
             out["reconstruction"] = err
         if self.scoring in ("combined", "latent"):
-            dist, _ = self.index_.kneighbors(Z)
-            out["latent"] = dist.mean(1)
+            out["latent"] = self._knn_distance(Z)
         return out
+
+    def _knn_distance(self, Z: np.ndarray) -> np.ndarray:
+        """Mean distance to the ``k`` nearest training codes, a sample's own copy left out.
+
+        A training sample would otherwise count itself at distance 0 and look
+        more normal than any new sample, which would bias the threshold.
+        """
+        k = self.index_.n_neighbors - 1
+        dist, _ = self.index_.kneighbors(Z)  # (N, k + 1), ascending
+        own = dist[:, 0] <= 1e-12  # an exact copy of a training code: drop it
+        return np.where(own, dist[:, 1:].mean(1), dist[:, :k].mean(1))
 
     def fit(self, X: np.ndarray) -> ScoreModel:
         """Index the training codes and record each part's median and spread."""
         self.model64_ = float64_copy(self.model)
         if self.scoring != "reconstruction":
             Z, _ = codes_and_errors(self.model64_, X)
-            self.index_ = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(Z))).fit(Z)
+            self.index_ = NearestNeighbors(n_neighbors=min(self.n_neighbors + 1, len(Z))).fit(Z)
         self.stats_ = {}
         for name, v in self._parts(X).items():
             spread = float(v.std())

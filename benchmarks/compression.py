@@ -1,0 +1,48 @@
+"""Rate-distortion on digits: latentlab's quantised codes against PCA with the same quantisation.
+
+For each latent size an autoencoder is trained on the training split; the
+test split is compressed at several bit depths. At the same bits per sample
+(latent size x bits), PCA keeps as many components and quantises them the
+same way (uniform, per dimension, over the range of the test codes).
+
+    python benchmarks/compression.py [--latent 2 4 8 16] [--bits 4 6 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+import latentlab
+from latentlab.apps.compression import pca_rate_distortion, rate_distortion
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latent", type=int, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument("--bits", type=int, nargs="+", default=[4, 6, 8])
+    parser.add_argument("--epochs", type=int, default=150)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    Xtr, Xte, _, _ = latentlab.load_digits(split=True)
+    print("| latent | bits | bits/sample | ratio | latentlab MSE | PCA MSE | latentlab PSNR | PCA PSNR | lower |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    wins = total = 0
+    for L in args.latent:
+        model = latentlab.Autoencoder(latent_dim=L, hidden=(256, 128)).fit(Xtr, epochs=args.epochs, verbose=False)
+        for b in args.bits:
+            ours, pca = rate_distortion(model, Xte, b), pca_rate_distortion(Xtr, Xte, L, b)
+            win = ours["mse"] < pca["mse"]
+            wins, total = wins + win, total + 1
+            print(
+                f"| {L} | {b} | {ours['bits_per_sample']:.0f} | {ours['compression_ratio']:.1f} | {ours['mse']:.5f} | "
+                f"{pca['mse']:.5f} | {ours['psnr']:.2f} | {pca['psnr']:.2f} | {'latentlab' if win else 'PCA'} |",
+                flush=True,
+            )
+    print(f"\nlatentlab has the lower distortion at {wins} of {total} rate points.")
+
+
+if __name__ == "__main__":
+    main()
