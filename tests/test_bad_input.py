@@ -291,3 +291,44 @@ def test_every_error_is_a_latentlab_error_and_a_builtin():
     for cls in (DataError, DataTypeError, ConfigError, NotFittedError):
         assert issubclass(cls, LatentlabError)
     assert issubclass(DataError, ValueError) and issubclass(DataTypeError, TypeError)
+
+
+@pytest.fixture(scope="module")
+def job_files(tmp_path_factory, model, X):
+    d = tmp_path_factory.mktemp("jobs")
+    model.save(d / "run")
+    np.save(d / "ok.npy", X)
+    np.save(d / "wide.npy", np.random.default_rng(1).random((5, 9)))
+    (d / "garbage.bin").write_bytes(b"\x00" * 50)
+    import pandas as pd
+
+    pd.DataFrame(X).assign(city="Paris").to_csv(d / "text.csv", index=False)
+    return d
+
+
+JOB_CASES = {
+    "detect: text column": (["detect", "{d}/text.csv"], "non-numeric"),
+    "impute: text column": (["impute", "{d}/text.csv", "{d}/o.csv"], "non-numeric"),
+    "generate: zero samples": (["generate", "{d}/run", "-n", "0"], "n=0"),
+    "sample: negative samples": (["sample", "{d}/run", "-n", "-3"], "n=-3"),
+    "compress: wrong feature count": (["compress", "{d}/run", "{d}/wide.npy", "{d}/o.bin"], r"expects \(n_samples, 6\)"),
+    "compress: zero bits": (["compress", "{d}/run", "{d}/ok.npy", "{d}/o.bin", "--bits", "0"], "bits=0"),
+    "decompress: foreign bytes": (["decompress", "{d}/run", "{d}/garbage.bin", "{d}/o.npy"], "not latentlab compressed"),
+    "interpolate: index out of range": (["interpolate", "{d}/run", "{d}/ok.npy", "--a", "999"], "out of range"),
+    "evaluate: wrong feature count": (["evaluate", "{d}/run", "--data", "{d}/wide.npy"], "expects"),
+    "generate: not a run": (["generate", "{d}/garbage.bin"], "not a folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(JOB_CASES))
+def test_cli_jobs_bad_input(job_files, capsys, case):
+    import re
+
+    from latentlab.cli import main
+
+    argv, message = JOB_CASES[case]
+    command = argv[0]
+    assert main([a.format(d=job_files) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"latentlab {command}: error: ") and "\n" not in err, err
+    assert re.search(message, err), err

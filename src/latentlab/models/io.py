@@ -229,8 +229,8 @@ def load_model(path):
     if not path.is_dir():
         if path.suffix.lower() in _PICKLE_SUFFIXES:
             raise ModelFileError(
-                f"{path} is a pickle-based file; latentlab never loads those, because unpickling runs code. "
-                "Pass a folder written by model.save()."
+                f"{path} is not a folder; pass the folder written by model.save(). ({path.suffix} files usually "
+                "hold pickles, which latentlab never loads, because unpickling runs code.)"
             )
         raise ModelFileError(f"{path} is not a folder; pass the folder written by model.save().")
     cls, config, doc = read_config(path)
