@@ -74,8 +74,9 @@ def test_loss_adds_the_weighted_jacobian():
     cae = latentlab.ContractiveAutoencoder(input_shape=(10,), latent_dim=2, hidden=(8,), contractive_weight=0.3)
     x = torch.rand(6, 10)
     out = cae.loss(Batch(x))
-    assert float(out.parts["jacobian"]) == pytest.approx(float(autograd_norms(cae.encoder, x).mean()), rel=1e-4)
-    assert float(out.total) == pytest.approx(float(out.parts["reconstruction"] + 0.3 * out.parts["jacobian"]), rel=1e-5)
+    jac, rec, total = (out.parts["jacobian"].item(), out.parts["reconstruction"].item(), out.total.item())
+    assert jac == pytest.approx(autograd_norms(cae.encoder, x).mean().item(), rel=1e-4)
+    assert total == pytest.approx(rec + 0.3 * jac, rel=1e-5)
 
 
 @pytest.fixture(scope="module")
