@@ -60,8 +60,8 @@ def main() -> None:
 
     # denoising: Gaussian sigma = 0.3 in pixel units
     noisy = (Xte + 0.3 * np.random.default_rng(1).standard_normal(Xte.shape)).astype(np.float32)
-    opts = dict(latent_dim=16, hidden=(128,), scaling="none")
-    plain, _ = run(latentlab.Autoencoder(**opts))
+    opts = dict(latent_dim=16, hidden=(128,), activation="relu", scaling="none")
+    plain, _ = run(latentlab.Autoencoder(noise="none", **opts))
     dae, t = run(latentlab.Autoencoder(noise="gaussian", noise_level=0.3, **opts))
     e_noisy, e_dae, e_plain = mse(noisy, Xte), mse(dae.denoise(noisy), Xte), mse(plain.denoise(noisy), Xte)
     row(

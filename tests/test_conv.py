@@ -37,9 +37,9 @@ def blobs(n, shape, seed=0):
 def conv_models(digits):
     Xtr = digits[0]
     with one_thread():
-        ae = latentlab.Autoencoder(architecture="conv", latent_dim=8, hidden=(16,)).fit(
-            Xtr, epochs=10, lr=5e-3, verbose=False, seed=0, patience=None
-        )
+        ae = latentlab.Autoencoder(
+            architecture="conv", latent_dim=8, hidden=(16,), activation="relu", noise="none"
+        ).fit(Xtr, epochs=10, lr=5e-3, verbose=False, seed=0, patience=None)
         vae = latentlab.VAE(architecture="conv", latent_dim=8, hidden=(32,)).fit(
             Xtr, epochs=20, lr=5e-3, verbose=False, seed=0, patience=None
         )
@@ -75,7 +75,7 @@ def test_conv_on_larger_images(family, shape, given):
     X = blobs(160, shape).reshape(160, *given)
     opts = {"likelihood": "gaussian"} if family == "vae" else {}
     with one_thread():
-        model = latentlab.create(family, architecture="conv", latent_dim=4, hidden=(8, 16), **opts)
+        model = latentlab.create(family, architecture="conv", latent_dim=4, hidden=(8, 16), noise="none", **opts)
         model.fit(X, epochs=12, batch_size=32, lr=5e-3, verbose=False, seed=0, patience=None)
     assert model.encoder.image_shape == shape
     rec = model.reconstruct(X[:5])

@@ -75,9 +75,9 @@ def test_noise_level_must_be_a_fraction():
 @pytest.fixture(scope="module")
 def trained(digits):
     Xtr = digits[0]
-    opts = dict(latent_dim=16, hidden=(128,), scaling="none")  # noise sigma in pixel units
+    opts = dict(latent_dim=16, hidden=(128,), activation="relu", scaling="none")  # noise sigma in pixel units
     with one_thread():
-        plain = latentlab.Autoencoder(**opts).fit(Xtr, epochs=30, verbose=False, seed=0, patience=None)
+        plain = latentlab.Autoencoder(noise="none", **opts).fit(Xtr, epochs=30, verbose=False, seed=0, patience=None)
         dae = latentlab.Autoencoder(noise="gaussian", noise_level=0.3, **opts).fit(
             Xtr, epochs=30, verbose=False, seed=0, patience=None
         )
