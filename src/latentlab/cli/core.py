@@ -104,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out)
     rec = model.reconstruct(X, y if model.config.n_classes else None)
-    mse = float(np.mean((rec - X.reshape(rec.shape)) ** 2))
+    mse = float(np.nanmean((rec - X.reshape(rec.shape)) ** 2))
     model.save(out, metrics={"train_mse": mse, "epochs_run": len(model.history), "world_size": world})
     if args.figures:
         from latentlab.apps.figures import write_figures

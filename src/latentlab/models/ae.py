@@ -15,9 +15,21 @@ from .base import LatentModel
 
 @dataclass(frozen=True)
 class AEConfig(ModelConfig):
-    """Config of :class:`Autoencoder` (no fields beyond :class:`ModelConfig`)."""
+    """Config of :class:`Autoencoder` (no fields beyond :class:`ModelConfig`).
+
+    The defaults were chosen on held-out digits, without tuning per data set:
+    a deeper SiLU network, and mild Gaussian input noise (0.1 in the scaled
+    space) as a regulariser, which cuts the test error of small data sets at
+    every code size (see ``benchmarks/reconstruction.py``). Pass
+    ``noise='none'`` for an autoencoder trained on clean inputs only.
+    Families built on this config restate their own defaults.
+    """
 
     family = "ae"
+    hidden: tuple[int, ...] = (512, 256, 128)
+    activation: str = "silu"
+    noise: str = "gaussian"
+    noise_level: float = 0.1
 
 
 @register

@@ -34,6 +34,11 @@ class ContractiveConfig(AEConfig):
     """
 
     family = "contractive"
+    # The plain AE's tuned defaults (deeper SiLU net, input noise) are not this family's.
+    hidden: tuple[int, ...] = (256, 128)
+    activation: str = "relu"
+    noise: str = "none"
+    noise_level: float = 0.0
     contractive_weight: float = 0.01
     jacobian: str = "auto"
 

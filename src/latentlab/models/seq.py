@@ -46,6 +46,9 @@ class _SequenceFields:
     likelihood: str = "gaussian"
     latent_dim: int = 8
     cell: str = "gru"
+    activation: str = "relu"
+    noise: str = "none"
+    noise_level: float = 0.0
 
     def validate(self) -> None:
         super().validate()  # type: ignore[misc]

@@ -43,6 +43,11 @@ class SparseConfig(AEConfig):
     """
 
     family = "sparse"
+    # The plain AE's tuned defaults (deeper SiLU net, input noise) are not this family's.
+    hidden: tuple[int, ...] = (256, 128)
+    activation: str = "relu"
+    noise: str = "none"
+    noise_level: float = 0.0
     latent_dim: int = 32
     sparsity: str = "kl"
     sparsity_weight: float = 0.02

@@ -46,6 +46,11 @@ class VQVAEConfig(AEConfig):
     """
 
     family = "vqvae"
+    # The plain AE's tuned defaults (deeper SiLU net, input noise) are not this family's.
+    hidden: tuple[int, ...] = (256, 128)
+    activation: str = "relu"
+    noise: str = "none"
+    noise_level: float = 0.0
     latent_dim: int = 8
     codebook_size: int = 32
     code_dim: int = 2

@@ -34,6 +34,11 @@ class WAEConfig(AEConfig):
     """
 
     family = "wae"
+    # The plain AE's tuned defaults (deeper SiLU net, input noise) are not this family's.
+    hidden: tuple[int, ...] = (256, 128)
+    activation: str = "relu"
+    noise: str = "none"
+    noise_level: float = 0.0
     kernel: str = "imq"
     mmd_weight: float = 10.0
     kernel_scale: float = 0.0

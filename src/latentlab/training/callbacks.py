@@ -68,7 +68,7 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, trainer) -> None:
         self.bar = tqdm(
-            total=trainer.config.epochs - trainer.start_epoch, desc=type(trainer.model).__name__, leave=False
+            total=trainer.config.epochs - trainer.start_epoch, desc=type(trainer.model).__name__, leave=False, mininterval=0
         )
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
