@@ -85,6 +85,7 @@ API_CASES = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 @pytest.mark.parametrize("case", list(API_CASES))
 def test_api_bad_input(model, X, case):
     call, error, message = API_CASES[case]
