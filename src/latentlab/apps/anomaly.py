@@ -70,12 +70,15 @@ class ScoreModel:
         Reconstruction error, latent k-NN distance, or their sum.
     n_neighbors : int
         Neighbours of the latent density estimate.
+    latent_weight : float
+        Weight of the standardised latent part in the 'combined' sum.
     """
 
-    def __init__(self, model, scoring: str = "combined", n_neighbors: int = 5):
+    def __init__(self, model, scoring: str = "combined", n_neighbors: int = 5, latent_weight: float = 1.0):
         if scoring not in SCORINGS:
             raise ConfigError(f"scoring={scoring!r} is not one of {list(SCORINGS)}.")
         self.model, self.scoring, self.n_neighbors = model, scoring, int(n_neighbors)
+        self.latent_weight = float(latent_weight)
 
     def _parts(self, X: np.ndarray) -> dict[str, np.ndarray]:
         Z, err = codes_and_errors(self.model64_, X)
@@ -110,11 +113,12 @@ class ScoreModel:
         return self
 
     def score(self, X: np.ndarray) -> np.ndarray:
-        """Standardised anomaly score per sample (sum of the parts)."""
+        """Standardised anomaly score per sample (weighted sum of the parts)."""
         total = np.zeros(len(X))
         for name, v in self._parts(X).items():
             med, spread = self.stats_[name]
-            total += (v - med) / spread
+            weight = self.latent_weight if (name == "latent" and self.scoring == "combined") else 1.0
+            total += weight * (v - med) / spread
         return total
 
 

@@ -98,9 +98,13 @@ class AutoencoderEstimatorMixin:
 
         return latentlab.create(self.family, **self._model_config(n_features))
 
-    def _fit_model(self, X: np.ndarray, model=None, **fit_kwargs):
-        model = self._build(X.shape[1]) if model is None else model
-        model.fit(X.astype(np.float32), **self._train_options(X.shape[0]), **fit_kwargs)
+    def _fit_model(self, X: np.ndarray, seed_offset: int = 0):
+        """Build and train one model; ``seed_offset`` shifts ``random_state`` (ensemble members)."""
+        model = self._build(X.shape[1])
+        opts = self._train_options(X.shape[0])
+        if opts.get("seed") is not None:
+            opts["seed"] = int(opts["seed"]) + seed_offset
+        model.fit(X.astype(np.float32), **opts)
         model.__dict__.pop("trainer_", None)  # the optimizer state is not part of the fitted estimator
         return model
 

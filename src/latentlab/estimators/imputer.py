@@ -33,11 +33,15 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
     entries only, and repeat ``max_iter`` times. Observed entries are never
     changed.
 
+    Training runs every epoch on every sample (no validation split, no early
+    stopping) unless ``train_params`` says otherwise: the validation loss
+    measures plain reconstruction, not filling in, so it stops too soon.
+
     Parameters
     ----------
-    mask_rate : float in [0, 1), default=0.25
+    mask_rate : float in [0, 1), default=0.3
         Fraction of entries hidden by the masking noise while training.
-    max_iter : int, default=3
+    max_iter : int, default=2
         Refinement passes through the decoder.
     family, latent_dim, architecture, hidden, epochs, batch_size, lr, model_params, train_params, random_state, verbose :
         As in :class:`~latentlab.AutoencoderTransformer`.
@@ -71,18 +75,18 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
     def __init__(
         self,
         family: str = "ae",
-        latent_dim: int = 16,
+        latent_dim: int = 32,
         architecture: str = "mlp",
-        hidden: tuple[int, ...] = (256, 128),
-        epochs: int = 150,
+        hidden: tuple[int, ...] = (512, 256),
+        epochs: int = 200,
         batch_size: int = 64,
         lr: float = 2e-3,
         model_params: dict | None = None,
         train_params: dict | None = None,
         random_state: int | None = 0,
         verbose: bool = False,
-        mask_rate: float = 0.25,
-        max_iter: int = 3,
+        mask_rate: float = 0.3,
+        max_iter: int = 2,
     ):
         self.family = family
         self.latent_dim = latent_dim
@@ -112,7 +116,10 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
         X = check_array(self, X, reset=True, allow_nan=True).astype(np.float32)
         observed = ~np.isnan(X)
         n, d = X.shape
-        opts = self._train_options(n)
+        # Validation loss scores plain reconstruction, not filling in: early stopping on it
+        # stops too soon, so by default every sample trains for every epoch.
+        defaults = {"validation_split": 0.0, "patience": None, "restore_best": False}
+        opts = {**self._train_options(n), **{k: v for k, v in defaults.items() if k not in (self.train_params or {})}}
         seed_everything(opts.get("seed"))
         model = self._build(d)  # built now: input_shape is known
         model.scaler = Scaler(model.config.scaling).fit(X)  # NaN-aware statistics

@@ -41,6 +41,8 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         Size of the seed ensemble (seeds ``random_state``, ``random_state + 1``...).
     n_neighbors : int, default=5
         Neighbours of the latent k-NN density.
+    latent_weight : float, default=1.0
+        Weight of the latent part against the reconstruction part.
     family, latent_dim, architecture, hidden, epochs, batch_size, lr, model_params, train_params, random_state, verbose :
         As in :class:`~latentlab.AutoencoderTransformer`.
 
@@ -76,6 +78,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         "scoring": [StrOptions({"combined", "reconstruction", "latent"})],
         "n_models": [Interval(Integral, 1, None, closed="left")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "latent_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -95,6 +98,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         scoring: str = "combined",
         n_models: int = 3,
         n_neighbors: int = 5,
+        latent_weight: float = 1.0,
     ):
         self.family = family
         self.latent_dim = latent_dim
@@ -111,19 +115,18 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         self.scoring = scoring
         self.n_models = n_models
         self.n_neighbors = n_neighbors
+        self.latent_weight = latent_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the ensemble on ``X`` (assumed mostly normal) and set the threshold."""
         X = check_array(self, X, reset=True).astype(np.float32)
-        base = self.random_state
         self.models_ = []
         self.scorers_ = []
         for i in range(int(self.n_models)):
-            seed = None if base is None else int(base) + i
-            model = self._fit_model_seeded(X, seed)
+            model = self._fit_model(X, seed_offset=i)
             self.models_.append(model)
-            self.scorers_.append(ScoreModel(model, self.scoring, self.n_neighbors).fit(X))
+            self.scorers_.append(ScoreModel(model, self.scoring, self.n_neighbors, self.latent_weight).fit(X))
         self.model_ = self.models_[0]
         self.history_ = list(self.model_.history)
         self.decision_scores_ = self._anomaly_scores(X)
@@ -133,14 +136,6 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         lo, hi = float(self.decision_scores_.min()), float(self.decision_scores_.max())
         self._proba_range = (lo, hi if hi > lo else lo + 1.0)
         return self
-
-    def _fit_model_seeded(self, X: np.ndarray, seed: int | None):
-        saved = self.random_state
-        try:
-            self.random_state = seed  # restored at once: get_params never sees it
-            return self._fit_model(X)
-        finally:
-            self.random_state = saved
 
     def _anomaly_scores(self, X: np.ndarray) -> np.ndarray:
         return np.mean([s.score(X) for s in self.scorers_], axis=0).astype(np.float64)
