@@ -70,3 +70,12 @@ def test_cli_generate_and_interpolate(vae, digits, tmp_path):
         np.load(tmp_path / "i.npy"), vae.interpolate(digits[1][0], digits[1][4], 5, "slerp"), atol=1e-6
     )
     assert main(["interpolate", str(run), str(tmp_path / "x.npy"), "--b", "99"]) == 2
+
+
+def test_conditional_sampling_follows_the_label(digits):
+    Xtr, ytr = digits[0], digits[2]
+    cvae = latentlab.create("cvae", latent_dim=2, hidden=(64,), n_classes=10).fit(Xtr, ytr, epochs=5, verbose=False)
+    threes = sample_prior(cvae, 6, seed=1, label=3)
+    np.testing.assert_array_equal(threes, sample_prior(cvae, 6, seed=1, label=3))
+    np.testing.assert_allclose(threes, cvae.sample(6, y=3, seed=1), atol=1e-6)
+    assert not np.allclose(threes, sample_prior(cvae, 6, seed=1, label=7))  # same codes, another class
