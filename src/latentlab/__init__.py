@@ -23,6 +23,7 @@ from .errors import (  # noqa: E402
     NotFittedError,
     TrainingError,
 )
+from .estimators import AutoencoderImputer, AutoencoderOutlierDetector, AutoencoderTransformer  # noqa: E402
 from .models import (  # noqa: E402
     VAE,
     VQVAE,
