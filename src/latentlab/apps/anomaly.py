@@ -14,6 +14,7 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
+from ..data.validation import as_float_array, check_shape
 from ..errors import ConfigError, DataError
 
 SCORINGS = ("combined", "reconstruction", "latent")
@@ -21,7 +22,8 @@ SCORINGS = ("combined", "reconstruction", "latent")
 
 def _scaled64(model, X: np.ndarray) -> torch.Tensor:
     """``X`` in the model's scaled space, float64, shaped ``(N, *input_shape)``."""
-    X = np.asarray(X, dtype=np.float64).reshape(len(X), *model.config.input_shape)
+    checked = check_shape(as_float_array(X, name="X"), model.config.input_shape, name="X")  # clear errors first
+    X = np.asarray(X, dtype=np.float64).reshape(checked.shape)
     sc = model.scaler
     return torch.from_numpy((X - sc.offset_.astype(np.float64)) / sc.scale_.astype(np.float64))
 

@@ -169,7 +169,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from latentlab.apps.generation import decode_grid, sample_prior
 
     model = latentlab.load(args.run_dir)
-    if args.grid:
+    if args.grid is not None:
         arr, ncols = decode_grid(model, n=args.grid), args.grid
     else:
         arr, ncols = sample_prior(model, args.n, seed=args.seed, label=args.label), 8
