@@ -4,9 +4,8 @@ Nothing here runs unless asked. A file already in the cache is checked, not
 fetched again; a file that fails its check is never deleted when it was the
 user's, and a fresh download that fails its check is removed (it was ours).
 
-The cache is ``$LATENTLAB_DATA`` or ``~/.cache/latentlab``. MNIST and
-Fashion-MNIST are pinned by SHA-256; KMNIST and CIFAR-10 by the MD5 their
-publishers list (no SHA-256 is published for them).
+The cache is ``$LATENTLAB_DATA`` or ``~/.cache/latentlab``. Every file is
+pinned by its SHA-256.
 """
 
 from __future__ import annotations
@@ -28,18 +27,19 @@ class RemoteFile:
 
     name: str
     urls: tuple[str, ...]
-    sha256: str | None = None
-    md5: str | None = None
+    sha256: str
 
 
-_IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+_IDX = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 
-def _idx_set(mirrors: tuple[str, ...], sha256=None, md5=None) -> tuple[RemoteFile, ...]:
-    return tuple(
-        RemoteFile(n, tuple(m + n for m in mirrors), None if sha256 is None else sha256[i], None if md5 is None else md5[i])
-        for i, n in enumerate(_IDX)
-    )
+def _idx_set(mirrors: tuple[str, ...], sha256: tuple[str, ...]) -> tuple[RemoteFile, ...]:
+    return tuple(RemoteFile(n, tuple(m + n for m in mirrors), sha256[i]) for i, n in enumerate(_IDX))
 
 
 DATASETS: dict[str, tuple[RemoteFile, ...]] = {
@@ -63,18 +63,18 @@ DATASETS: dict[str, tuple[RemoteFile, ...]] = {
     ),
     "kmnist": _idx_set(
         ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",),
-        md5=(
-            "bdb82020997e1d708af4cf47b453dcf7",
-            "e144d726b3acfaa3e44228e80efcd344",
-            "5c965bf0a639b31b8f53240b1b52f4d7",
-            "7320c461ea6c1c855c0b718fb2a4b134",
+        sha256=(
+            "51467d22d8cc72929e2a028a0428f2086b092bb31cfb79c69cc0a90ce135fde4",
+            "e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17",
+            "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5",
+            "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c",
         ),
     ),
     "cifar10": (
         RemoteFile(
             "cifar-10-binary.tar.gz",
             ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",),
-            md5="c32a1d4ab5d03f1284b67883e8d87530",
+            sha256="c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
         ),
     ),
 }
@@ -107,13 +107,10 @@ def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
 
 def verify(path: str | Path, remote: RemoteFile) -> None:
     """Raise :class:`DataError` unless ``path`` has ``remote``'s checksum. Never deletes anything."""
-    algo, want = ("sha256", remote.sha256) if remote.sha256 else ("md5", remote.md5)
-    if want is None:
-        return
-    got = file_digest(path, algo)
-    if got != want:
+    got = file_digest(path, "sha256")
+    if got != remote.sha256:
         raise DataError(
-            f"{path} has {algo} {got} but {remote.name} should have {want}; the file is corrupt, truncated or a "
+            f"{path} has sha256 {got} but {remote.name} should have {remote.sha256}; the file is corrupt, truncated or a "
             "different version. It was left in place: move or delete it yourself, then download again."
         )
 
