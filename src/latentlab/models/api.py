@@ -31,6 +31,12 @@ def _generator(seed: int | None, generator: torch.Generator | None) -> torch.Gen
     return None
 
 
+def _train_config(epochs: int | None, batch_size: int | None, options: dict[str, Any]) -> TrainConfig:
+    """``TrainConfig`` from ``fit``'s keyword arguments (``None`` keeps the default)."""
+    given = {"epochs": epochs, "batch_size": batch_size}
+    return TrainConfig.from_kwargs(**options, **{k: v for k, v in given.items() if v is not None})
+
+
 class ModelAPI:
     """Mixin with fit / encode / decode / reconstruct / predict / sample / interpolate / save."""
 
@@ -132,12 +138,7 @@ class ModelAPI:
 
         if isinstance(X, Source):  # data bigger than memory: read in chunks
             return self.fit_source(X, epochs=epochs, batch_size=batch_size, callbacks=callbacks, **train_options)
-        opts = dict(train_options)
-        if epochs is not None:
-            opts["epochs"] = epochs
-        if batch_size is not None:
-            opts["batch_size"] = batch_size
-        tc = TrainConfig.from_kwargs(**opts)
+        tc = _train_config(epochs, batch_size, train_options)
         arr = as_float_array(X, name="X", min_samples=2, allow_nan=self.allows_nan)
         warn_constant(arr)
         ckpt = None if resume is None else self._adopt_checkpoint(resume, tc)
@@ -217,12 +218,7 @@ class ModelAPI:
         from ..data.validation import check_finite
 
         source = source if isinstance(source, Source) else open_source(source)
-        opts = dict(train_options)
-        if epochs is not None:
-            opts["epochs"] = epochs
-        if batch_size is not None:
-            opts["batch_size"] = batch_size
-        tc = TrainConfig.from_kwargs(**opts)
+        tc = _train_config(epochs, batch_size, train_options)
         if self.config.input_shape is None:
             self.config = self.config.replace(input_shape=tuple(source.shape))
         if math.prod(source.shape) != math.prod(self.config.input_shape):
