@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
-import torch
 
 import latentlab
 from latentlab.errors import ConfigError
-
-
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def blobs(n, shape, seed=0):
@@ -36,13 +23,12 @@ def blobs(n, shape, seed=0):
 @pytest.fixture(scope="module")
 def conv_models(digits):
     Xtr = digits[0]
-    with one_thread():
-        ae = latentlab.Autoencoder(
-            architecture="conv", latent_dim=8, hidden=(16,), activation="relu", noise="none"
-        ).fit(Xtr, epochs=10, lr=5e-3, verbose=False, seed=0, patience=None)
-        vae = latentlab.VAE(architecture="conv", latent_dim=8, hidden=(32,)).fit(
-            Xtr, epochs=20, lr=5e-3, verbose=False, seed=0, patience=None
-        )
+    ae = latentlab.Autoencoder(architecture="conv", latent_dim=8, hidden=(16,), activation="relu", noise="none").fit(
+        Xtr, epochs=10, lr=5e-3, verbose=False, seed=0, patience=None
+    )
+    vae = latentlab.VAE(architecture="conv", latent_dim=8, hidden=(32,)).fit(
+        Xtr, epochs=20, lr=5e-3, verbose=False, seed=0, patience=None
+    )
     return ae, vae
 
 
@@ -74,9 +60,8 @@ def test_conv_save_load_identical(conv_models, digits, tmp_path, which):
 def test_conv_on_larger_images(family, shape, given):
     X = blobs(160, shape).reshape(160, *given)
     opts = {"likelihood": "gaussian"} if family == "vae" else {}
-    with one_thread():
-        model = latentlab.create(family, architecture="conv", latent_dim=4, hidden=(8, 16), noise="none", **opts)
-        model.fit(X, epochs=12, batch_size=32, lr=5e-3, verbose=False, seed=0, patience=None)
+    model = latentlab.create(family, architecture="conv", latent_dim=4, hidden=(8, 16), noise="none", **opts)
+    model.fit(X, epochs=12, batch_size=32, lr=5e-3, verbose=False, seed=0, patience=None)
     assert model.encoder.image_shape == shape
     rec = model.reconstruct(X[:5])
     assert rec.shape == X[:5].shape and np.isfinite(rec).all()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -11,16 +9,6 @@ import torch
 import latentlab
 from latentlab.errors import ConfigError
 from latentlab.training.trainer import Batch
-
-
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def model(noise, level):
@@ -76,11 +64,10 @@ def test_noise_level_must_be_a_fraction():
 def trained(digits):
     Xtr = digits[0]
     opts = dict(latent_dim=16, hidden=(128,), activation="relu", scaling="none")  # noise sigma in pixel units
-    with one_thread():
-        plain = latentlab.Autoencoder(noise="none", **opts).fit(Xtr, epochs=30, verbose=False, seed=0, patience=None)
-        dae = latentlab.Autoencoder(noise="gaussian", noise_level=0.3, **opts).fit(
-            Xtr, epochs=30, verbose=False, seed=0, patience=None
-        )
+    plain = latentlab.Autoencoder(noise="none", **opts).fit(Xtr, epochs=30, verbose=False, seed=0, patience=None)
+    dae = latentlab.Autoencoder(noise="gaussian", noise_level=0.3, **opts).fit(
+        Xtr, epochs=30, verbose=False, seed=0, patience=None
+    )
     return plain, dae
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -13,16 +11,6 @@ import latentlab
 from latentlab.errors import ConfigError
 from latentlab.models.penalties import jacobian_frobenius_exact, jacobian_frobenius_mlp
 from latentlab.training.trainer import Batch
-
-
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def autograd_norms(f, x):
@@ -81,11 +69,10 @@ def test_loss_adds_the_weighted_jacobian():
 
 @pytest.fixture(scope="module")
 def fitted(digits):
-    with one_thread():
-        plain = latentlab.ContractiveAutoencoder(latent_dim=8, hidden=(64,), contractive_weight=0.0)
-        plain.fit(digits[0], epochs=15, verbose=False, seed=0, patience=None)
-        cae = latentlab.ContractiveAutoencoder(latent_dim=8, hidden=(64,), contractive_weight=0.1)
-        cae.fit(digits[0], epochs=15, verbose=False, seed=0, patience=None)
+    plain = latentlab.ContractiveAutoencoder(latent_dim=8, hidden=(64,), contractive_weight=0.0)
+    plain.fit(digits[0], epochs=15, verbose=False, seed=0, patience=None)
+    cae = latentlab.ContractiveAutoencoder(latent_dim=8, hidden=(64,), contractive_weight=0.1)
+    cae.fit(digits[0], epochs=15, verbose=False, seed=0, patience=None)
     return plain, cae
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -15,23 +13,12 @@ from latentlab.errors import DataError
 from latentlab.training.trainer import Batch
 
 
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def cvae(digits):
     Xtr, _, ytr, _ = digits
-    with one_thread():
-        return latentlab.ConditionalVAE(latent_dim=4, hidden=(128,)).fit(
-            Xtr, ytr, epochs=40, verbose=False, seed=0, patience=None
-        )
+    return latentlab.ConditionalVAE(latent_dim=4, hidden=(128,)).fit(
+        Xtr, ytr, epochs=40, verbose=False, seed=0, patience=None
+    )
 
 
 def test_infers_classes_and_learns(cvae, digits):

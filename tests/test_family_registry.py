@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import numpy as np
@@ -14,16 +13,6 @@ from latentlab.cli import main
 
 NEW = ["sparse", "contractive", "cvae", "wae", "vqvae", "seq_ae", "seq_vae"]
 SEQUENCE = {"seq_ae", "seq_vae"}
-
-
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def data_for(family, digits):
@@ -45,8 +34,7 @@ def test_every_family_is_registered():
 def test_every_family_trains_as_a_denoiser(family, noise, digits):
     X, y = data_for(family, digits)
     opts = dict(latent_dim=4, hidden=(16,), noise=noise, noise_level=0.2)
-    with one_thread():
-        model = latentlab.create(family, **opts).fit(X, y, epochs=2, batch_size=32, verbose=False, seed=0)
+    model = latentlab.create(family, **opts).fit(X, y, epochs=2, batch_size=32, verbose=False, seed=0)
     assert np.isfinite(model.history[-1]["loss"])
     out = model.denoise(X[:5], None if y is None else y[:5])
     assert out.shape == X[:5].shape
@@ -74,8 +62,7 @@ def test_cli_trains_every_family(family, tmp_path, capsys):
     out = tmp_path / family
     args = ["train", "--family", family, "--out", str(out), "--epochs", "2", "--latent-dim", "4"]
     args += ["--hidden", "16", "--verbose", "false", *CLI_OPTIONS[family]]
-    with one_thread():
-        assert main(args) == 0
+    assert main(args) == 0
     assert f"trained {family}" in capsys.readouterr().out
     saved = json.loads((out / "config.json").read_text())["config"]
     assert saved["family"] == family

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -15,16 +13,6 @@ from latentlab.nn.recurrent import sequence_lengths
 from latentlab.training.trainer import Batch
 
 
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def sunspots():
     X = windows(load_series("sunspots"), 16, stride=2)  # (147, 16, 1)
@@ -34,10 +22,9 @@ def sunspots():
 
 @pytest.fixture(scope="module")
 def seq_ae(sunspots):
-    with one_thread():
-        return latentlab.SequenceAutoencoder(latent_dim=4, hidden=(32,), cell="lstm").fit(
-            sunspots[0], epochs=50, lr=2e-2, batch_size=16, verbose=False, seed=0, patience=None
-        )
+    return latentlab.SequenceAutoencoder(latent_dim=4, hidden=(32,), cell="lstm").fit(
+        sunspots[0], epochs=50, lr=2e-2, batch_size=16, verbose=False, seed=0, patience=None
+    )
 
 
 def test_reconstructs_held_out_real_windows_better_than_the_mean(seq_ae, sunspots):
@@ -111,10 +98,9 @@ def test_encoder_ignores_what_follows_the_last_step():
 def test_variable_length_vae_learns_and_samples():
     X = latentlab.make_sequences(300, length=16, n_features=3, min_length=8, seed=0)
     Xtr, Xte = X[:240], X[240:]
-    with one_thread():
-        vae = latentlab.SequenceVAE(latent_dim=4, hidden=(32,)).fit(
-            Xtr, epochs=30, lr=5e-3, batch_size=32, verbose=False, seed=0, patience=None
-        )
+    vae = latentlab.SequenceVAE(latent_dim=4, hidden=(32,)).fit(
+        Xtr, epochs=30, lr=5e-3, batch_size=32, verbose=False, seed=0, patience=None
+    )
     assert vae.history[-1]["val_loss"] < vae.history[0]["val_loss"]
     rec = vae.reconstruct(Xte)
     assert np.array_equal(np.isnan(rec).all(-1), np.isnan(Xte).all(-1))  # NaN exactly beyond each length
@@ -126,8 +112,7 @@ def test_variable_length_vae_learns_and_samples():
 def test_ragged_lists_and_short_arrays():
     rng = np.random.default_rng(0)
     seqs = [rng.standard_normal((n, 2)).astype("float32") for n in rng.integers(4, 9, 80)]
-    with one_thread():
-        ae = latentlab.SequenceAutoencoder(latent_dim=2, hidden=(8,)).fit(seqs, epochs=2, verbose=False)
+    ae = latentlab.SequenceAutoencoder(latent_dim=2, hidden=(8,)).fit(seqs, epochs=2, verbose=False)
     assert ae.config.input_shape == (8, 2)
     padded = pad_sequences(seqs[:5], length=8)
     np.testing.assert_allclose(ae.encode(seqs[:5]), ae.encode(padded), rtol=1e-6)

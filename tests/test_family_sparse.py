@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -16,17 +15,6 @@ from latentlab.models.penalties import kl_sparsity, l1_activity
 FIT = dict(epochs=40, batch_size=64, verbose=False, seed=0, patience=None)
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Tiny networks train far faster on one thread when the machine is shared."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 VARIANTS = {
     "kl": dict(sparsity="kl", code_activation="sigmoid", sparsity_weight=0.02, rho=0.1),
     "l1": dict(sparsity="l1", code_activation="relu", sparsity_weight=0.0075),
@@ -37,10 +25,9 @@ VARIANTS = {
 def pair(request, digits):
     """The same AE without (weight 0) and with the penalty."""
     Xtr, opts = digits[0], VARIANTS[request.param]
-    with one_thread():
-        plain = latentlab.SparseAutoencoder(latent_dim=32, hidden=(64,), **{**opts, "sparsity_weight": 0.0})
-        sparse = latentlab.SparseAutoencoder(latent_dim=32, hidden=(64,), **opts)
-        return plain.fit(Xtr, **FIT), sparse.fit(Xtr, **FIT)
+    plain = latentlab.SparseAutoencoder(latent_dim=32, hidden=(64,), **{**opts, "sparsity_weight": 0.0})
+    sparse = latentlab.SparseAutoencoder(latent_dim=32, hidden=(64,), **opts)
+    return plain.fit(Xtr, **FIT), sparse.fit(Xtr, **FIT)
 
 
 def test_kl_sparsity_known_value():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -12,16 +10,6 @@ import latentlab
 from latentlab.errors import ConfigError
 from latentlab.models.vqvae import perplexity
 from latentlab.training.trainer import Batch
-
-
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def small(**kw):
@@ -87,10 +75,9 @@ def test_dead_codes_restart_on_encoder_outputs():
 
 @pytest.fixture(scope="module")
 def vq(digits):
-    with one_thread():
-        return latentlab.VQVAE(latent_dim=8, code_dim=2, codebook_size=32, hidden=(64,)).fit(
-            digits[0], epochs=30, verbose=False, seed=0, patience=None
-        )
+    return latentlab.VQVAE(latent_dim=8, code_dim=2, codebook_size=32, hidden=(64,)).fit(
+        digits[0], epochs=30, verbose=False, seed=0, patience=None
+    )
 
 
 def test_learns_and_uses_the_codebook(vq, digits):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -12,17 +10,6 @@ import latentlab
 from latentlab.errors import ConfigError
 from latentlab.models.penalties import imq_kernel, mmd, rbf_kernel
 from latentlab.training.trainer import Batch
-
-
-@contextlib.contextmanager
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
 
 X = torch.tensor([[0.0], [1.0]])
 Y = torch.tensor([[0.0], [2.0]])
@@ -74,10 +61,9 @@ def test_loss_adds_weighted_mmd():
 
 @pytest.fixture(scope="module", params=["imq", "rbf"])
 def wae(request, digits):
-    with one_thread():
-        return latentlab.WAE(latent_dim=8, hidden=(64,), kernel=request.param).fit(
-            digits[0], epochs=25, verbose=False, seed=0, patience=None
-        )
+    return latentlab.WAE(latent_dim=8, hidden=(64,), kernel=request.param).fit(
+        digits[0], epochs=25, verbose=False, seed=0, patience=None
+    )
 
 
 def test_learns_and_matches_the_prior(wae, digits):
