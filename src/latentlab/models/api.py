@@ -52,6 +52,9 @@ class ModelAPI:
     # ----------------------------------------------------------------- data
     @property
     def device(self) -> torch.device:
+        buf = self._buffers.get("code_mean")  # one dict lookup; parameters() walks every submodule
+        if buf is not None:
+            return buf.device
         for t in self.parameters():
             return t.device
         return torch.device("cpu")
@@ -77,18 +80,21 @@ class ModelAPI:
             return None
         return torch.from_numpy(check_labels(y, n, n_classes=self.config.n_classes or None))
 
-    @torch.no_grad()
     def _batched(self, fn, *tensors: torch.Tensor | None) -> torch.Tensor:
         if self.training:  # eval() walks every submodule; skip it on the hot inference path
             self.eval()
         dev = self.device
         n = tensors[0].shape[0]
-        outs = []
-        for i in range(0, n, INFERENCE_BATCH):
-            part = [None if t is None else t[i : i + INFERENCE_BATCH].to(dev) for t in tensors]
-            outs.append(fn(*part).float().cpu())
-        out = torch.cat(outs)
-        if not torch.isfinite(out).all():  # never hand back a silent NaN
+        with torch.inference_mode():
+            if n <= INFERENCE_BATCH:  # one chunk: no slicing, no cat (the common interactive case)
+                out = fn(*[None if t is None else t.to(dev) for t in tensors]).float().cpu()
+            else:
+                outs = []
+                for i in range(0, n, INFERENCE_BATCH):
+                    part = [None if t is None else t[i : i + INFERENCE_BATCH].to(dev) for t in tensors]
+                    outs.append(fn(*part).float().cpu())
+                out = torch.cat(outs)
+        if not np.isfinite(out.numpy()).all():  # never hand back a silent NaN
             raise DataError(
                 "the model produced NaN or inf; the inputs lie too far outside the training range "
                 "(or the weights are corrupt). Pass data on the training scale, or refit."
