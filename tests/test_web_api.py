@@ -182,3 +182,43 @@ def test_default_runs_are_reused(models, tmp_path):
         rel_tol=1e-4,
         abs_tol=1e-5,
     )
+
+
+def test_decode_batcher_groups_splits_and_isolates_faults(models, monkeypatch):
+    import asyncio
+    import threading
+
+    from latentlab.errors import DataError
+    from latentlab.web import batching
+
+    ae, vae = models["ae"], models["vae"]
+    rng = np.random.default_rng(0)
+    za, zb, zv = (rng.normal(size=(n, d)).astype(np.float32) for n, d in ((3, 2), (2, 2), (4, 3)))
+    bad = np.array([[np.nan, 0.0]], np.float32)
+
+    def together(batcher, *requests):
+        async def main():
+            return await asyncio.gather(*(batcher.decode(*r) for r in requests), return_exceptions=True)
+
+        # A thread of its own: Playwright's sync API may have left an event loop running in this one.
+        box: list = []
+        worker = threading.Thread(target=lambda: box.append(asyncio.run(main())))
+        worker.start()
+        worker.join(timeout=60)
+        return box[0]
+
+    b = batching.DecodeBatcher()
+    out = together(b, ("ae", ae, za), ("vae", vae, zv), ("ae", ae, bad), ("ae", ae, zb))
+    np.testing.assert_allclose(out[0], ae.decode(za), atol=1e-6)
+    np.testing.assert_allclose(out[1], vae.decode(zv), atol=1e-6)
+    assert isinstance(out[2], DataError) and "NaN" in str(out[2])  # only the request at fault fails
+    np.testing.assert_allclose(out[3], ae.decode(zb), atol=1e-6)
+    assert b.calls == 2 + 3  # one per model, then the failed "ae" batch retried one request at a time
+
+    monkeypatch.setattr(batching, "MAX_BATCH_ROWS", 4)
+    b = batching.DecodeBatcher()
+    out = together(b, ("ae", ae, za), ("ae", ae, za), ("ae", ae, zb[:1]))
+    assert b.calls == 2  # 3 rows | 3 + 1 rows
+    for got in out:
+        assert got.shape[1] == 64
+    np.testing.assert_allclose(np.concatenate(out), ae.decode(np.concatenate([za, za, zb[:1]])), atol=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 
 from ..errors import ConfigError
 
@@ -47,8 +48,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # a tiny decode is fastest on one thread; cores go to concurrent requests
     specs = args.runs or default_runs(args.root, epochs=args.epochs)
     entries = load_runs(specs)
+    app = create_app(entries)
+    # Everything loaded so far (torch, the models, the app) lives for the whole process: move it out of the
+    # collector's sight, so a full collection walks only per-request garbage instead of ~300k start-up objects
+    # (a 150 ms pause that shows up as the p99 latency).
+    gc.collect()
+    gc.freeze()
     print(f"serving {', '.join(entries)} at http://{args.host}:{args.port}/  (Ctrl-C to stop)")
-    uvicorn.run(create_app(entries), host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
 
