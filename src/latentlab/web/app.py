@@ -3,7 +3,9 @@
 The API speaks the public model API only (``encode``, ``decode``,
 ``reconstruct``, ``sample``). Handlers are ``async def`` on purpose: a
 decode of a tiny MLP takes well under a millisecond, so running it on the
-event loop is cheaper than a hop to the thread pool.
+event loop is cheaper than a hop to the thread pool. Decode requests, the
+map's hot path, are answered by the :class:`Front` middleware and batched
+across concurrent clients (:mod:`latentlab.web.batching`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 from fastapi import FastAPI, HTTPException
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from pydantic_core import to_json
@@ -151,11 +153,16 @@ def create_app(entries: dict[str, Entry]) -> FastAPI:
         """The served models, by name, with what their panels need."""
         return ModelList(models=[e.info for e in entries.values()])
 
+    latents_json: dict[str, bytes] = {}
+
     @app.get("/api/models/{name}/latents", response_model=Latents, responses=ERRORS)
     async def latents(name: str = PathParam(pattern=NAME_PATTERN)):
         """Codes of the training samples (all coordinates) and their labels, for the map."""
         e = entry(name)
-        return Latents(model=name, points=_floats(e.points), labels=e.labels.tolist())
+        if name not in latents_json:  # the same for the life of the server: build the body once
+            body = Latents(model=name, points=_floats(e.points), labels=e.labels.tolist())
+            latents_json[name] = body.model_dump_json().encode()
+        return Response(latents_json[name], media_type="application/json")
 
     @app.get("/api/digits/{index}", response_model=Digit, responses=ERRORS)
     async def digit(index: int = PathParam(ge=0, lt=n_test)):
