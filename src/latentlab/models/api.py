@@ -202,7 +202,7 @@ class ModelAPI:
         return state
 
     def fit_source(self, source, *, epochs: int | None = None, batch_size: int | None = None, callbacks=None,
-                   **train_options: Any):
+                   resume=None, **train_options: Any):
         """Fit on data bigger than memory: a path or a :class:`~latentlab.data.streaming.Source`.
 
         The scaler is fitted in one streamed pass, then each epoch reads the
@@ -210,6 +210,8 @@ class ModelAPI:
         so peak memory depends on the block size, not on the file size.
         ``validation_split`` holds out evenly spaced rows. The code prior of
         deterministic models is fitted on at most 20,000 evenly spaced rows (64 MB).
+        ``resume`` continues from a checkpoint exactly as in :meth:`fit`; the
+        checkpoint's scaler is kept, so the scaling pass over the source is skipped.
 
         Examples
         --------
@@ -225,6 +227,7 @@ class ModelAPI:
 
         source = source if isinstance(source, Source) else open_source(source)
         tc = _train_config(epochs, batch_size, train_options)
+        ckpt = None if resume is None else self._adopt_checkpoint(resume, tc)
         if self.config.input_shape is None:
             self.config = self.config.replace(input_shape=tuple(source.shape))
         if math.prod(source.shape) != math.prod(self.config.input_shape):
@@ -241,6 +244,8 @@ class ModelAPI:
         if not self.built:
             seed_everything(tc.seed)
             self.build()
+        if ckpt is not None:
+            self.load_state_dict(ckpt.model_state)
 
         def transform(x):
             return self.scaler.transform(x.reshape(len(x), *shape))
@@ -248,6 +253,8 @@ class ModelAPI:
         train = StreamingData(source, transform, "train", tc.validation_split)
         val = StreamingData(source, transform, "val", tc.validation_split)
         trainer = Trainer(self, tc, callbacks)
+        if ckpt is not None:
+            trainer.load_state_dict(ckpt.trainer_state)
         self.history = list(self.history) + trainer.fit(train, val if len(val) else None)
         self.train_config, self.trainer_ = tc, trainer
         cap = max(256, min(20000, (1 << 24) // math.prod(shape)))  # at most 64 MB of rows
