@@ -29,6 +29,26 @@ def test_every_family_is_registered():
         assert isinstance(latentlab.create(name), cls)
 
 
+def test_a_second_class_under_a_taken_family_name_is_refused():
+    import importlib.util
+
+    import latentlab.models.vae as vae_module
+    from latentlab.config import register
+    from latentlab.errors import ConfigError
+
+    VAE = vae_module.VAE
+
+    class Impostor(VAE):  # another class claiming the name "vae"
+        pass
+
+    with pytest.raises(ConfigError, match="'vae' registered twice"):
+        register(Impostor)
+    # The same file executed again as a second module object (as doctest runners do) is accepted quietly.
+    spec = importlib.util.spec_from_file_location("latentlab.models.vae", vae_module.__file__)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert latentlab.get_family("vae") is VAE
+
+
 @pytest.mark.parametrize("family", NEW)
 @pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_pepper"])
 def test_every_family_trains_as_a_denoiser(family, noise, digits):
