@@ -117,3 +117,17 @@ def test_bad_training_options_are_named(opts, match):
 def test_fewer_samples_than_a_batch_is_a_clear_error():
     with pytest.raises(DataError, match="batch_size"):
         _fit(np.random.rand(10, 4).astype("float32"), batch_size=64)
+
+
+def test_progress_bar_in_a_log_file_is_sparse_and_keeps_the_loss(digits, capsys, monkeypatch):
+    import latentlab.training.callbacks as callbacks
+
+    X = digits[0][:200]
+    latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(X, epochs=40, seed=0, verbose=True, patience=None)
+    err = capsys.readouterr().err  # captured stderr is not a terminal, as in CI logs
+    assert "loss=" in err and "40/40" in err  # the last state stays in the log
+    assert err.count("\r") < 10  # not one redraw per epoch
+
+    monkeypatch.setattr(callbacks.sys.stderr, "isatty", lambda: True, raising=False)
+    latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(X, epochs=40, seed=0, verbose=True, patience=None)
+    assert capsys.readouterr().err.count("\r") >= 40  # a terminal gets every epoch

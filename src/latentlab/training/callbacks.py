@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 
 from tqdm.auto import tqdm
 
@@ -64,11 +65,25 @@ class EarlyStopping(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over epochs showing the loss and its parts."""
+    """A tqdm bar over epochs showing the loss and its parts.
+
+    In a terminal it redraws every epoch and vanishes when training ends. In
+    a log file (stderr is not a terminal) it redraws at most every
+    ``log_interval`` seconds and leaves its last state, so a long run does not
+    fill CI logs with one line per epoch.
+    """
+
+    def __init__(self, log_interval: float = 10.0):
+        self.log_interval = log_interval
 
     def on_train_begin(self, trainer) -> None:
+        tty = getattr(sys.stderr, "isatty", lambda: False)()
         self.bar = tqdm(
-            total=trainer.config.epochs - trainer.start_epoch, desc=type(trainer.model).__name__, leave=False, mininterval=0
+            total=trainer.config.epochs - trainer.start_epoch,
+            desc=type(trainer.model).__name__,
+            leave=not tty,
+            mininterval=0 if tty else self.log_interval,
+            file=sys.stderr,
         )
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
