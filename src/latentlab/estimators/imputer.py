@@ -42,7 +42,11 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
     mask_rate : float in [0, 1), default=0.3
         Fraction of entries hidden by the masking noise while training.
     max_iter : int, default=2
-        Refinement passes through the decoder.
+        Refinement passes through the decoder. On held-out digits with 20%
+        missing, 2 passes give an RMSE about 2.5% below 1 pass, and more
+        passes drift the other way (5 passes: about 3% above 1 pass): the model
+        was trained to fill in from column-mean placeholders, which later
+        passes replace with its own guesses.
     family, latent_dim, architecture, hidden, epochs, batch_size, lr, model_params, train_params, random_state, verbose :
         As in :class:`~latentlab.AutoencoderTransformer`.
 
