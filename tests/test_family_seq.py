@@ -134,3 +134,57 @@ def test_config_checks():
         latentlab.SequenceAutoencoder(cell="rnn")
     with pytest.raises(ConfigError, match="architecture='seq'"):
         latentlab.SequenceVAE(architecture="mlp")
+
+
+@pytest.fixture(scope="module")
+def two_lengths():
+    """Sequences of length 5 (a quarter) or 12 (the rest), and a small VAE fitted on them."""
+    X = latentlab.make_sequences(160, length=12, n_features=2, seed=1)
+    X[:40, 5:] = np.nan
+    vae = latentlab.SequenceVAE(latent_dim=3, hidden=(16,)).fit(X, epochs=2, verbose=False, seed=0)
+    return X, vae
+
+
+def _lengths(S):
+    return (~np.isnan(S).all(-1)).sum(1)
+
+
+def test_samples_take_the_lengths_of_the_training_sequences(two_lengths):
+    X, vae = two_lengths
+    assert vae.length_counts.tolist() == [0] * 4 + [40] + [0] * 6 + [120]
+    S = vae.sample(400, seed=0)
+    lengths = _lengths(S)
+    assert set(lengths.tolist()) == {5, 12}
+    assert 0.17 < np.mean(lengths == 5) < 0.33  # a quarter, within sampling error
+    assert np.isfinite(S[lengths == 12]).all()  # nothing missing before a sample's end
+    again = vae.sample(400, seed=0)
+    np.testing.assert_array_equal(np.isnan(again), np.isnan(S))
+    np.testing.assert_array_equal(np.nan_to_num(again), np.nan_to_num(S))
+
+
+def test_sample_lengths_can_be_set(two_lengths):
+    _, vae = two_lengths
+    assert _lengths(vae.sample(3, seed=0, lengths="full")).tolist() == [12, 12, 12]
+    assert _lengths(vae.sample(3, seed=0, lengths=7)).tolist() == [7, 7, 7]
+    assert _lengths(vae.sample(3, seed=0, lengths=[1, 6, 12])).tolist() == [1, 6, 12]
+    for bad in (0, 13, [5, 6], 2.5, "short"):
+        with pytest.raises(ConfigError, match="lengths"):
+            vae.sample(3, seed=0, lengths=bad)
+
+
+def test_length_model_is_saved_and_old_files_still_load(two_lengths, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    _, vae = two_lengths
+    vae.save(tmp_path / "m")
+    back = latentlab.load(tmp_path / "m")
+    S, T = vae.sample(50, seed=3), back.sample(50, seed=3)
+    np.testing.assert_array_equal(np.isnan(S), np.isnan(T))
+    np.testing.assert_array_equal(np.nan_to_num(S), np.nan_to_num(T))
+    # A file written before lengths were kept: it loads, and samples the whole window.
+    tensors = load_file(tmp_path / "m" / "model.safetensors")
+    del tensors["length_counts"]
+    save_file(tensors, tmp_path / "m" / "model.safetensors", metadata={"format": "pt"})
+    old = latentlab.load(tmp_path / "m")
+    assert _lengths(old.sample(5, seed=0)).tolist() == [12] * 5
+    np.testing.assert_allclose(old.decode(np.zeros((1, 3), np.float32)), vae.decode(np.zeros((1, 3), np.float32)))

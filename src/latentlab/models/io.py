@@ -200,9 +200,15 @@ def read_safetensors(file: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
         ) from None
 
 
-def check_tensors(expected: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor], where: str) -> None:
-    """Names, dtypes and shapes of ``tensors`` must be those of ``expected``; values must be finite."""
-    missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+def check_tensors(
+    expected: dict[str, torch.Tensor], tensors: dict[str, torch.Tensor], where: str, optional: tuple[str, ...] = ()
+) -> None:
+    """Names, dtypes and shapes of ``tensors`` must be those of ``expected``; values must be finite.
+
+    Names in ``optional`` may be missing (statistics that files from earlier versions do not hold).
+    """
+    missing = sorted(set(expected) - set(tensors) - set(optional))
+    extra = sorted(set(tensors) - set(expected))
     if missing or extra:
         raise ModelFileError(f"{where} does not match config.json: missing {missing[:5]}, unexpected {extra[:5]}.")
     for k, t in tensors.items():
@@ -237,8 +243,9 @@ def load_model(path):
     model = build_checked(cls, config, f"{path}/config.json")
     file = path / "model.safetensors"
     tensors, _ = read_safetensors(file)
-    check_tensors(model.state_dict(), tensors, str(file))
-    model.load_state_dict(tensors)
+    optional = tuple(getattr(model, "optional_tensors", ()))
+    check_tensors(model.state_dict(), tensors, str(file), optional)
+    model.load_state_dict(tensors, strict=not any(k not in tensors for k in optional))
     model.scaler = Scaler.from_dict(_read_json(path / "scaler.json"), expected_shape=config.input_shape)
     metrics_file = path / "metrics.json"
     if metrics_file.is_file():

@@ -12,7 +12,10 @@ carry an explicit ``mask`` (1 = observed, shape ``(B, T)`` or ``(B, T, F)``):
 entries it marks 0 are treated exactly like NaN.
 
 Scaling is per feature, shared by all time steps. Reconstructions put NaN
-back beyond each input's length; ``decode`` and ``sample`` emit all ``T`` steps.
+back beyond each input's length. ``decode`` emits all ``T`` steps. ``sample``
+draws each sample's length from the lengths of the training sequences (kept
+in the model file as counts per length) and NaN-pads beyond it, so generated
+data look like the training data; ``lengths=`` sets them instead.
 
 Sutskever et al., "Sequence to sequence learning with neural networks",
 NIPS 2014; Srivastava et al., ICML 2015; Bowman et al., CoNLL 2016.
@@ -33,6 +36,7 @@ from ..errors import ConfigError, DataError
 from ..nn.recurrent import CELLS, sequence_lengths, sequence_shape
 from ..training.trainer import Batch, LossOutput
 from .ae import AEConfig, Autoencoder
+from .api import _generator
 from .vae import VAE, VAEConfig
 
 
@@ -75,6 +79,7 @@ class SequenceMixin:
     """NaN-as-padding handling shared by the sequence families (put it first in the bases)."""
 
     allows_nan = True
+    optional_tensors = ("length_counts",)  # files from before lengths were kept sample the whole window
 
     def _sequences(self, X, name: str = "X") -> np.ndarray:
         """``X`` as a NaN-padded float32 array of ``(n, *input_shape)``."""
@@ -117,6 +122,44 @@ class SequenceMixin:
     def reconstruction(self, params: torch.Tensor, batch: Batch) -> torch.Tensor:
         observed = torch.isfinite(batch.x)
         return self.likelihood.nll(params, torch.nan_to_num(batch.x), observed.to(params.dtype))
+
+    def build_extra(self) -> None:
+        super().build_extra()
+        t, _ = sequence_shape(self.config.input_shape)
+        # How many training sequences had each length 1..T: what ``sample`` draws lengths from.
+        self.register_buffer("length_counts", torch.zeros(t))
+
+    def on_fit_end(self, train) -> None:
+        super().on_fit_end(train)
+        t, f = sequence_shape(self.config.input_shape)
+        lengths = sequence_lengths(train.x.reshape(len(train.x), t, f)).clamp(1, t)
+        self.length_counts.copy_(torch.bincount(lengths - 1, minlength=t)[:t].to(self.length_counts))
+
+    def sample(self, n: int, y=None, *, seed: int | None = None, generator: torch.Generator | None = None,
+               lengths=None) -> np.ndarray:
+        """``n`` sequences decoded from the prior, NaN beyond each one's length.
+
+        ``lengths`` is None (draw each from the training sequences' lengths),
+        ``"full"`` (all ``T`` steps), an int, or one int per sample, in
+        ``1..T``. Reproducible with ``seed`` or ``generator``, lengths included.
+        """
+        g = _generator(seed, generator)
+        out = super().sample(n, y, generator=g)
+        t, _ = sequence_shape(self.config.input_shape)
+        counts = self.length_counts.detach().cpu().double()
+        if isinstance(lengths, str):
+            if lengths != "full":
+                raise ConfigError(f"lengths={lengths!r}: pass None, 'full', an int or one int per sample.")
+            return out
+        if lengths is None:
+            if counts.sum() <= 0:  # fitted before lengths were kept: the whole window
+                return out
+            lengths = (torch.multinomial(counts, len(out), replacement=True, generator=g) + 1).numpy()
+        lengths = np.broadcast_to(np.asarray(lengths), (len(out),)) if np.ndim(lengths) == 0 else np.asarray(lengths)
+        if lengths.shape != (len(out),) or lengths.dtype.kind not in "iu" or lengths.min() < 1 or lengths.max() > t:
+            raise ConfigError(f"lengths must be None, 'full', or {len(out)} ints in 1..{t}; got {lengths!r}.")
+        out[np.arange(t)[None, :] >= lengths[:, None]] = np.nan
+        return out
 
     def reconstruct(self, X, y=None) -> np.ndarray:
         """Reconstructions of the sequences ``X``, NaN beyond each one's length."""
