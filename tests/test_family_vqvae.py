@@ -125,3 +125,89 @@ def test_training_on_after_load_keeps_the_codebook(vq, digits, tmp_path):
     back.train()
     back.loss(Batch(back._to_model_space(digits[0][:64])))  # one more training step
     assert bool(back.initialised) and torch.equal(back.codebook.detach(), before)
+
+
+# ------------------------------------------------------------ autoregressive prior
+def _independent_bits(vq, X):
+    idx = torch.from_numpy(vq.code_indices(X))
+    return (-vq.code_log_prior.gather(1, idx.T).sum(0) / np.log(2)).numpy()
+
+
+def test_autoregressive_prior_beats_the_independent_one_on_held_out_codes(vq, digits):
+    Xte = digits[1]
+    ar, ind = vq.code_bits(Xte), _independent_bits(vq, Xte)
+    assert ar.shape == (len(Xte),) and np.isfinite(ar).all()
+    assert ar.mean() < ind.mean() - 0.5  # bits per sample on digits the prior never saw
+    assert ind.mean() < 4 * np.log2(32)  # and both beat fixed-length codes
+    assert vq.prior_fit_["held_out_bits"] <= vq.prior_fit_["held_out_bits_independent"]
+    assert not any(p.requires_grad for p in vq.code_prior.parameters())  # never in the VQ-VAE's optimizer
+
+
+def test_code_prior_known_values():
+    from latentlab.models.vqvae import CodePrior
+
+    prior = CodePrior(groups=2, k=2, hidden=1)
+    with torch.no_grad():
+        prior.embed.weight.copy_(torch.tensor([[0.5], [-1.0], [7.0], [9.0]]))  # group 0: codes 0, 1; group 1: unused
+        prior.pos.copy_(torch.tensor([[0.25], [1.0]]))
+        prior.out.weight.copy_(torch.tensor([[2.0], [-1.0]]))
+        prior.out.bias.copy_(torch.tensor([0.0, 0.5]))
+        prior.bias.copy_(torch.tensor([[0.0, 0.1], [0.2, 0.0]]))
+
+    def log_softmax(v):
+        v = np.asarray(v)
+        return v - np.log(np.exp(v).sum())
+
+    for c1, c2 in [(0, 0), (0, 1), (1, 0), (1, 1)]:
+        h0 = max(0.25, 0.0)  # no earlier group
+        h1 = max([0.5, -1.0][c1] + 1.0, 0.0)  # group 1 sees group 0's code
+        l0 = log_softmax([0.0 + 2 * h0, 0.1 - h0 + 0.5])[c1]
+        l1 = log_softmax([0.2 + 2 * h1, 0.0 - h1 + 0.5])[c2]
+        got = prior.log_prob(torch.tensor([[c1, c2]]))
+        assert float(got) == pytest.approx(l0 + l1, abs=1e-6)
+
+
+def test_code_prior_is_autoregressive_and_samples_its_own_distribution():
+    from latentlab.models.vqvae import CodePrior
+
+    torch.manual_seed(0)
+    prior = CodePrior(groups=4, k=5, hidden=16)
+    with torch.no_grad():
+        for p in prior.parameters():
+            p.normal_()
+    a = torch.tensor([[1, 2, 3, 4]])
+    for g in range(4):  # group g's logits ignore the codes of groups >= g
+        b = a.clone()
+        b[0, g:] = torch.tensor([0, 0, 0, 0])[g:]
+        torch.testing.assert_close(prior.logits(a)[0, : g + 1], prior.logits(b)[0, : g + 1])
+    # a prior that copies: group 1 almost surely repeats group 0
+    copy = CodePrior(groups=2, k=3, hidden=3)
+    with torch.no_grad():
+        copy.embed.weight.zero_()
+        copy.embed.weight[:3] = 5 * torch.eye(3)  # group 0's code, one-hot in the hidden layer
+        copy.pos.zero_()
+        copy.out.weight.copy_(4 * torch.eye(3))
+    s = copy.sample(400, torch.Generator().manual_seed(0))
+    assert (s[:, 1] == s[:, 0]).float().mean() > 0.95
+    assert len(set(s[:, 0].tolist())) == 3
+    torch.testing.assert_close(copy.sample(50, torch.Generator().manual_seed(1)), copy.sample(50, torch.Generator().manual_seed(1)))
+
+
+def test_independent_prior_option_and_files_without_the_autoregressive_prior(vq, digits, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    with pytest.raises(ConfigError, match="prior"):
+        latentlab.VQVAE(prior="pixelcnn")
+    ind = latentlab.VQVAE(latent_dim=4, code_dim=2, codebook_size=8, hidden=(16,), prior="independent")
+    ind.fit(digits[0], epochs=2, verbose=False, seed=0)
+    assert not hasattr(ind, "code_prior")
+    np.testing.assert_allclose(ind.code_bits(digits[1]), _independent_bits(ind, digits[1]), rtol=1e-5)
+    assert ind.sample(3, seed=0).shape == (3, 64)
+    # A file from before the autoregressive prior: it loads, and the prior is the independent one.
+    vq.save(tmp_path / "m")
+    tensors = load_file(tmp_path / "m" / "model.safetensors")
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("code_prior.")}
+    save_file(tensors, tmp_path / "m" / "model.safetensors", metadata={"format": "pt"})
+    old = latentlab.load(tmp_path / "m")
+    np.testing.assert_allclose(old.code_bits(digits[1]), _independent_bits(vq, digits[1]), rtol=1e-5)
+    np.testing.assert_array_equal(old.reconstruct(digits[1][:5]), vq.reconstruct(digits[1][:5]))
