@@ -109,3 +109,18 @@ def test_demo_writes_model_metrics_and_figures(tmp_path):
 def test_every_command_has_help(command):
     out = subprocess.run([sys.executable, "-m", "latentlab", command, "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "usage" in out.stdout
+
+
+def test_help_imports_scikit_learn_only_for_the_commands_that_need_it():
+    probe = (
+        "import sys\n"
+        "from latentlab.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print('SKLEARN', 'sklearn' in sys.modules)\n"
+    )
+    train = subprocess.run([sys.executable, "-c", probe, "train", "--help"], capture_output=True, text=True)
+    assert "--latent-dim" in train.stdout and "SKLEARN False" in train.stdout
+    detect = subprocess.run([sys.executable, "-c", probe, "detect", "--help"], capture_output=True, text=True)
+    assert "--contamination" in detect.stdout and "SKLEARN True" in detect.stdout
+    top = subprocess.run([sys.executable, "-m", "latentlab", "--help"], capture_output=True, text=True)
+    assert "detect" in top.stdout and "impute" in top.stdout

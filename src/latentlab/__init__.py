@@ -23,7 +23,6 @@ from .errors import (  # noqa: E402
     NotFittedError,
     TrainingError,
 )
-from .estimators import AutoencoderImputer, AutoencoderOutlierDetector, AutoencoderTransformer  # noqa: E402
 from .models import (  # noqa: E402
     VAE,
     VQVAE,
@@ -38,6 +37,28 @@ from .models import (  # noqa: E402
 )
 from .models.io import load_model as load  # noqa: E402
 from .training import TrainConfig, Trainer  # noqa: E402
+
+# scikit-learn (with SciPy and pandas) takes over a second to import: the estimators load on first use,
+# so `import latentlab` and the command line's --help stay quick for those who never touch them.
+_LAZY = {
+    "AutoencoderImputer": "latentlab.estimators",
+    "AutoencoderOutlierDetector": "latentlab.estimators",
+    "AutoencoderTransformer": "latentlab.estimators",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'latentlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def create(family: str, **config):

@@ -18,7 +18,13 @@ from ..errors import LatentlabError
 COMMAND_MODULES = ("core", "jobs", "web", "dist")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command`` given, the other sub-commands may skip their options.
+
+    A module whose options are costly to build (``detect`` and ``impute`` read
+    them from the scikit-learn estimators, a second of imports) adds only the
+    name and help of those sub-commands unless one of them is the ``command``.
+    """
     parser = argparse.ArgumentParser(
         prog="latentlab",
         description="Autoencoders for compression, features, denoising, anomalies, generation and imputation.",
@@ -26,12 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"{__name__}.{name}")
-        module.register(sub)
+        module.register(sub, command)
     return parser
 
 
+def _command(argv: list[str]) -> str | None:
+    """The sub-command named in ``argv`` (its first word not starting with '-'), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

@@ -12,7 +12,8 @@ import numpy as np
 from .options import add_model_options, add_train_options, model_options_for, pick
 
 
-def register(sub) -> None:
+def register(sub, command: str | None = None) -> None:
+    """Add this group's sub-commands to the parser (``command``: see :func:`latentlab.cli.build_parser`)."""
     p = sub.add_parser("train", help="train a model and save it to a run folder")
     p.add_argument("--family", default="vae", help="model family (see `latentlab info`); default vae")
     p.add_argument(

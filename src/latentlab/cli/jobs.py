@@ -61,9 +61,11 @@ def _save_array(arr: np.ndarray, out: Path, ncols: int = 8) -> Path:
     return out
 
 
-def register(sub) -> None:
-    """Add this group's sub-commands to the parser."""
-    from ..estimators import AutoencoderImputer, AutoencoderOutlierDetector
+def register(sub, command: str | None = None) -> None:
+    """Add this group's sub-commands to the parser (``command``: see :func:`latentlab.cli.build_parser`)."""
+    estimator_options = command in (None, "detect", "impute")  # they import scikit-learn: only when needed
+    if estimator_options:
+        from ..estimators import AutoencoderImputer, AutoencoderOutlierDetector
 
     p = sub.add_parser("detect", help="fit an outlier detector (or score with a saved run) and write a scores CSV")
     p.add_argument("data", help="data to score: 'digits', .npy or .csv")
@@ -71,13 +73,15 @@ def register(sub) -> None:
     p.add_argument("--run", default=None, help="score with this saved run's reconstruction error instead of fitting")
     p.add_argument("--label-column", default=None, help="CSV column to leave out of the features")
     p.add_argument("--out", default="scores.csv", help="CSV to write: index, score (large = abnormal), outlier")
-    _add_estimator_options(p, AutoencoderOutlierDetector)
+    if estimator_options:
+        _add_estimator_options(p, AutoencoderOutlierDetector)
     p.set_defaults(handler=cmd_detect)
 
     p = sub.add_parser("impute", help="fill the empty cells of a CSV with an autoencoder")
     p.add_argument("input", help="CSV with a header row; empty cells or NaN are missing")
     p.add_argument("output", help="CSV to write")
-    _add_estimator_options(p, AutoencoderImputer)
+    if estimator_options:
+        _add_estimator_options(p, AutoencoderImputer)
     p.set_defaults(handler=cmd_impute)
 
     p = sub.add_parser("generate", help="decode prior samples (or a latent grid) of a saved run")

@@ -8,8 +8,8 @@ import gc
 from ..errors import ConfigError
 
 
-def register(sub) -> None:
-    """Add this group's sub-commands to the parser."""
+def register(sub, command: str | None = None) -> None:
+    """Add this group's sub-commands to the parser (``command``: see :func:`latentlab.cli.build_parser`)."""
     p = sub.add_parser(
         "serve",
         help="serve the latent-space explorer in the browser",
