@@ -333,3 +333,17 @@ def test_cli_jobs_bad_input(job_files, capsys, case):
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"latentlab {command}: error: ") and "\n" not in err, err
     assert re.search(message, err), err
+
+
+def test_bernoulli_likelihood_needs_values_in_0_1(X, tmp_path):
+    with pytest.raises(ConfigError, match="scaling='minmax' or likelihood='gaussian'"):
+        latentlab.VAE(scaling="standard")
+    wide = np.random.default_rng(0).normal(size=(64, 5)).astype(np.float32)
+    with pytest.raises(DataError, match=r"span \[-"):
+        latentlab.VAE(scaling="none", hidden=(8,)).fit(wide, epochs=1, verbose=False)
+    np.save(tmp_path / "wide.npy", wide)
+    with pytest.raises(DataError, match="likelihood='bernoulli'"):
+        latentlab.VAE(scaling="none", hidden=(8,)).fit_source(tmp_path / "wide.npy", epochs=1, batch_size=16, verbose=False)
+    ok = latentlab.VAE(scaling="none", hidden=(8,)).fit(np.clip(wide, 0, 1), epochs=1, verbose=False)
+    assert ok.reconstruct(np.clip(wide, 0, 1)).shape == (64, 5)
+    latentlab.VAE(scaling="standard", likelihood="gaussian")  # the right pairing is accepted

@@ -123,6 +123,11 @@ class ModelConfig:
         _check_nonneg_float("sigma", self.sigma)
         if self.sigma == 0:
             raise ConfigError("sigma must be > 0.")
+        if self.likelihood == "bernoulli" and self.scaling == "standard":
+            raise ConfigError(
+                "likelihood='bernoulli' models values in [0, 1], but scaling='standard' gives negative ones; "
+                "use scaling='minmax' or likelihood='gaussian'."
+            )
         if self.noise in ("masking", "salt_pepper") and self.noise_level > 1:
             raise ConfigError(f"noise_level={self.noise_level} is a fraction for {self.noise!r} noise; use 0..1.")
         if not isinstance(self.hidden, tuple) or len(self.hidden) == 0:

@@ -31,6 +31,18 @@ def _generator(seed: int | None, generator: torch.Generator | None) -> torch.Gen
     return None
 
 
+def _check_bernoulli_range(config, scaled: np.ndarray) -> None:
+    """A Bernoulli likelihood scores values in [0, 1]: refuse training data that leaves it after scaling."""
+    if config.likelihood != "bernoulli" or scaled.size == 0:
+        return
+    lo, hi = float(np.nanmin(scaled)), float(np.nanmax(scaled))
+    if lo < -1e-4 or hi > 1 + 1e-4:
+        raise DataError(
+            f"likelihood='bernoulli' models values in [0, 1], but the scaled training data span [{lo:.3g}, {hi:.3g}] "
+            f"(scaling={config.scaling!r}); use scaling='minmax' or likelihood='gaussian'."
+        )
+
+
 def _train_config(epochs: int | None, batch_size: int | None, options: dict[str, Any]) -> TrainConfig:
     """``TrainConfig`` from ``fit``'s keyword arguments (``None`` keeps the default)."""
     given = {"epochs": epochs, "batch_size": batch_size}
@@ -161,7 +173,9 @@ class ModelAPI:
             self.build()
         if ckpt is not None:
             self.load_state_dict(ckpt.model_state)
-        train = TensorData(torch.from_numpy(self.scaler.transform(arr)), labels)
+        scaled = self.scaler.transform(arr)
+        _check_bernoulli_range(self.config, scaled)
+        train = TensorData(torch.from_numpy(scaled), labels)
         val = None
         if validation_data is not None:
             vx, vy = validation_data if isinstance(validation_data, tuple) else (validation_data, None)
@@ -248,7 +262,9 @@ class ModelAPI:
             self.load_state_dict(ckpt.model_state)
 
         def transform(x):
-            return self.scaler.transform(x.reshape(len(x), *shape))
+            scaled = self.scaler.transform(x.reshape(len(x), *shape))
+            _check_bernoulli_range(self.config, scaled)
+            return scaled
 
         train = StreamingData(source, transform, "train", tc.validation_split)
         val = StreamingData(source, transform, "val", tc.validation_split)
