@@ -344,6 +344,6 @@ def test_bernoulli_likelihood_needs_values_in_0_1(X, tmp_path):
     np.save(tmp_path / "wide.npy", wide)
     with pytest.raises(DataError, match="likelihood='bernoulli'"):
         latentlab.VAE(scaling="none", hidden=(8,)).fit_source(tmp_path / "wide.npy", epochs=1, batch_size=16, verbose=False)
-    ok = latentlab.VAE(scaling="none", hidden=(8,)).fit(np.clip(wide, 0, 1), epochs=1, verbose=False)
+    ok = latentlab.VAE(scaling="none", hidden=(8,)).fit(np.clip(wide, 0, 1), epochs=1, batch_size=16, verbose=False)
     assert ok.reconstruct(np.clip(wide, 0, 1)).shape == (64, 5)
     latentlab.VAE(scaling="standard", likelihood="gaussian")  # the right pairing is accepted
