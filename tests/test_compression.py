@@ -86,3 +86,77 @@ def test_cli_compress_then_decompress(model, digits, tmp_path):
     np.testing.assert_allclose(out, latentlab.decompress(model, (tmp_path / "x.llz").read_bytes()), atol=1e-6)
     (tmp_path / "bad.llz").write_bytes(b"garbage")
     assert main(["decompress", str(run), str(tmp_path / "bad.llz"), str(tmp_path / "z.npy")]) == 2
+
+
+# ------------------------------------------------------------------ VQ-VAE: entropy-coded indices
+@pytest.fixture(scope="module")
+def vq(digits):
+    return latentlab.VQVAE(latent_dim=8, code_dim=2, codebook_size=32, hidden=(64,)).fit(
+        digits[0], epochs=20, verbose=False, seed=0
+    )
+
+
+@pytest.mark.parametrize("prior", ["autoregressive", "independent"])
+def test_vq_codes_round_trip_without_loss_at_the_prior_rate(vq, digits, prior):
+    from latentlab.apps.vq_compression import decompress_indices
+
+    model = vq
+    if prior == "independent":
+        model = latentlab.VQVAE(latent_dim=8, code_dim=2, codebook_size=32, hidden=(64,), prior=prior)
+        model.fit(digits[0], epochs=5, verbose=False, seed=0)
+    X = digits[1]
+    blob = latentlab.compress(model, X)
+    np.testing.assert_array_equal(decompress_indices(model, blob), model.code_indices(X))  # lossless
+    np.testing.assert_allclose(latentlab.decompress(model, blob), model.reconstruct(X), atol=1e-6)
+    rd = rate_distortion(model, X)
+    ideal = model.code_bits(X).mean()
+    assert ideal <= rd["bits_per_sample"] < ideal + 0.1 + 64 / len(X)  # ANS costs at most a word or two
+    assert rd["bits_per_sample"] < 4 * np.log2(32)  # below fixed-length indices
+
+
+def test_vq_blobs_refuse_bad_bytes_and_other_models(vq, digits):
+    blob = latentlab.compress(vq, digits[1][:50])
+    flipped = bytearray(blob)
+    flipped[40] ^= 0x01
+    with pytest.raises(latentlab.DataError, match="checksum"):
+        latentlab.decompress(vq, bytes(flipped))
+    with pytest.raises(latentlab.DataError, match="truncated"):
+        latentlab.decompress(vq, blob[:-8])
+    other = latentlab.VQVAE(latent_dim=8, code_dim=2, codebook_size=32, hidden=(8,)).fit(
+        digits[0][:200], epochs=1, verbose=False
+    )
+    with pytest.raises(latentlab.DataError, match="different model"):
+        latentlab.decompress(other, blob)
+    ae = latentlab.Autoencoder(latent_dim=8, hidden=(8,)).fit(digits[0][:200], epochs=1, verbose=False)
+    with pytest.raises(latentlab.DataError, match="VQ-VAE"):
+        latentlab.decompress(ae, blob)
+    with pytest.raises(latentlab.DataError, match="not latentlab VQ-VAE compressed data"):
+        latentlab.decompress(vq, latentlab.compress(ae, digits[1][:5]))
+    with pytest.raises(latentlab.ConfigError, match="drop bits"):
+        latentlab.compress(vq, digits[1][:5], bits=8)
+
+
+def test_vq_decoding_with_different_arithmetic_is_caught(vq, digits, monkeypatch):
+    from latentlab.apps import vq_compression
+
+    blob = latentlab.compress(vq, digits[1][:50])
+    real = vq_compression._group_probs
+
+    def skewed(model, idx, g):  # another machine's rounding, exaggerated
+        p = real(model, idx, g)
+        return p * np.linspace(0.5, 1.5, p.shape[1])[None, :]
+
+    monkeypatch.setattr(vq_compression, "_group_probs", skewed)
+    with pytest.raises(latentlab.DataError, match="decoded codes fail their checksum"):
+        latentlab.decompress(vq, blob)
+
+
+def test_cli_compresses_a_vq_run(vq, digits, tmp_path, capsys):
+    run = tmp_path / "vq"
+    vq.save(run)
+    np.save(tmp_path / "x.npy", digits[1][:40])
+    assert main(["compress", str(run), str(tmp_path / "x.npy"), str(tmp_path / "x.llq")]) == 0
+    assert "entropy-coded" in capsys.readouterr().out
+    assert main(["decompress", str(run), str(tmp_path / "x.llq"), str(tmp_path / "y.npy")]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), vq.reconstruct(digits[1][:40]), atol=1e-6)
+    assert main(["compress", str(run), str(tmp_path / "x.npy"), str(tmp_path / "z.llq"), "--bits", "4"]) == 2

@@ -12,6 +12,10 @@ Each latent dimension is quantised uniformly between its ``lo`` and ``hi``
 a step, ``(hi - lo) / (2**bits - 1) / 2``, which :func:`code_error_bound`
 reads back from the header. The model id (a CRC-32 of the model's weights)
 catches decompressing with the wrong model.
+
+A VQ-VAE's code is already discrete: its codebook indices are entropy-coded
+losslessly under the model's prior instead (:mod:`latentlab.apps.vq_compression`),
+and :func:`compress` and :func:`decompress` choose that path by themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ..errors import ConfigError, DataError
 
@@ -69,8 +74,15 @@ def dequantise(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int) -> np.n
     return (lo + q.astype(np.float32) / levels * span).astype(np.float32)
 
 
-def compress(model, X, bits: int = 8) -> bytes:
-    """Encode ``X`` with ``model`` and quantise the codes to ``bits`` bits each.
+def _is_vq(model) -> bool:
+    return getattr(model.config, "family", None) == "vqvae"
+
+
+def compress(model, X, bits: int | None = None) -> bytes:
+    """Encode ``X`` with ``model`` and quantise the codes to ``bits`` bits each (default 8).
+
+    For a VQ-VAE the codebook indices are entropy-coded under the model's
+    prior instead, with no loss; ``bits`` does not apply and must be left out.
 
     Examples
     --------
@@ -83,6 +95,13 @@ def compress(model, X, bits: int = 8) -> bytes:
     >>> latentlab.decompress(ae, blob).shape
     (50, 16)
     """
+    if _is_vq(model):
+        if bits is not None:
+            raise ConfigError("a VQ-VAE's codes are codebook indices, coded without loss under its prior; drop bits=.")
+        from .vq_compression import compress_indices
+
+        return compress_indices(model, model.code_indices(X))
+    bits = 8 if bits is None else bits
     Z = model.encode(X)
     q, lo, hi = quantise(Z, bits)
     n, L = Z.shape
@@ -144,24 +163,42 @@ def decompress_codes(data: bytes) -> tuple[Header, np.ndarray]:
 
 def decompress(model, data: bytes) -> np.ndarray:
     """Decode a blob written by :func:`compress` with the same model."""
+    from .vq_compression import decompress_indices, is_vq_blob
+
+    if is_vq_blob(data) or _is_vq(model):
+        if not _is_vq(model):
+            raise DataError("these bytes hold VQ-VAE codes; decompress them with the VQ-VAE that made them.")
+        if not is_vq_blob(data):
+            raise DataError("these bytes are not latentlab VQ-VAE compressed data (bad magic or too short).")
+        idx = torch.from_numpy(decompress_indices(model, data)).to(model.codebook.device)
+        with torch.inference_mode():
+            Z = torch.nn.functional.embedding(idx, model.codebook).reshape(len(idx), -1).cpu().numpy()
+        return model.decode(Z)
     head, Z = decompress_codes(data)
     if head.latent_dim != model.config.latent_dim or head.model_id != model_id(model):
         raise DataError("these bytes were compressed with a different model; decompress with the model that made them.")
     return model.decode(Z)
 
 
-def rate_distortion(model, X, bits: int) -> dict[str, float]:
+def rate_distortion(model, X, bits: int | None = None) -> dict[str, float]:
     """Bits per sample, compression ratio (against float32) and distortion (MSE, PSNR) at ``bits``.
 
-    Bits per sample count the codes only; the ratio counts the whole blob, header included.
+    Bits per sample count the codes only (for a VQ-VAE, the entropy-coded
+    stream); the ratio counts the whole blob, header included.
     """
     X = np.asarray(X, dtype=np.float32)
     blob = compress(model, X, bits)
     R = decompress(model, blob).reshape(X.shape)
     mse = float(np.mean((R - X) ** 2))
     peak = float(X.max() - X.min()) or 1.0
+    if _is_vq(model):
+        from .vq_compression import _HEAD as VQ_HEAD
+
+        rate = 8.0 * (len(blob) - VQ_HEAD.size - 4) / len(X)
+    else:
+        rate = float(model.config.latent_dim * (8 if bits is None else bits))
     return {
-        "bits_per_sample": float(model.config.latent_dim * bits),
+        "bits_per_sample": rate,
         "compression_ratio": float(X.nbytes / len(blob)),
         "mse": mse,
         "psnr": float(10 * np.log10(peak**2 / max(mse, 1e-12))),

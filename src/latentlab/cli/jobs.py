@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write_bytes
 from ..errors import DataError
 
 
@@ -97,7 +98,10 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("run_dir")
     p.add_argument("data")
     p.add_argument("out", help="file to write the compressed bytes to")
-    p.add_argument("--bits", type=int, default=8, help="bits per latent value (1..16, default 8)")
+    p.add_argument(
+        "--bits", type=int, default=None,
+        help="bits per latent value (1..16, default 8); not for a VQ-VAE, whose indices are entropy-coded",
+    )
     p.add_argument("--label-column", default=None)
     p.set_defaults(handler=cmd_compress)
 
@@ -191,12 +195,13 @@ def cmd_compress(args: argparse.Namespace) -> int:
     blob = latentlab.compress(model, X, bits=args.bits)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(blob)
+    atomic_write_bytes(out, blob)
     raw = X.astype(np.float32).nbytes
-    print(
-        f"compressed {len(X)} samples to {len(blob)} bytes ({model.config.latent_dim * args.bits} bits per sample, "
-        f"ratio {raw / len(blob):.1f} against float32); wrote {out}"
-    )
+    if model.config.family == "vqvae":
+        rate = f"{8 * len(blob) / len(X):.2f} bits per sample, entropy-coded indices"
+    else:
+        rate = f"{model.config.latent_dim * (args.bits or 8)} bits per sample"
+    print(f"compressed {len(X)} samples to {len(blob)} bytes ({rate}, ratio {raw / len(blob):.1f} against float32); wrote {out}")
     return 0
 
 
