@@ -146,12 +146,12 @@ class SequenceMixin:
         g = _generator(seed, generator)
         out = super().sample(n, y, generator=g)
         t, _ = sequence_shape(self.config.input_shape)
-        counts = self.length_counts.detach().cpu().double()
         if isinstance(lengths, str):
             if lengths != "full":
                 raise ConfigError(f"lengths={lengths!r}: pass None, 'full', an int or one int per sample.")
             return out
         if lengths is None:
+            counts = self.length_counts.detach().cpu().double()
             if counts.sum() <= 0:  # fitted before lengths were kept: the whole window
                 return out
             lengths = (torch.multinomial(counts, len(out), replacement=True, generator=g) + 1).numpy()
