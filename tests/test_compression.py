@@ -132,6 +132,8 @@ def test_vq_blobs_refuse_bad_bytes_and_other_models(vq, digits):
         latentlab.decompress(ae, blob)
     with pytest.raises(latentlab.DataError, match="not latentlab VQ-VAE compressed data"):
         latentlab.decompress(vq, latentlab.compress(ae, digits[1][:5]))
+    with pytest.raises(latentlab.DataError, match="must be bytes"):
+        latentlab.decompress(vq, "hello")
     with pytest.raises(latentlab.ConfigError, match="drop bits"):
         latentlab.compress(vq, digits[1][:5], bits=8)
 

@@ -152,7 +152,7 @@ def test_code_prior_known_values():
         prior.pos.copy_(torch.tensor([[0.25], [1.0]]))
         prior.out.weight.copy_(torch.tensor([[2.0], [-1.0]]))
         prior.out.bias.copy_(torch.tensor([0.0, 0.5]))
-        prior.bias.copy_(torch.tensor([[0.0, 0.1], [0.2, 0.0]]))
+    bias = torch.tensor([[0.0, 0.1], [0.2, 0.0]])
 
     def log_softmax(v):
         v = np.asarray(v)
@@ -163,7 +163,7 @@ def test_code_prior_known_values():
         h1 = max([0.5, -1.0][c1] + 1.0, 0.0)  # group 1 sees group 0's code
         l0 = log_softmax([0.0 + 2 * h0, 0.1 - h0 + 0.5])[c1]
         l1 = log_softmax([0.2 + 2 * h1, 0.0 - h1 + 0.5])[c2]
-        got = prior.log_prob(torch.tensor([[c1, c2]]))
+        got = prior.log_prob(torch.tensor([[c1, c2]]), bias)
         assert float(got) == pytest.approx(l0 + l1, abs=1e-6)
 
 
@@ -175,11 +175,11 @@ def test_code_prior_is_autoregressive_and_samples_its_own_distribution():
     with torch.no_grad():
         for p in prior.parameters():
             p.normal_()
-    a = torch.tensor([[1, 2, 3, 4]])
+    a, uniform = torch.tensor([[1, 2, 3, 4]]), torch.full((4, 5), -float(np.log(5.0)))
     for g in range(4):  # group g's logits ignore the codes of groups >= g
         b = a.clone()
         b[0, g:] = torch.tensor([0, 0, 0, 0])[g:]
-        torch.testing.assert_close(prior.logits(a)[0, : g + 1], prior.logits(b)[0, : g + 1])
+        torch.testing.assert_close(prior.logits(a, uniform)[0, : g + 1], prior.logits(b, uniform)[0, : g + 1])
     # a prior that copies: group 1 almost surely repeats group 0
     copy = CodePrior(groups=2, k=3, hidden=3)
     with torch.no_grad():
@@ -187,10 +187,13 @@ def test_code_prior_is_autoregressive_and_samples_its_own_distribution():
         copy.embed.weight[:3] = 5 * torch.eye(3)  # group 0's code, one-hot in the hidden layer
         copy.pos.zero_()
         copy.out.weight.copy_(4 * torch.eye(3))
-    s = copy.sample(400, torch.Generator().manual_seed(0))
+    uniform = torch.full((2, 3), -float(np.log(3.0)))
+    s = copy.sample(400, uniform, torch.Generator().manual_seed(0))
     assert (s[:, 1] == s[:, 0]).float().mean() > 0.95
     assert len(set(s[:, 0].tolist())) == 3
-    torch.testing.assert_close(copy.sample(50, torch.Generator().manual_seed(1)), copy.sample(50, torch.Generator().manual_seed(1)))
+    torch.testing.assert_close(
+        copy.sample(50, uniform, torch.Generator().manual_seed(1)), copy.sample(50, uniform, torch.Generator().manual_seed(1))
+    )
 
 
 def test_independent_prior_option_and_files_without_the_autoregressive_prior(vq, digits, tmp_path):

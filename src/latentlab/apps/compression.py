@@ -127,11 +127,16 @@ class Header:
         return (self.hi - self.lo) / ((1 << self.bits) - 1) / 2
 
 
-def read_header(data: bytes) -> tuple[Header, bytes]:
-    """Check a blob (magic, version, length, checksum) and split it into header and packed codes."""
+def as_blob(data) -> bytes:
+    """``data`` as bytes, or a :class:`DataError` naming what was passed instead."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DataError(f"compressed data must be bytes, got {type(data).__name__}.")
-    data = bytes(data)
+    return bytes(data)
+
+
+def read_header(data: bytes) -> tuple[Header, bytes]:
+    """Check a blob (magic, version, length, checksum) and split it into header and packed codes."""
+    data = as_blob(data)
     if len(data) < _HEAD.size + 4 or data[:4] != MAGIC:
         raise DataError("these bytes are not latentlab compressed data (bad magic or too short).")
     magic, version, bits, L, n, mid = _HEAD.unpack_from(data)
@@ -165,15 +170,12 @@ def decompress(model, data: bytes) -> np.ndarray:
     """Decode a blob written by :func:`compress` with the same model."""
     from .vq_compression import decompress_indices, is_vq_blob
 
-    if is_vq_blob(data) or _is_vq(model):
-        if not _is_vq(model):
-            raise DataError("these bytes hold VQ-VAE codes; decompress them with the VQ-VAE that made them.")
-        if not is_vq_blob(data):
-            raise DataError("these bytes are not latentlab VQ-VAE compressed data (bad magic or too short).")
-        idx = torch.from_numpy(decompress_indices(model, data)).to(model.codebook.device)
+    if _is_vq(model):  # decompress_indices refuses bytes that are not VQ-VAE data
         with torch.inference_mode():
-            Z = torch.nn.functional.embedding(idx, model.codebook).reshape(len(idx), -1).cpu().numpy()
+            Z = model.code_vectors(torch.from_numpy(decompress_indices(model, data))).cpu().numpy()
         return model.decode(Z)
+    if is_vq_blob(data):
+        raise DataError("these bytes hold VQ-VAE codes; decompress them with the VQ-VAE that made them.")
     head, Z = decompress_codes(data)
     if head.latent_dim != model.config.latent_dim or head.model_id != model_id(model):
         raise DataError("these bytes were compressed with a different model; decompress with the model that made them.")
@@ -192,9 +194,9 @@ def rate_distortion(model, X, bits: int | None = None) -> dict[str, float]:
     mse = float(np.mean((R - X) ** 2))
     peak = float(X.max() - X.min()) or 1.0
     if _is_vq(model):
-        from .vq_compression import _HEAD as VQ_HEAD
+        from .vq_compression import stream_bits
 
-        rate = 8.0 * (len(blob) - VQ_HEAD.size - 4) / len(X)
+        rate = stream_bits(blob) / len(X)
     else:
         rate = float(model.config.latent_dim * (8 if bits is None else bits))
     return {

@@ -50,10 +50,10 @@ def _coder():
 
 def _group_probs(model, idx: torch.Tensor, g: int) -> np.ndarray:
     """``(n, K)`` probabilities of group ``g`` given the groups before it in ``idx``."""
-    prior = model._ar_prior()
+    prior = getattr(model, "code_prior", None)
     with torch.inference_mode():
         if prior is not None:
-            p = F.softmax(prior.logits(idx)[:, g].double(), dim=-1)
+            p = F.softmax(prior.logits(idx, model.code_log_prior)[:, g].double(), dim=-1)
         else:
             p = model.code_log_prior[g].double().exp().expand(len(idx), -1)
     return np.ascontiguousarray(p.cpu().numpy(), dtype=np.float64)
@@ -84,11 +84,16 @@ def is_vq_blob(data) -> bool:
     return isinstance(data, (bytes, bytearray, memoryview)) and bytes(data[:4]) == MAGIC
 
 
+def stream_bits(data: bytes) -> int:
+    """Bits of the entropy-coded stream in a blob: what its codes cost, header and checksum left out."""
+    return 8 * (len(data) - _HEAD.size - 4)
+
+
 def decompress_indices(model, data: bytes) -> np.ndarray:
     """The ``(n, groups)`` code indices in a blob written by :func:`compress_indices` with ``model``."""
-    from .compression import model_id
+    from .compression import as_blob, model_id
 
-    data = bytes(data)
+    data = as_blob(data)
     if len(data) < _HEAD.size + 4 or data[:4] != MAGIC:
         raise DataError("these bytes are not latentlab VQ-VAE compressed data (bad magic or too short).")
     _, version, G, K, n, mid, index_crc, n_words = _HEAD.unpack_from(data)

@@ -198,7 +198,9 @@ def cmd_compress(args: argparse.Namespace) -> int:
     atomic_write_bytes(out, blob)
     raw = X.astype(np.float32).nbytes
     if model.config.family == "vqvae":
-        rate = f"{8 * len(blob) / len(X):.2f} bits per sample, entropy-coded indices"
+        from latentlab.apps.vq_compression import stream_bits
+
+        rate = f"{stream_bits(blob) / len(X):.2f} bits per sample, entropy-coded indices"
     else:
         rate = f"{model.config.latent_dim * (args.bits or 8)} bits per sample"
     print(f"compressed {len(X)} samples to {len(blob)} bytes ({rate}, ratio {raw / len(blob):.1f} against float32); wrote {out}")

@@ -113,20 +113,21 @@ def perplexity(indices: torch.Tensor, k: int) -> torch.Tensor:
 class CodePrior(nn.Module):
     """Autoregressive logits over ``G`` code indices, each in ``0..K-1``.
 
-    The logits of group ``g`` are a per-group bias plus a one-hidden-layer MLP
-    of the codes of the groups before it and of the position ``g``. The MLP's
-    first layer acts on one-hot codes, so it is computed as a sum of embedding
-    rows, summed over the earlier groups. The output layer starts
-    at zero, so before fitting the model is the independent categorical given
-    by ``bias``.
+    The logits of group ``g`` are a per-group ``bias`` ``(G, K)`` (the
+    independent log-prior, which the caller owns and passes in) plus a
+    one-hidden-layer MLP of the codes of the groups before it and of the
+    position ``g``. The MLP's first layer acts on one-hot codes, so it is
+    computed as a sum of embedding rows, summed over the earlier groups. The
+    output layer starts at zero, so before fitting the model is the
+    independent categorical given by ``bias``.
 
     Examples
     --------
     >>> prior = CodePrior(groups=3, k=4, hidden=8)
-    >>> idx = torch.tensor([[0, 1, 2], [3, 3, 3]])
-    >>> prior.logits(idx).shape
+    >>> idx, uniform = torch.tensor([[0, 1, 2], [3, 3, 3]]), torch.full((3, 4), -math.log(4))
+    >>> prior.logits(idx, uniform).shape
     torch.Size([2, 3, 4])
-    >>> bool(torch.allclose(prior.log_prob(idx), torch.full((2,), -3 * math.log(4))))
+    >>> bool(torch.allclose(prior.log_prob(idx, uniform), torch.full((2,), -3 * math.log(4))))
     True
     """
 
@@ -136,8 +137,6 @@ class CodePrior(nn.Module):
         self.embed = nn.Embedding(groups * k, hidden)  # row j*K + c: code c in group j
         self.pos = nn.Parameter(torch.empty(groups, hidden))  # position g (and the first layer's bias)
         self.out = nn.Linear(hidden, k)
-        # (G, K) the independent log-prior; not saved with the module (VQVAE stores it as code_log_prior)
-        self.register_buffer("bias", torch.full((groups, k), -math.log(k)), persistent=False)
         self.register_buffer("offsets", torch.arange(groups) * k, persistent=False)
         self.register_buffer("earlier", torch.ones(groups, groups).tril(-1), persistent=False)  # [g, j] = j < g
         self.reset_parameters()
@@ -151,29 +150,30 @@ class CodePrior(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def logits(self, idx: torch.Tensor) -> torch.Tensor:
+    def logits(self, idx: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """``(B, G, K)`` logits of each group given the groups before it in ``idx``."""
         e = self.embed(idx.long() + self.offsets)  # (B, G, H)
         before = torch.matmul(self.earlier, e)  # (B, G, H): sum over the groups j < g
-        return self.bias + self.out(F.relu(before + self.pos))
+        return bias + self.out(F.relu(before + self.pos))
 
-    def log_prob(self, idx: torch.Tensor) -> torch.Tensor:
+    def log_prob(self, idx: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """``log p(idx)`` per sample, in nats, ``(B,)``."""
-        logp = F.log_softmax(self.logits(idx), dim=-1)
+        logp = F.log_softmax(self.logits(idx, bias), dim=-1)
         return logp.gather(2, idx.long().unsqueeze(2)).squeeze(2).sum(1)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(self, n: int, bias: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """``(n, G)`` code indices drawn group by group."""
-        idx = torch.zeros(n, self.groups, dtype=torch.long, device=self.bias.device)
+        idx = torch.zeros(n, self.groups, dtype=torch.long, device=bias.device)
         for g in range(self.groups):
-            probs = F.softmax(self.logits(idx)[:, g], dim=-1).cpu()
+            probs = F.softmax(self.logits(idx, bias)[:, g], dim=-1).cpu()
             idx[:, g] = torch.multinomial(probs, 1, generator=generator).reshape(-1).to(idx.device)
         return idx
 
     def fit(
         self,
         idx: torch.Tensor,
+        bias: torch.Tensor,
         generator: torch.Generator | None = None,
         steps: int = 400,
         patience: int = 40,
@@ -181,7 +181,7 @@ class CodePrior(nn.Module):
         lr: float = 3e-3,
         weight_decay: float = 1e-2,
     ) -> dict[str, float]:
-        """Fit the MLP to code indices ``idx (N, G)``; the ``bias`` buffer is left as it is.
+        """Fit the MLP to code indices ``idx (N, G)`` on top of ``bias``, which is left as it is.
 
         A tenth of the rows (at least one) is held out; training stops when its
         NLL has not improved for ``patience`` steps and keeps the best weights.
@@ -199,13 +199,13 @@ class CodePrior(nn.Module):
 
         def val_nll() -> float:
             with torch.no_grad():
-                return float(-self.log_prob(val).mean())
+                return float(-self.log_prob(val, bias).mean())
 
         start = best = val_nll()
         best_state, since = copy.deepcopy(self.state_dict()), 0
         for _ in range(steps):
             rows = train if len(train) <= batch else train[torch.randint(len(train), (batch,), generator=generator)]
-            loss = -self.log_prob(rows).mean()
+            loss = -self.log_prob(rows, bias).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -310,35 +310,32 @@ class VQVAE(Autoencoder):
             return ()
         return tuple(f"code_prior.{k}" for k in self.code_prior.state_dict())
 
-    def _ar_prior(self) -> CodePrior | None:
-        """The autoregressive prior with its bias set to ``code_log_prior``, or None."""
-        prior = getattr(self, "code_prior", None)
-        if prior is not None:
-            prior.bias.copy_(self.code_log_prior)
-        return prior
-
     def on_fit_end(self, train: TensorData) -> None:
         super().on_fit_end(train)
         idx = self._batched(lambda x, y: self.nearest(self.encoder(x, self.labels(y, x.shape[0]))), train.x, train.y)
         counts = torch.stack([torch.bincount(idx[:, g].long(), minlength=self.config.codebook_size) for g in range(self.n_groups)])
         probs = (counts.float() + 0.01) / (counts.sum(1, keepdim=True) + 0.01 * self.config.codebook_size)  # (G, K)
         self.code_log_prior.copy_(probs.log().to(self.code_log_prior.device))
-        prior = self._ar_prior()
+        prior = getattr(self, "code_prior", None)
         if prior is not None:
             prior.reset_parameters()
-            seed = self.train_config.seed if getattr(self, "train_config", None) is not None else None
+            seed = self.train_config.seed if self.train_config is not None else None
             g = torch.Generator().manual_seed(0 if seed is None else int(seed))
             with torch.inference_mode(False), torch.enable_grad():
-                self.prior_fit_ = prior.fit(idx.clone().to(prior.bias.device), generator=g)
+                self.prior_fit_ = prior.fit(idx.clone().to(self.code_log_prior.device), self.code_log_prior, generator=g)
 
     def prior_sample(self, n, generator=None):
-        prior = self._ar_prior()
+        prior = getattr(self, "code_prior", None)
         if prior is not None:
-            idx = prior.sample(n, generator)
+            idx = prior.sample(n, self.code_log_prior, generator)
         else:
             probs = self.code_log_prior.exp().cpu()  # (G, K)
             idx = torch.stack([torch.multinomial(probs[g], n, replacement=True, generator=generator) for g in range(self.n_groups)], 1)
-        return F.embedding(idx.to(self.codebook.device), self.codebook).reshape(n, self.config.latent_dim)
+        return self.code_vectors(idx)
+
+    def code_vectors(self, idx: torch.Tensor) -> torch.Tensor:
+        """The quantised code ``(n, latent_dim)`` made of the codebook vectors at ``idx (n, groups)``."""
+        return F.embedding(idx.to(self.codebook.device), self.codebook).reshape(len(idx), self.config.latent_dim)
 
     def code_bits(self, X, y=None) -> np.ndarray:
         """Bits per sample of the codes of ``X`` under the prior: the rate an entropy coder reaches.
@@ -346,10 +343,10 @@ class VQVAE(Autoencoder):
         Compare with ``latent_dim / code_dim * log2(codebook_size)`` bits for fixed-length codes.
         """
         idx = torch.from_numpy(self.code_indices(X, y)).to(self.code_log_prior.device)
-        prior = self._ar_prior()
+        prior = getattr(self, "code_prior", None)
         with torch.inference_mode():
             if prior is not None:
-                nats = -prior.log_prob(idx)
+                nats = -prior.log_prob(idx, self.code_log_prior)
             else:
                 nats = -self.code_log_prior.gather(1, idx.T).sum(0)
         return (nats / math.log(2)).cpu().numpy().astype(np.float64)
