@@ -1,6 +1,12 @@
-"""Shared fixtures: the digits split every test uses, and quiet fast training defaults."""
+"""Shared fixtures: the digits split every test uses, quiet fast training defaults, and server helpers."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -24,3 +30,47 @@ def rng():
 
 
 FAST = dict(verbose=False, seed=0)
+
+
+@contextlib.contextmanager
+def _serving(app, **config):
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))  # loopback only: nothing outside this machine can reach it
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, **config))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def serve_in_thread():
+    """``with serve_in_thread(app, **uvicorn_config) as base_url``: a real uvicorn server on a free loopback port."""
+    return _serving
+
+
+def _run_async(main, timeout: float):
+    # A thread of its own: Playwright's sync API may have left an event loop running in this one.
+    box: list = []
+    worker = threading.Thread(target=lambda: box.append(asyncio.run(main())), daemon=True)
+    worker.start()
+    worker.join(timeout=timeout)
+    assert box, f"the coroutine did not finish within {timeout} s"
+    return box[0]
+
+
+@pytest.fixture(scope="session")
+def run_async():
+    """``run_async(main, timeout)``: the result of ``asyncio.run(main())``, run in a thread of its own."""
+    return _run_async

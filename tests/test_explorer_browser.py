@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -71,28 +68,15 @@ def runs(tmp_path_factory, digits):
 
 
 @pytest.fixture(scope="session")
-def server(runs):
+def server(runs, serve_in_thread):
     _need_browser()
-    import uvicorn
-
     from latentlab.web.app import create_app
     from latentlab.web.runs import load_runs
 
     root, _ = runs
     app = create_app(load_runs([f"ae={root / 'ae'}", f"vae={root / 'vae'}"]))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the explorer server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_in_thread(app) as base:
+        yield base + "/"
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -142,29 +139,10 @@ CLIENTS = 50
 REQUESTS_PER_CLIENT = 8
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # loopback only: nothing outside this machine can reach it
-    return sock
-
-
 @pytest.fixture(scope="module")
-def server(app):
-    sock = free_socket()
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", backlog=256)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    host, port = sock.getsockname()
-    yield f"http://{host}:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+def server(app, serve_in_thread):
+    with serve_in_thread(app, lifespan="off", backlog=256) as base:
+        yield base
 
 
 async def one_client(base: str, i: int, digits_test: np.ndarray, expected: list) -> list[str]:
@@ -203,7 +181,7 @@ async def one_client(base: str, i: int, digits_test: np.ndarray, expected: list)
     return errors
 
 
-def test_fifty_concurrent_clients(server, app, models, digits):
+def test_fifty_concurrent_clients(server, app, models, digits, run_async):
     decoded: list = []
     calls_before = app.state.decode_batcher.calls
 
@@ -212,13 +190,7 @@ def test_fifty_concurrent_clients(server, app, models, digits):
             asyncio.gather(*(one_client(server, i, digits[1], decoded) for i in range(CLIENTS))), timeout=300
         )
 
-    # A thread of its own: another test (Playwright) may have left an event loop running in this one.
-    box: list = []
-    worker = threading.Thread(target=lambda: box.append(asyncio.run(main())))
-    worker.start()
-    worker.join(timeout=360)
-    assert box, "the load test did not finish"
-    results = box[0]
+    results = run_async(main, timeout=360)
     errors = [e for errs in results for e in errs]
     assert errors == [], errors[:5]
     assert len(results) == CLIENTS

@@ -184,9 +184,8 @@ def test_default_runs_are_reused(models, tmp_path):
     )
 
 
-def test_decode_batcher_groups_splits_and_isolates_faults(models, monkeypatch):
+def test_decode_batcher_groups_splits_and_isolates_faults(models, monkeypatch, run_async):
     import asyncio
-    import threading
 
     from latentlab.errors import DataError
     from latentlab.web import batching
@@ -200,12 +199,7 @@ def test_decode_batcher_groups_splits_and_isolates_faults(models, monkeypatch):
         async def main():
             return await asyncio.gather(*(batcher.decode(*r) for r in requests), return_exceptions=True)
 
-        # A thread of its own: Playwright's sync API may have left an event loop running in this one.
-        box: list = []
-        worker = threading.Thread(target=lambda: box.append(asyncio.run(main())))
-        worker.start()
-        worker.join(timeout=60)
-        return box[0]
+        return run_async(main, timeout=60)
 
     b = batching.DecodeBatcher()
     out = together(b, ("ae", ae, za), ("vae", vae, zv), ("ae", ae, bad), ("ae", ae, zb))
