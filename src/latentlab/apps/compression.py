@@ -191,20 +191,13 @@ def rate_distortion(model, X, bits: int | None = None) -> dict[str, float]:
     X = np.asarray(X, dtype=np.float32)
     blob = compress(model, X, bits)
     R = decompress(model, blob).reshape(X.shape)
-    mse = float(np.mean((R - X) ** 2))
-    peak = float(X.max() - X.min()) or 1.0
     if _is_vq(model):
         from .vq_compression import stream_bits
 
         rate = stream_bits(blob) / len(X)
     else:
         rate = float(model.config.latent_dim * (8 if bits is None else bits))
-    return {
-        "bits_per_sample": rate,
-        "compression_ratio": float(X.nbytes / len(blob)),
-        "mse": mse,
-        "psnr": float(10 * np.log10(peak**2 / max(mse, 1e-12))),
-    }
+    return {"bits_per_sample": rate, "compression_ratio": float(X.nbytes / len(blob)), **_distortion(R, X)}
 
 
 def pca_rate_distortion(X_train, X, n_components: int, bits: int) -> dict[str, float]:
@@ -216,10 +209,11 @@ def pca_rate_distortion(X_train, X, n_components: int, bits: int) -> dict[str, f
     pca = PCA(n_components=n_components).fit(X_train)
     q, lo, hi = quantise(pca.transform(X), bits)
     R = pca.inverse_transform(dequantise(q, lo, hi, bits))
+    return {"bits_per_sample": float(n_components * bits), **_distortion(R, X)}
+
+
+def _distortion(R: np.ndarray, X: np.ndarray) -> dict[str, float]:
+    """MSE of the reconstruction ``R`` of ``X``, and PSNR against the data's own value range."""
     mse = float(np.mean((R - X) ** 2))
     peak = float(X.max() - X.min()) or 1.0
-    return {
-        "bits_per_sample": float(n_components * bits),
-        "mse": mse,
-        "psnr": float(10 * np.log10(peak**2 / max(mse, 1e-12))),
-    }
+    return {"mse": mse, "psnr": float(10 * np.log10(peak**2 / max(mse, 1e-12)))}
