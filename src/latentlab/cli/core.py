@@ -49,6 +49,13 @@ def register(sub, command: str | None = None) -> None:
         action="store_true",
         help="continue from OUT/checkpoint.safetensors if it exists (else start afresh)",
     )
+    p.add_argument(
+        "--log-dir",
+        default=None,
+        metavar="DIR",
+        help="write TensorBoard scalars (each loss part, lr, time) and reconstructions to DIR (needs tensorboard)",
+    )
+    p.add_argument("--csv-log", default=None, metavar="FILE", help="write one CSV row per epoch (every logged value)")
     add_model_options(p)
     add_train_options(p)
     p.set_defaults(handler=cmd_train)
@@ -93,11 +100,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         from latentlab.data.streaming import open_source
 
         source = open_source(args.data, args.label_column)
-        model.fit_source(source, **train_opts, **_checkpointing(args))
+        model.fit_source(source, **train_opts, **_fit_callbacks(args, None))
         X, y = next(source.stream(4096))  # metrics and figures on the first rows only
     else:
         X, y = load_data(args.data, args.label_column)
-        model.fit(X, y, **train_opts, **_checkpointing(args))
+        model.fit(X, y, **train_opts, **_fit_callbacks(args, X, y))
     world = distributed.world_size()
     if not distributed.is_main_process():  # under torchrun only rank 0 writes files and prints
         distributed.barrier()
@@ -115,6 +122,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     distributed.barrier()  # the other ranks wait until the files are written
     distributed.cleanup()
     return 0
+
+
+def _fit_callbacks(args: argparse.Namespace, X, y=None) -> dict:
+    """``callbacks`` (and ``resume``) for ``fit``: checkpoints, then the --csv-log and --log-dir loggers."""
+    opts = _checkpointing(args)
+    callbacks = list(opts.get("callbacks", []))
+    if args.csv_log or args.log_dir:
+        from latentlab.training.logs import CSVLogger, TensorBoardLogger
+
+        if args.csv_log:
+            callbacks.append(CSVLogger(args.csv_log))
+        if args.log_dir:
+            try:
+                callbacks.append(TensorBoardLogger(args.log_dir, images=None if X is None else X[:8], labels=y))
+            except ImportError as exc:
+                from latentlab.errors import ConfigError
+
+                raise ConfigError(f"--log-dir: {exc}") from None
+    if callbacks:
+        opts["callbacks"] = callbacks
+    return opts
 
 
 def _checkpointing(args: argparse.Namespace) -> dict:
