@@ -14,7 +14,16 @@ from .options import add_model_options, add_train_options, model_options_for, pi
 
 def register(sub, command: str | None = None) -> None:
     """Add this group's sub-commands to the parser (``command``: see :func:`latentlab.cli.build_parser`)."""
-    p = sub.add_parser("train", help="train a model and save it to a run folder")
+    p = sub.add_parser(
+        "train",
+        help="train a model and save it to a run folder",
+        description="Train a model and save it to a run folder. The model options' defaults shown are those of "
+        "the --family given (vae when none is): `latentlab train --family ae --help` lists the AE's.",
+        add_help=False,
+    )
+    p.add_argument(
+        "-h", "--help", action=_HelpForFamily, nargs=0, help="show this help (with --family F: F's defaults) and exit"
+    )
     p.add_argument("--family", default="vae", help="model family (see `latentlab info`); default vae")
     p.add_argument(
         "--data",
@@ -58,7 +67,7 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--csv-log", default=None, metavar="FILE", help="write one CSV row per epoch (every logged value)")
     add_model_options(p)
     add_train_options(p)
-    p.set_defaults(handler=cmd_train)
+    p.set_defaults(handler=cmd_train, train_parser=p)
 
     p = sub.add_parser("evaluate", help="reconstruction metrics of a saved run on data")
     p.add_argument("run_dir")
@@ -88,7 +97,20 @@ def register(sub, command: str | None = None) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
+class _HelpForFamily(argparse.Action):
+    """``-h``: noted, and printed once the whole line is read, so ``--help --family ae`` shows the AE's defaults."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        namespace.show_help = True
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    if getattr(args, "show_help", False):
+        from .options import show_family_defaults
+
+        show_family_defaults(args.train_parser, args.family)
+        args.train_parser.print_help()
+        return 0
     import latentlab
     from latentlab.data.datasets import load_data
     from latentlab.training import distributed

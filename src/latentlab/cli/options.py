@@ -43,24 +43,40 @@ def _none_or(t):
     return parse
 
 
-def add_dataclass_options(group, cls, exclude: set[str] = frozenset(), seen: set[str] | None = None) -> None:
-    """Add ``--field-name`` for each field of dataclass ``cls`` (defaults suppressed)."""
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A default as one would type it: tuples as space-separated numbers."""
+    if isinstance(value, tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def add_dataclass_options(group, cls, exclude: set[str] = frozenset(), seen: set[str] | None = None) -> list:
+    """Add ``--field-name`` for each field of dataclass ``cls`` (defaults suppressed); return the actions."""
     hints = typing.get_type_hints(cls)
     seen = set() if seen is None else seen
+    actions = []
     for f in dataclasses.fields(cls):
         if f.name in exclude or f.name in seen:
             continue
         seen.add(f.name)
         base, is_tuple = _kind(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else None
         parse = _parse_bool if base is bool else _none_or(base)
-        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=f"(default: {default})")
+        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=f"(default: {_shown(_default(f))})")
         if is_tuple:
             kwargs.update(nargs="+", type=int, metavar="N")
         else:
             kwargs.update(type=parse, metavar=base.__name__.upper())
-        group.add_argument(flag, **kwargs)
+        actions.append(group.add_argument(flag, **kwargs))
+    return actions
 
 
 def model_config_classes() -> list[type]:
@@ -69,11 +85,48 @@ def model_config_classes() -> list[type]:
     return [get_family(name).config_class for name in families()]
 
 
-def add_model_options(parser) -> None:
+def add_model_options(parser, family: str = "vae") -> None:
+    """Add every family's config fields once; their help gives ``family``'s defaults (see :func:`show_family_defaults`)."""
     group = parser.add_argument_group("model options (fields of the family's config)")
     seen: set[str] = set()
     for cls in model_config_classes():
-        add_dataclass_options(group, cls, exclude={"input_shape"}, seen=seen)
+        for action in add_dataclass_options(group, cls, exclude={"input_shape"}, seen=seen):
+            action.model_field = action.dest
+    show_family_defaults(parser, family)
+
+
+def family_default_help(name: str, family: str) -> str:
+    """Help text of model option ``name`` for ``family``: its default there, or the families that use it.
+
+    Examples
+    --------
+    >>> family_default_help("beta", "vae")
+    '(default for vae: 1.0)'
+    >>> family_default_help("codebook_size", "ae")
+    '(not used by ae; used by vqvae)'
+    """
+    from ..config import families
+
+    own = {f.name: f for f in dataclasses.fields(get_family(family).config_class)}
+    if name in own:
+        return f"(default for {family}: {_shown(_default(own[name]))})"
+    users = [n for n in families() if name in {f.name for f in dataclasses.fields(get_family(n).config_class)}]
+    return f"(not used by {family}; used by {', '.join(users)})"
+
+
+def show_family_defaults(parser, family: str) -> None:
+    """Rewrite the help of the model options added by :func:`add_model_options` for ``family``.
+
+    Unknown family names leave the help as it is (training refuses them with a clear error).
+    """
+    from ..config import families
+
+    if family not in families():
+        return
+    for action in parser._actions:
+        name = getattr(action, "model_field", None)
+        if name is not None:
+            action.help = family_default_help(name, family)
 
 
 def add_train_options(parser) -> None:
