@@ -197,7 +197,7 @@ def vq_priors(vq, Xtr, Xte, ytr, fit) -> None:
 
 
 def _kl(model, X) -> float:
-    x = model._to_model_space(X)
+    x = model.to_model_space(X)
     with torch.no_grad():
         return float(model.posterior(x).kl().mean())
 

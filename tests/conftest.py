@@ -24,6 +24,17 @@ def digits():
     return latentlab.load_digits(split=True)
 
 
+@pytest.fixture(scope="session")
+def digits_view(digits):
+    """Attach to a model what the demo saves for the explorer: training codes, 8x8 images, held-out examples."""
+    X_train, X_test, y_train, y_test = digits
+
+    def attach(model):
+        return model.attach_view(X_train, y_train, image_shape=(8, 8), examples=X_test[:100], example_labels=y_test[:100])
+
+    return attach
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

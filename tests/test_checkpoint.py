@@ -71,7 +71,7 @@ def test_checkpoint_contents(tmp_path, data):
     assert state.trainer_state["scheduler"]["best"] == pytest.approx(min(h["val_loss"] for h in model.history))
     assert set(state.trainer_state["rng"]) >= {"python", "numpy", "torch"}
     rebuilt = state.build_model()
-    rebuilt.fit_code_prior(torch.zeros(2, 2))  # buffers aside, the networks are the trained ones
+    rebuilt.prior.fit(torch.zeros(2, 2))  # buffers aside, the networks are the trained ones
     np.testing.assert_allclose(rebuilt.encode(data), model.encode(data), atol=0)
 
 
@@ -142,7 +142,13 @@ def test_atomic_write_keeps_old_checkpoint_when_killed_mid_write(tmp_path, data,
     """A failure between writing the temporary file and renaming it leaves the old checkpoint intact."""
     path = tmp_path / "c.safetensors"
     model = latentlab.Autoencoder(latent_dim=2, hidden=(8,))
-    model.fit(data, **FAST, epochs=2, callbacks=[Checkpoint(path)])
+
+    class KeepTrainer(Callback):  # fit drops its trainer; keep it to write one more checkpoint
+        def on_train_end(self, trainer):
+            self.trainer = trainer
+
+    kept = KeepTrainer()
+    model.fit(data, **FAST, epochs=2, callbacks=[Checkpoint(path), kept])
     before = path.read_bytes()
 
     def dies(src, dst):
@@ -150,7 +156,7 @@ def test_atomic_write_keeps_old_checkpoint_when_killed_mid_write(tmp_path, data,
 
     monkeypatch.setattr(os, "replace", dies)
     with pytest.raises(OSError, match="simulated"):
-        save_checkpoint(model.trainer_, path)
+        save_checkpoint(kept.trainer, path)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left behind

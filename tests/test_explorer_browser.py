@@ -49,7 +49,7 @@ def _need_browser():
 
 
 @pytest.fixture(scope="session")
-def runs(tmp_path_factory, digits):
+def runs(tmp_path_factory, digits, digits_view):
     import torch
 
     X_train, _, _, _ = digits
@@ -60,7 +60,7 @@ def runs(tmp_path_factory, digits):
     try:
         for name, cls in (("ae", latentlab.Autoencoder), ("vae", latentlab.VAE)):
             m = cls(latent_dim=2, hidden=(32, 16)).fit(X_train, epochs=30, batch_size=128, patience=None, **FAST)
-            m.save(root / name)
+            digits_view(m).save(root / name)
             models[name] = latentlab.load(root / name)
     finally:
         torch.set_num_threads(threads)

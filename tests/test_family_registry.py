@@ -60,7 +60,7 @@ def test_every_family_trains_as_a_denoiser(family, noise, digits):
     assert out.shape == X[:5].shape
     # the corruption is active in training mode only
     model.train()
-    x = model._to_model_space(X[:16])
+    x = model.to_model_space(X[:16])
     assert not torch.equal(torch.nan_to_num(model.corrupt(x)), torch.nan_to_num(x))
     model.eval()
     assert torch.equal(torch.nan_to_num(model.corrupt(x)), torch.nan_to_num(x))

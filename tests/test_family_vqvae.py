@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import latentlab
+from latentlab.data.tensors import Batch
 from latentlab.errors import ConfigError
 from latentlab.models.vqvae import perplexity
-from latentlab.training.trainer import Batch
 
 
 def small(**kw):
@@ -64,13 +64,13 @@ def test_dead_codes_restart_on_encoder_outputs():
     vq = small()
     with torch.no_grad():
         vq.codebook.copy_(torch.tensor([[0.0, 0.0], [50.0, 50.0], [60.0, 60.0]]))
-    vq.usage.copy_(torch.tensor([5.0, 0.0, 0.0]))
+    vq.quantizer.usage.copy_(torch.tensor([5.0, 0.0, 0.0]))
     z_e = torch.tensor([[0.1, 0.2, 0.3, 0.4]])
-    assert vq.restart_dead_codes(z_e) == 2
+    assert vq.quantizer.restart_dead_codes(z_e) == 2
     book = vq.codebook.detach()
     assert float(book[0].abs().sum()) == 0.0  # the used code stays
     assert float(book[1:].abs().max()) < 1.0  # dead ones moved next to the data
-    assert float(vq.usage.sum()) == 0.0
+    assert float(vq.quantizer.usage.sum()) == 0.0
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_codes_are_codebook_vectors(vq, digits):
 def test_prior_is_the_fitted_categorical(vq, digits):
     idx = vq.code_indices(digits[0])
     counts = np.bincount(idx[:, 0], minlength=32) / len(idx)
-    np.testing.assert_allclose(vq.code_log_prior[0].exp().numpy(), counts, atol=1e-3)
+    np.testing.assert_allclose(vq.prior.log_prior[0].exp().numpy(), counts, atol=1e-3)
     samples = vq.sample(6, seed=0)
     assert samples.shape == (6, 64) and np.isfinite(samples).all()
 
@@ -123,14 +123,14 @@ def test_training_on_after_load_keeps_the_codebook(vq, digits, tmp_path):
     back = latentlab.load(tmp_path / "m")
     before = back.codebook.detach().clone()
     back.train()
-    back.loss(Batch(back._to_model_space(digits[0][:64])))  # one more training step
-    assert bool(back.initialised) and torch.equal(back.codebook.detach(), before)
+    back.loss(Batch(back.to_model_space(digits[0][:64])))  # one more training step
+    assert bool(back.quantizer.initialised) and torch.equal(back.codebook.detach(), before)
 
 
 # ------------------------------------------------------------ autoregressive prior
 def _independent_bits(vq, X):
     idx = torch.from_numpy(vq.code_indices(X))
-    return (-vq.code_log_prior.gather(1, idx.T).sum(0) / np.log(2)).numpy()
+    return (-vq.prior.log_prior.gather(1, idx.T).sum(0) / np.log(2)).numpy()
 
 
 def test_autoregressive_prior_beats_the_independent_one_on_held_out_codes(vq, digits):
@@ -139,20 +139,21 @@ def test_autoregressive_prior_beats_the_independent_one_on_held_out_codes(vq, di
     assert ar.shape == (len(Xte),) and np.isfinite(ar).all()
     assert ar.mean() < ind.mean() - 0.5  # bits per sample on digits the prior never saw
     assert ind.mean() < 4 * np.log2(32)  # and both beat fixed-length codes
-    assert vq.prior_fit_["held_out_bits"] <= vq.prior_fit_["held_out_bits_independent"]
-    assert not any(p.requires_grad for p in vq.code_prior.parameters())  # never in the VQ-VAE's optimizer
+    assert vq.fit_report.prior["held_out_bits"] <= vq.fit_report.prior["held_out_bits_independent"]
+    assert not any(p.requires_grad for p in vq.prior.parameters())  # never in the VQ-VAE's optimizer
 
 
 def test_code_prior_known_values():
-    from latentlab.models.vqvae import CodePrior
+    from latentlab.models.prior import AutoregressiveCategorical
 
-    prior = CodePrior(groups=2, k=2, hidden=1)
+    prior = AutoregressiveCategorical(groups=2, k=2, hidden=1)
     with torch.no_grad():
         prior.embed.weight.copy_(torch.tensor([[0.5], [-1.0], [7.0], [9.0]]))  # group 0: codes 0, 1; group 1: unused
         prior.pos.copy_(torch.tensor([[0.25], [1.0]]))
         prior.out.weight.copy_(torch.tensor([[2.0], [-1.0]]))
         prior.out.bias.copy_(torch.tensor([0.0, 0.5]))
     bias = torch.tensor([[0.0, 0.1], [0.2, 0.0]])
+    prior.log_prior.copy_(bias)
 
     def log_softmax(v):
         v = np.asarray(v)
@@ -163,23 +164,23 @@ def test_code_prior_known_values():
         h1 = max([0.5, -1.0][c1] + 1.0, 0.0)  # group 1 sees group 0's code
         l0 = log_softmax([0.0 + 2 * h0, 0.1 - h0 + 0.5])[c1]
         l1 = log_softmax([0.2 + 2 * h1, 0.0 - h1 + 0.5])[c2]
-        got = prior.log_prob(torch.tensor([[c1, c2]]), bias)
+        got = prior.log_prob(torch.tensor([[c1, c2]]))
         assert float(got) == pytest.approx(l0 + l1, abs=1e-6)
 
 
 def test_code_prior_is_autoregressive_and_samples_its_own_distribution():
-    from latentlab.models.vqvae import CodePrior
+    from latentlab.models.prior import AutoregressiveCategorical as CodePrior
 
     torch.manual_seed(0)
     prior = CodePrior(groups=4, k=5, hidden=16)
     with torch.no_grad():
         for p in prior.parameters():
             p.normal_()
-    a, uniform = torch.tensor([[1, 2, 3, 4]]), torch.full((4, 5), -float(np.log(5.0)))
+    a = torch.tensor([[1, 2, 3, 4]])  # the log-prior starts uniform
     for g in range(4):  # group g's logits ignore the codes of groups >= g
         b = a.clone()
         b[0, g:] = torch.tensor([0, 0, 0, 0])[g:]
-        torch.testing.assert_close(prior.logits(a, uniform)[0, : g + 1], prior.logits(b, uniform)[0, : g + 1])
+        torch.testing.assert_close(prior.logits(a)[0, : g + 1], prior.logits(b)[0, : g + 1])
     # a prior that copies: group 1 almost surely repeats group 0
     copy = CodePrior(groups=2, k=3, hidden=3)
     with torch.no_grad():
@@ -187,12 +188,11 @@ def test_code_prior_is_autoregressive_and_samples_its_own_distribution():
         copy.embed.weight[:3] = 5 * torch.eye(3)  # group 0's code, one-hot in the hidden layer
         copy.pos.zero_()
         copy.out.weight.copy_(4 * torch.eye(3))
-    uniform = torch.full((2, 3), -float(np.log(3.0)))
-    s = copy.sample(400, uniform, torch.Generator().manual_seed(0))
+    s = copy.sample(400, torch.Generator().manual_seed(0))
     assert (s[:, 1] == s[:, 0]).float().mean() > 0.95
     assert len(set(s[:, 0].tolist())) == 3
     torch.testing.assert_close(
-        copy.sample(50, uniform, torch.Generator().manual_seed(1)), copy.sample(50, uniform, torch.Generator().manual_seed(1))
+        copy.sample(50, torch.Generator().manual_seed(1)), copy.sample(50, torch.Generator().manual_seed(1))
     )
 
 
@@ -203,13 +203,15 @@ def test_independent_prior_option_and_files_without_the_autoregressive_prior(vq,
         latentlab.VQVAE(prior="pixelcnn")
     ind = latentlab.VQVAE(latent_dim=4, code_dim=2, codebook_size=8, hidden=(16,), prior="independent")
     ind.fit(digits[0], epochs=2, verbose=False, seed=0)
-    assert not hasattr(ind, "code_prior")
+    from latentlab.models.prior import AutoregressiveCategorical
+
+    assert not isinstance(ind.prior, AutoregressiveCategorical)
     np.testing.assert_allclose(ind.code_bits(digits[1]), _independent_bits(ind, digits[1]), rtol=1e-5)
     assert ind.sample(3, seed=0).shape == (3, 64)
     # A file from before the autoregressive prior: it loads, and the prior is the independent one.
     vq.save(tmp_path / "m")
     tensors = load_file(tmp_path / "m" / "model.safetensors")
-    tensors = {k: v for k, v in tensors.items() if not k.startswith("code_prior.")}
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("prior.") or k == "prior.log_prior"}
     save_file(tensors, tmp_path / "m" / "model.safetensors", metadata={"format": "pt"})
     old = latentlab.load(tmp_path / "m")
     np.testing.assert_allclose(old.code_bits(digits[1]), _independent_bits(vq, digits[1]), rtol=1e-5)

@@ -55,7 +55,7 @@ def test_nonfinite_loss_stops_and_restores_last_good_weights(data, value):
     with pytest.warns(UserWarning, match="training stopped at epoch 2.*last good weights were restored"):
         model.fit(data, **FAST, epochs=6, validation_split=0, callbacks=[snap])
     assert len(model.history) == 2  # the bad epoch is not recorded
-    assert model.trainer_.stopped_on_nan
+    assert model.fit_report.stopped_on_nan
     for k, v in model.state_dict().items():
         if k.startswith(("encoder", "decoder")):
             assert torch.equal(v, snap.states[-1][k]), k

@@ -50,12 +50,12 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def models(digits):
+def models(digits, digits_view):
     X, y = digits[0], digits[2]
     ae = latentlab.Autoencoder(latent_dim=2, hidden=(16,)).fit(X, epochs=2, **FAST)
     vae = latentlab.VAE(latent_dim=3, hidden=(16,)).fit(X, epochs=2, **FAST)
     cvae = latentlab.create("cvae", latent_dim=2, hidden=(16,), n_classes=10).fit(X, y, epochs=2, **FAST)
-    return {"ae": ae, "vae": vae, "cvae": cvae}
+    return {name: digits_view(m) for name, m in {"ae": ae, "vae": vae, "cvae": cvae}.items()}
 
 
 @pytest.fixture(scope="module")

@@ -118,7 +118,7 @@ def test_fit_source_streams_the_scaler_and_learns(tmp_path, digits):
     mse = np.mean((ae.reconstruct(test) - test) ** 2)
     baseline = np.mean((X_train.mean(0) - test) ** 2)  # predict the training mean
     assert mse < 0.5 * baseline
-    np.testing.assert_allclose(ae.code_std.numpy(), ae.encode(X_train).std(0, ddof=1), rtol=0.05)
+    np.testing.assert_allclose(ae.prior.std.numpy(), ae.encode(X_train).std(0, ddof=1), rtol=0.05)
 
 
 def test_fit_accepts_a_source_and_refuses_a_wrong_shape(id_npy):

@@ -46,7 +46,7 @@ def test_early_stopping_restores_the_best_weights(digits):
     trainer = Trainer(m, TrainConfig(verbose=False, validation_split=0.1, seed=0))
     _, held = trainer._split(val)
     assert trainer.evaluate(held.to(trainer.device))["loss"] == pytest.approx(best, rel=1e-5)
-    assert m.trainer_.best_epoch == int(np.argmin([h["val_loss"] for h in m.history]))
+    assert m.fit_report.best_epoch == int(np.argmin([h["val_loss"] for h in m.history]))
 
 
 def test_validation_data_is_used_instead_of_a_split(digits):

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import latentlab
+from latentlab import storage
 from latentlab.errors import ModelFileError
 from latentlab.models import io
 from latentlab.training.checkpoint import CHECKPOINT_NAME, Checkpoint, load_checkpoint
@@ -176,7 +177,7 @@ def test_corrupt_config_json(run, text):
 
 
 def test_oversized_json_is_not_read(run, monkeypatch):
-    monkeypatch.setattr(io, "MAX_JSON_BYTES", 100)
+    monkeypatch.setattr(storage, "MAX_JSON_BYTES", 100)
     with pytest.raises(ModelFileError, match="implausibly large"):
         latentlab.load(run)
 

@@ -21,11 +21,11 @@ FAST = dict(verbose=False, seed=0)
 
 
 @pytest.fixture(scope="module")
-def models(digits):
+def models(digits, digits_view):
     X_train = digits[0]
     ae = latentlab.Autoencoder(latent_dim=2, hidden=(16,)).fit(X_train, epochs=3, **FAST)
     vae = latentlab.VAE(latent_dim=3, hidden=(16,), activation="elu").fit(X_train, epochs=3, **FAST)
-    return {"ae": ae, "vae": vae}
+    return {"ae": digits_view(ae), "vae": digits_view(vae)}
 
 
 @pytest.fixture(scope="module")

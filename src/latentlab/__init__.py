@@ -7,8 +7,7 @@
 (3, 2)
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__  # noqa: E402, F401
 from .apps.compression import compress, decompress  # noqa: E402
 from .config import families, get_family  # noqa: E402
 from .data.datasets import load_digits  # noqa: E402

@@ -1,9 +1,11 @@
 """Frozen, typed model configs and the family registry.
 
 Each family has one config dataclass (a subclass of :class:`ModelConfig`),
-validated when built and round-tripped through JSON. The registry maps the
-``family`` name written in ``config.json`` to the model class, so nothing in
-the library switches on class names.
+validated when built and round-tripped through JSON. The checks
+(:func:`check_choice`, :func:`check_positive_int`, :func:`check_nonneg_float`)
+are public: every config in the library, training's included, uses them.
+The registry that maps the ``family`` name in ``config.json`` to the model
+class lives in :mod:`latentlab.registry` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from .errors import ConfigError
+from .registry import families, get_family, register  # noqa: F401  (re-exported: the registry sits below the configs)
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid")
 ARCHITECTURES = ("mlp", "conv", "seq")
@@ -29,19 +32,19 @@ MAX_PARAMETERS = 2_000_000_000
 MAX_DIM = 1_000_000
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{name}={value!r} is not one of {list(choices)}; pick one of those.")
 
 
-def _check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> None:
+def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> None:
     ok = isinstance(value, int) and not isinstance(value, bool)
     low = 0 if allow_zero else 1
     if not ok or value < low or value > MAX_DIM:
         raise ConfigError(f"{name}={value!r} must be an integer between {low} and {MAX_DIM}; give a sensible size.")
 
 
-def _check_nonneg_float(name: str, value: Any) -> None:
+def check_nonneg_float(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ConfigError(f"{name}={value!r} must be a finite number >= 0.")
 
@@ -112,15 +115,15 @@ class ModelConfig:
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first bad field."""
-        _check_positive_int("latent_dim", self.latent_dim)
-        _check_choice("architecture", self.architecture, ARCHITECTURES)
-        _check_choice("activation", self.activation, ACTIVATIONS)
-        _check_choice("likelihood", self.likelihood, LIKELIHOODS)
-        _check_choice("variance", self.variance, VARIANCES)
-        _check_choice("scaling", self.scaling, SCALINGS)
-        _check_choice("noise", self.noise, NOISES)
-        _check_nonneg_float("noise_level", self.noise_level)
-        _check_nonneg_float("sigma", self.sigma)
+        check_positive_int("latent_dim", self.latent_dim)
+        check_choice("architecture", self.architecture, ARCHITECTURES)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        check_choice("variance", self.variance, VARIANCES)
+        check_choice("scaling", self.scaling, SCALINGS)
+        check_choice("noise", self.noise, NOISES)
+        check_nonneg_float("noise_level", self.noise_level)
+        check_nonneg_float("sigma", self.sigma)
         if self.sigma == 0:
             raise ConfigError("sigma must be > 0.")
         if self.likelihood == "bernoulli" and self.scaling == "standard":
@@ -133,8 +136,8 @@ class ModelConfig:
         if not isinstance(self.hidden, tuple) or len(self.hidden) == 0:
             raise ConfigError("hidden must be a non-empty tuple of layer sizes, e.g. (256, 128).")
         for i, h in enumerate(self.hidden):
-            _check_positive_int(f"hidden[{i}]", h)
-        _check_positive_int("n_classes", self.n_classes, allow_zero=True)
+            check_positive_int(f"hidden[{i}]", h)
+        check_positive_int("n_classes", self.n_classes, allow_zero=True)
         for name in ("input_shape", "image_shape"):
             shape = getattr(self, name)
             if shape is None:
@@ -142,7 +145,7 @@ class ModelConfig:
             if not isinstance(shape, tuple) or len(shape) == 0:
                 raise ConfigError(f"{name} must be a non-empty tuple of ints, got {shape!r}.")
             for i, s in enumerate(shape):
-                _check_positive_int(f"{name}[{i}]", s)
+                check_positive_int(f"{name}[{i}]", s)
             if math.prod(shape) > MAX_DIM * 10:
                 raise ConfigError(f"{name}={shape} is absurdly large ({math.prod(shape)} values per sample).")
         if self.image_shape is not None and len(self.image_shape) != 3:
@@ -208,43 +211,4 @@ def _check_json_type(name: str, value: Any, hint: Any) -> None:
             raise ConfigError(f"config field {name!r} must be true or false, got {value!r}.")
 
 
-# ---------------------------------------------------------------- registry
-_REGISTRY: dict[str, type] = {}
-
-
-def register(cls: type) -> type:
-    """Class decorator: make a model class loadable by its config's family name."""
-    name = cls.config_class.family
-    known = _REGISTRY.get(name)
-    if known is not None and known is not cls:
-        if _source(known) == _source(cls) and known.__qualname__ == cls.__qualname__:
-            return cls  # the same file imported a second time (e.g. by a doctest runner); keep the first
-        raise ConfigError(f"family {name!r} registered twice: by {known.__module__} and {cls.__module__}")
-    _REGISTRY[name] = cls
-    return cls
-
-
-def _source(cls: type) -> str | None:
-    import sys
-
-    return getattr(sys.modules.get(cls.__module__), "__file__", None)
-
-
-def get_family(name: str) -> type:
-    """The model class registered under ``name``."""
-    from . import models  # noqa: F401  (importing registers every family)
-
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"unknown family {name!r}; available: {sorted(_REGISTRY)}.") from None
-
-
-def families() -> list[str]:
-    """Names of every registered family."""
-    from . import models  # noqa: F401
-
-    return sorted(_REGISTRY)
-
-
-__all__ = ["ModelConfig", "register", "get_family", "families", "field"]
+__all__ = ["ModelConfig", "check_choice", "check_positive_int", "check_nonneg_float", "register", "get_family", "families", "field"]

@@ -24,6 +24,8 @@ def run_demo(out: str | Path = "runs/demo", epochs: int | None = None, verbose: 
     metrics = {f"test_{k}": v for k, v in reconstruction_metrics(model, X_test).items()}
     metrics["epochs_run"] = len(model.history)
     metrics["train_seconds"] = round(time.perf_counter() - t0, 2)
+    # What the explorer shows: the training codes, the image shape and held-out examples, saved with the run.
+    model.attach_view(X_train, y_train, image_shape=(8, 8), examples=X_test[:100], example_labels=y_test[:100])
     model.save(out, metrics=metrics)
     paths = write_figures(model, X_test, y_test, out, seed=seed)
     np.savez(out / "latents.npz", z=model.encode(X_train), y=y_train)

@@ -17,8 +17,8 @@ import math
 import numpy as np
 import torch
 
+from ..data.tensors import Batch
 from ..errors import ConfigError
-from ..models.posterior import standard_normal_log_prob
 
 
 def has_density(model) -> bool:
@@ -32,13 +32,13 @@ def has_density(model) -> bool:
 def _prepare(model, X, y, k: int):
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ConfigError(f"k={k!r} must be a positive integer (number of importance samples).")
-    model._check_fitted()
+    model.check_fitted()
     if not has_density(model):
         raise ConfigError(
             f"family {model.family!r} has no posterior density; the ELBO and the likelihood bound need a VAE-like model."
         )
-    x = model._to_model_space(X)
-    return x, model._labels(y, x.shape[0])
+    x = model.to_model_space(X)
+    return x, model.label_tensor(y, x.shape[0])
 
 
 @torch.no_grad()
@@ -48,15 +48,12 @@ def _log_weights(model, x, y, k: int, gen: torch.Generator) -> tuple[torch.Tenso
     logw, rec = [], []
     for _ in range(k):
         z = q.sample(gen)  # (B, L)
-        log_px = -model.reconstruction(model.decode_params(z, y), _Batch(x))  # (B,)
-        logw.append(log_px + standard_normal_log_prob(z) - q.log_prob(z))
+        log_px = -model.reconstruction(model.decode_params(z, y), Batch(x))  # (B,)
+        logw.append(log_px + model.prior.log_prob(z) - q.log_prob(z))  # the model's own p(z)
         rec.append(log_px)
     return torch.stack(logw), torch.stack(rec).mean(0) - q.kl()  # (K, B), (B,)
 
 
-class _Batch:
-    def __init__(self, x):
-        self.x, self.y, self.mask = x, None, None
 
 
 def _run(model, X, y, k: int, seed: int, batch: int):

@@ -1,4 +1,4 @@
-"""Lossy compression with a trained model: quantised codes behind a small self-describing header.
+"""The quantised-codes codec: a model's codes, uniformly quantised, behind a small self-describing header.
 
 Layout of a compressed blob (little-endian)::
 
@@ -13,34 +13,25 @@ a step, ``(hi - lo) / (2**bits - 1) / 2``, which :func:`code_error_bound`
 reads back from the header. The model id (a CRC-32 of the model's weights)
 catches decompressing with the wrong model.
 
-A VQ-VAE's code is already discrete: its codebook indices are entropy-coded
-losslessly under the model's prior instead (:mod:`latentlab.apps.vq_compression`),
-and :func:`compress` and :func:`decompress` choose that path by themselves.
+This is the codec of every model whose ``codec`` is ``'quantised'`` (any
+model with continuous codes); :mod:`latentlab.apps.compression` picks it by
+that name. The framing (magic, version, length, CRC) is
+:class:`~latentlab.apps.framing.Frame`'s.
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..errors import ConfigError, DataError
+from .framing import Frame, model_id
 
 MAGIC = b"LLZ1"
 VERSION = 1
-_HEAD = struct.Struct("<4sBBIII")  # magic, version, bits, latent_dim, n, model id
-
-
-def model_id(model) -> int:
-    """CRC-32 of a model's weights: identifies the model a blob was made with."""
-    crc = 0
-    for name, t in sorted(model.state_dict().items()):
-        crc = zlib.crc32(name.encode(), crc)
-        crc = zlib.crc32(t.detach().cpu().float().contiguous().numpy().tobytes(), crc)
-    return crc
+FRAME = Frame(MAGIC, VERSION, struct.Struct("<BIII"), "latentlab compressed data")  # bits, latent_dim, n, model id
 
 
 def _pack(q: np.ndarray, bits: int) -> bytes:
@@ -74,40 +65,13 @@ def dequantise(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int) -> np.n
     return (lo + q.astype(np.float32) / levels * span).astype(np.float32)
 
 
-def _is_vq(model) -> bool:
-    return getattr(model.config, "family", None) == "vqvae"
-
-
-def compress(model, X, bits: int | None = None) -> bytes:
-    """Encode ``X`` with ``model`` and quantise the codes to ``bits`` bits each (default 8).
-
-    For a VQ-VAE the codebook indices are entropy-coded under the model's
-    prior instead, with no loss; ``bits`` does not apply and must be left out.
-
-    Examples
-    --------
-    >>> import numpy as np, latentlab
-    >>> X = np.random.default_rng(0).random((50, 16)).astype("float32")
-    >>> ae = latentlab.Autoencoder(latent_dim=4, hidden=(16,)).fit(X, epochs=2, batch_size=16, verbose=False)
-    >>> blob = latentlab.compress(ae, X, bits=6)
-    >>> X.nbytes / len(blob) > 10  # 32-bit floats down to 4 codes of 6 bits
-    True
-    >>> latentlab.decompress(ae, blob).shape
-    (50, 16)
-    """
-    if _is_vq(model):
-        if bits is not None:
-            raise ConfigError("a VQ-VAE's codes are codebook indices, coded without loss under its prior; drop bits=.")
-        from .vq_compression import compress_indices
-
-        return compress_indices(model, model.code_indices(X))
+def compress_codes(model, X, bits: int | None = None) -> bytes:
+    """Encode ``X`` with ``model`` and quantise the codes to ``bits`` bits each (default 8)."""
     bits = 8 if bits is None else bits
     Z = model.encode(X)
     q, lo, hi = quantise(Z, bits)
     n, L = Z.shape
-    head = _HEAD.pack(MAGIC, VERSION, int(bits), L, n, model_id(model)) + lo.tobytes() + hi.tobytes()
-    body = head + _pack(q, int(bits))
-    return body + struct.pack("<I", zlib.crc32(body))
+    return FRAME.write((int(bits), L, n, model_id(model)), lo.tobytes() + hi.tobytes() + _pack(q, int(bits)))
 
 
 @dataclass(frozen=True)
@@ -127,36 +91,19 @@ class Header:
         return (self.hi - self.lo) / ((1 << self.bits) - 1) / 2
 
 
-def as_blob(data) -> bytes:
-    """``data`` as bytes, or a :class:`DataError` naming what was passed instead."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise DataError(f"compressed data must be bytes, got {type(data).__name__}.")
-    return bytes(data)
+def _check_fields(fields: tuple) -> None:
+    bits, L, _, _ = fields
+    if not 1 <= bits <= 16 or L < 1:
+        raise DataError(f"the header is corrupt (bits={bits}, latent_dim={L}).")
 
 
 def read_header(data: bytes) -> tuple[Header, bytes]:
     """Check a blob (magic, version, length, checksum) and split it into header and packed codes."""
-    data = as_blob(data)
-    if len(data) < _HEAD.size + 4 or data[:4] != MAGIC:
-        raise DataError("these bytes are not latentlab compressed data (bad magic or too short).")
-    magic, version, bits, L, n, mid = _HEAD.unpack_from(data)
-    if version != VERSION:
-        raise DataError(f"compressed data has format version {version}; this latentlab reads version {VERSION}.")
-    if not 1 <= bits <= 16 or L < 1:
-        raise DataError(f"the header is corrupt (bits={bits}, latent_dim={L}).")
-    n_payload = (n * L * bits + 7) // 8
-    expected = _HEAD.size + 8 * L + n_payload + 4
-    if len(data) != expected:
-        raise DataError(
-            f"compressed data is {len(data)} bytes but its header declares {expected}; it is truncated or corrupt."
-        )
-    (crc,) = struct.unpack("<I", data[-4:])
-    if zlib.crc32(data[:-4]) != crc:
-        raise DataError("compressed data failed its checksum; the bytes are corrupt.")
-    off = _HEAD.size
-    lo = np.frombuffer(data, np.float32, L, off).copy()
-    hi = np.frombuffer(data, np.float32, L, off + 4 * L).copy()
-    return Header(bits, L, n, mid, lo, hi), data[off + 8 * L : -4]
+    fields, payload = FRAME.read(data, lambda f: 8 * f[1] + (f[2] * f[1] * f[0] + 7) // 8, _check_fields)
+    bits, L, n, mid = fields
+    lo = np.frombuffer(payload, np.float32, L, 0).copy()
+    hi = np.frombuffer(payload, np.float32, L, 4 * L).copy()
+    return Header(bits, L, n, mid, lo, hi), payload[8 * L :]
 
 
 def decompress_codes(data: bytes) -> tuple[Header, np.ndarray]:
@@ -166,54 +113,24 @@ def decompress_codes(data: bytes) -> tuple[Header, np.ndarray]:
     return head, dequantise(q, head.lo, head.hi, head.bits)
 
 
-def decompress(model, data: bytes) -> np.ndarray:
-    """Decode a blob written by :func:`compress` with the same model."""
-    from .vq_compression import decompress_indices, is_vq_blob
+class QuantisedCodec:
+    """Codes quantised to ``bits`` bits per latent value (default 8)."""
 
-    if _is_vq(model):  # decompress_indices refuses bytes that are not VQ-VAE data
-        with torch.inference_mode():
-            Z = model.code_vectors(torch.from_numpy(decompress_indices(model, data))).cpu().numpy()
-        return model.decode(Z)
-    if is_vq_blob(data):
-        raise DataError("these bytes hold VQ-VAE codes; decompress them with the VQ-VAE that made them.")
-    head, Z = decompress_codes(data)
-    if head.latent_dim != model.config.latent_dim or head.model_id != model_id(model):
-        raise DataError("these bytes were compressed with a different model; decompress with the model that made them.")
-    return model.decode(Z)
+    name = "quantised"
+    frame = FRAME
+    foreign = None  # a blob of this kind given to another codec: that codec's own magic check speaks
 
+    def compress(self, model, X, bits: int | None) -> bytes:
+        return compress_codes(model, X, bits)
 
-def rate_distortion(model, X, bits: int | None = None) -> dict[str, float]:
-    """Bits per sample, compression ratio (against float32) and distortion (MSE, PSNR) at ``bits``.
+    def decode_codes(self, model, data: bytes) -> np.ndarray:
+        head, Z = decompress_codes(data)
+        if head.latent_dim != model.config.latent_dim or head.model_id != model_id(model):
+            raise DataError("these bytes were compressed with a different model; decompress with the model that made them.")
+        return Z
 
-    Bits per sample count the codes only (for a VQ-VAE, the entropy-coded
-    stream); the ratio counts the whole blob, header included.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    blob = compress(model, X, bits)
-    R = decompress(model, blob).reshape(X.shape)
-    if _is_vq(model):
-        from .vq_compression import stream_bits
+    def bits_per_sample(self, model, blob: bytes, n: int, bits: int | None) -> float:
+        return float(model.config.latent_dim * (8 if bits is None else bits))
 
-        rate = stream_bits(blob) / len(X)
-    else:
-        rate = float(model.config.latent_dim * (8 if bits is None else bits))
-    return {"bits_per_sample": rate, "compression_ratio": float(X.nbytes / len(blob)), **_distortion(R, X)}
-
-
-def pca_rate_distortion(X_train, X, n_components: int, bits: int) -> dict[str, float]:
-    """The same numbers for PCA with the same uniform quantisation of its components."""
-    from sklearn.decomposition import PCA
-
-    X_train = np.asarray(X_train, dtype=np.float32).reshape(len(X_train), -1)
-    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
-    pca = PCA(n_components=n_components).fit(X_train)
-    q, lo, hi = quantise(pca.transform(X), bits)
-    R = pca.inverse_transform(dequantise(q, lo, hi, bits))
-    return {"bits_per_sample": float(n_components * bits), **_distortion(R, X)}
-
-
-def _distortion(R: np.ndarray, X: np.ndarray) -> dict[str, float]:
-    """MSE of the reconstruction ``R`` of ``X``, and PSNR against the data's own value range."""
-    mse = float(np.mean((R - X) ** 2))
-    peak = float(X.max() - X.min()) or 1.0
-    return {"mse": mse, "psnr": float(10 * np.log10(peak**2 / max(mse, 1e-12)))}
+    def describe_rate(self, model, blob: bytes, n: int, bits: int | None) -> str:
+        return f"{self.bits_per_sample(model, blob, n, bits):.0f} bits per sample"

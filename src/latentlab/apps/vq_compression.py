@@ -1,10 +1,12 @@
-"""Lossless coding of a VQ-VAE's code indices under its own prior (asymmetric numeral systems).
+"""The entropy-coded-indices codec: lossless coding of code indices under the model's own prior (ANS).
 
-A VQ-VAE's code is a handful of codebook indices, so it needs no
-quantisation: the indices are entropy-coded with the model's prior
-(:class:`~latentlab.models.vqvae.CodePrior`, or the per-group categorical),
-and the blob's size is close to :meth:`~latentlab.models.vqvae.VQVAE.code_bits`
-summed over the samples. The coder is ``constriction``'s ANS stack coder.
+A model whose ``codec`` is ``'indices'`` (a VQ-VAE) has a code that is a
+handful of codebook indices, so it needs no quantisation: the indices are
+entropy-coded with the model's discrete prior, which gives the probabilities
+group by group (``model.prior.group_probs``), and the blob's size is close
+to :meth:`~latentlab.models.vqvae.VQVAE.code_bits` summed over the samples.
+The coder is ``constriction``'s ANS stack coder; the framing is
+:class:`~latentlab.apps.framing.Frame`'s.
 
 Layout of a blob (little-endian)::
 
@@ -30,13 +32,14 @@ import zlib
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import ConfigError, DataError
+from .framing import Frame, model_id
 
 MAGIC = b"LLQ1"
 VERSION = 1
-_HEAD = struct.Struct("<4sBHHIIII")  # magic, version, groups, codebook, n, model id, index crc, words
+# groups, codebook, n, model id, index crc, words
+FRAME = Frame(MAGIC, VERSION, struct.Struct("<HHIIII"), "latentlab VQ-VAE compressed data")
 
 
 def _coder():
@@ -50,13 +53,7 @@ def _coder():
 
 def _group_probs(model, idx: torch.Tensor, g: int) -> np.ndarray:
     """``(n, K)`` probabilities of group ``g`` given the groups before it in ``idx``."""
-    prior = getattr(model, "code_prior", None)
-    with torch.inference_mode():
-        if prior is not None:
-            p = F.softmax(prior.logits(idx, model.code_log_prior)[:, g].double(), dim=-1)
-        else:
-            p = model.code_log_prior[g].double().exp().expand(len(idx), -1)
-    return np.ascontiguousarray(p.cpu().numpy(), dtype=np.float64)
+    return model.prior.group_probs(idx, g)
 
 
 def _index_crc(idx: np.ndarray) -> int:
@@ -65,53 +62,36 @@ def _index_crc(idx: np.ndarray) -> int:
 
 def compress_indices(model, idx: np.ndarray) -> bytes:
     """Entropy-code ``idx (n, groups)`` of ``model`` (a fitted VQ-VAE) into a blob."""
-    from .compression import model_id
-
     AnsCoder, family = _coder()
     idx = np.ascontiguousarray(idx, dtype=np.int32)
     n, G = idx.shape
-    t = torch.from_numpy(idx.astype(np.int64)).to(model.code_log_prior.device)
+    t = torch.from_numpy(idx.astype(np.int64)).to(model.device)
     coder = AnsCoder()
     for g in reversed(range(G)):  # a stack: the last group pushed is the first popped
         coder.encode_reverse(idx[:, g], family, _group_probs(model, t, g))
     words = np.asarray(coder.get_compressed(), dtype="<u4")
-    head = _HEAD.pack(MAGIC, VERSION, G, model.config.codebook_size, n, model_id(model), _index_crc(idx), len(words))
-    body = head + words.tobytes()
-    return body + struct.pack("<I", zlib.crc32(body))
+    fields = (G, model.prior.k, n, model_id(model), _index_crc(idx), len(words))
+    return FRAME.write(fields, words.tobytes())
 
 
 def is_vq_blob(data) -> bool:
-    return isinstance(data, (bytes, bytearray, memoryview)) and bytes(data[:4]) == MAGIC
+    return FRAME.is_mine(data)
 
 
 def stream_bits(data: bytes) -> int:
     """Bits of the entropy-coded stream in a blob: what its codes cost, header and checksum left out."""
-    return 8 * (len(data) - _HEAD.size - 4)
+    return 8 * (len(data) - FRAME.header_size - 4)
 
 
 def decompress_indices(model, data: bytes) -> np.ndarray:
     """The ``(n, groups)`` code indices in a blob written by :func:`compress_indices` with ``model``."""
-    from .compression import as_blob, model_id
-
-    data = as_blob(data)
-    if len(data) < _HEAD.size + 4 or data[:4] != MAGIC:
-        raise DataError("these bytes are not latentlab VQ-VAE compressed data (bad magic or too short).")
-    _, version, G, K, n, mid, index_crc, n_words = _HEAD.unpack_from(data)
-    if version != VERSION:
-        raise DataError(f"compressed data has format version {version}; this latentlab reads version {VERSION}.")
-    if len(data) != _HEAD.size + 4 * n_words + 4:
-        raise DataError(
-            f"compressed data is {len(data)} bytes but its header declares {_HEAD.size + 4 * n_words + 4}; "
-            "it is truncated or corrupt."
-        )
-    (crc,) = struct.unpack("<I", data[-4:])
-    if zlib.crc32(data[:-4]) != crc:
-        raise DataError("compressed data failed its checksum; the bytes are corrupt.")
-    if (G, K) != (model.n_groups, model.config.codebook_size) or mid != model_id(model):
+    fields, payload = FRAME.read(data, lambda f: 4 * f[5])
+    G, K, n, mid, index_crc, n_words = fields
+    if (G, K) != (getattr(model.prior, "groups", None), getattr(model.prior, "k", None)) or mid != model_id(model):
         raise DataError("these bytes were compressed with a different model; decompress with the model that made them.")
     AnsCoder, family = _coder()
-    coder = AnsCoder(np.frombuffer(data, dtype="<u4", count=n_words, offset=_HEAD.size).astype(np.uint32))
-    idx = torch.zeros(n, G, dtype=torch.long, device=model.code_log_prior.device)
+    coder = AnsCoder(np.frombuffer(payload, dtype="<u4", count=n_words).astype(np.uint32))
+    idx = torch.zeros(n, G, dtype=torch.long, device=model.device)
     for g in range(G):
         idx[:, g] = torch.from_numpy(np.asarray(coder.decode(family, _group_probs(model, idx, g)), dtype=np.int64))
     out = idx.cpu().numpy()
@@ -121,3 +101,26 @@ def decompress_indices(model, data: bytes) -> np.ndarray:
             "from the one that compressed them. Decompress where they were compressed."
         )
     return out
+
+
+class IndexCodec:
+    """Code indices entropy-coded without loss under the model's discrete prior."""
+
+    name = "indices"
+    frame = FRAME
+    foreign = "these bytes hold VQ-VAE codes; decompress them with the VQ-VAE that made them."
+
+    def compress(self, model, X, bits: int | None) -> bytes:
+        if bits is not None:
+            raise ConfigError("a VQ-VAE's codes are codebook indices, coded without loss under its prior; drop bits=.")
+        return compress_indices(model, model.code_indices(X))
+
+    def decode_codes(self, model, data: bytes) -> np.ndarray:
+        with torch.inference_mode():
+            return model.code_vectors(torch.from_numpy(decompress_indices(model, data))).cpu().numpy()
+
+    def bits_per_sample(self, model, blob: bytes, n: int, bits: int | None) -> float:
+        return stream_bits(blob) / n
+
+    def describe_rate(self, model, blob: bytes, n: int, bits: int | None) -> str:
+        return f"{self.bits_per_sample(model, blob, n, bits):.2f} bits per sample, entropy-coded indices"

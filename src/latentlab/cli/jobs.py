@@ -188,6 +188,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_compress(args: argparse.Namespace) -> int:
     import latentlab
+    from latentlab.apps.compression import describe_rate
     from latentlab.data.datasets import load_data
 
     model = latentlab.load(args.run_dir)
@@ -197,12 +198,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, blob)
     raw = X.astype(np.float32).nbytes
-    if model.config.family == "vqvae":
-        from latentlab.apps.vq_compression import stream_bits
-
-        rate = f"{stream_bits(blob) / len(X):.2f} bits per sample, entropy-coded indices"
-    else:
-        rate = f"{model.config.latent_dim * (args.bits or 8)} bits per sample"
+    rate = describe_rate(model, blob, len(X), args.bits)
     print(f"compressed {len(X)} samples to {len(blob)} bytes ({rate}, ratio {raw / len(blob):.1f} against float32); wrote {out}")
     return 0
 

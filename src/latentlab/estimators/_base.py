@@ -104,9 +104,7 @@ class AutoencoderEstimatorMixin:
         opts = self._train_options(X.shape[0])
         if opts.get("seed") is not None:
             opts["seed"] = int(opts["seed"]) + seed_offset
-        model.fit(X.astype(np.float32), **opts)
-        model.__dict__.pop("trainer_", None)  # the optimizer state is not part of the fitted estimator
-        return model
+        return model.fit(X.astype(np.float32), **opts)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):

@@ -10,8 +10,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..data.scaling import Scaler
-from ..training.device import seed_everything
-from ..training.trainer import TensorData, TrainConfig, Trainer
+from ..models.fitting import ArrayInput, fit_model
+from ..training.options import TrainConfig
 from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin, check_array
 
 
@@ -108,7 +108,7 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
 
     def _model_config(self, n_features: int) -> dict:
         cfg = super()._model_config(n_features)
-        cfg = {"scaling": "standard", "likelihood": "gaussian", **cfg, "input_shape": (n_features,)}
+        cfg = {"scaling": "standard", "likelihood": "gaussian", **cfg}
         if self.mask_rate > 0:
             cfg.setdefault("noise", "masking")
             cfg.setdefault("noise_level", float(self.mask_rate))
@@ -124,17 +124,12 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
         # stops too soon, so by default every sample trains for every epoch.
         defaults = {"validation_split": 0.0, "patience": None, "restore_best": False}
         opts = {**self._train_options(n), **{k: v for k, v in defaults.items() if k not in (self.train_params or {})}}
-        seed_everything(opts.get("seed"))
-        model = self._build(d)  # built now: input_shape is known
+        model = self._build(d)  # built by the fit path, after seeding
         model.scaler = Scaler(model.config.scaling).fit(X)  # NaN-aware statistics
         counts = observed.sum(0)
         self.statistics_ = np.where(observed, X, 0).sum(0, dtype=np.float64) / np.maximum(counts, 1)
-        x = torch.from_numpy(self._start(model, X, observed))
-        data = TensorData(x, None, torch.from_numpy(observed.astype(np.float32)))
-        tc = TrainConfig.from_kwargs(**opts)
-        model.history = Trainer(model, tc).fit(data)
-        model.train_config = tc
-        model.on_fit_end(TensorData(x))
+        filled = np.where(observed, X, self.statistics_[None, :].astype(np.float32))
+        fit_model(model, ArrayInput(filled, mask=observed), TrainConfig.from_kwargs(**opts))
         self.model_ = model
         self.history_ = list(model.history)
         self.n_iter_ = int(self.max_iter)
@@ -155,7 +150,7 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
         miss = torch.from_numpy(~observed)
         if miss.any():
             for _ in range(self.n_iter_):
-                r = model._batched(model.forward, x)  # (N, D) decoder means, scaled space
+                r = model.run_batched(model.forward, x)  # (N, D) decoder means, scaled space
                 x = torch.where(miss, r, x)
         out = model.scaler.inverse_transform(x.numpy())
         return np.where(observed, X, out).astype(np.float64)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import ModelConfig, register
-from ..training.trainer import Batch, LossOutput
+from ..data.tensors import Batch
+from ..training.options import LossOutput
 from .base import LatentModel
 
 

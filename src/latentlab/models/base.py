@@ -14,23 +14,29 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
+from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError
 from ..nn import build_pair
-from ..training.trainer import Batch, LossOutput
+from ..training.options import LossOutput
 from .api import ModelAPI
 from .likelihood import build_likelihood
 from .posterior import Deterministic, Posterior
+from .prior import FittedGaussian, Prior
 
 
 class LatentModel(ModelAPI, nn.Module):
     """Base class of every family.
 
     Subclasses set ``config_class`` and implement :meth:`loss`; most also
-    override :meth:`posterior` (how encoder output becomes q(z|x)) and
-    :meth:`encoder_out_dim`.
+    override :meth:`posterior` (how encoder output becomes q(z|x)),
+    :meth:`encoder_out_dim` and :meth:`build_prior`.
     """
 
     config_class: type[ModelConfig] = ModelConfig
+    #: How :func:`latentlab.compress` codes this model's codes: a name in :data:`latentlab.apps.compression.CODECS`.
+    codec: str = "quantised"
+    #: State names written by earlier versions -> today's (a name mapped to one this model lacks is dropped).
+    legacy_names: dict[str, str] = {"code_mean": "prior.mean", "code_std": "prior.std"}
 
     def __init__(self, config: ModelConfig | None = None, **kwargs):
         nn.Module.__init__(self)
@@ -47,6 +53,7 @@ class LatentModel(ModelAPI, nn.Module):
         if not isinstance(config, self.config_class):
             raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
         self.config = config
+        self.register_buffer("_anchor", torch.zeros(0), persistent=False)  # where the model lives; never saved
         self._init_api_state()
         self.built = False
         if config.input_shape is not None:
@@ -70,14 +77,16 @@ class LatentModel(ModelAPI, nn.Module):
         k = self.label_dim()
         self.encoder, self.decoder = build_pair(self.config, self.encoder_out_dim(), in_extra=k, latent_extra=k)
         self.likelihood = build_likelihood(self.config)
-        # Gaussian fitted to the training codes: the prior a deterministic AE samples from.
-        self.register_buffer("code_mean", torch.zeros(self.config.latent_dim))
-        self.register_buffer("code_std", torch.ones(self.config.latent_dim))
         self.build_extra()
+        self.prior = self.build_prior()
         self.built = True
 
     def build_extra(self) -> None:
         """Hook for families that own more modules or buffers (codebooks...)."""
+
+    def build_prior(self) -> Prior:
+        """p(z): for a deterministic autoencoder, the Gaussian fitted to its training codes."""
+        return FittedGaussian(self.config.latent_dim)
 
     def labels(self, y: torch.Tensor | None, n: int) -> torch.Tensor | None:
         if self.config.n_classes == 0:
@@ -106,9 +115,12 @@ class LatentModel(ModelAPI, nn.Module):
         return self.decode_mean(self.posterior(x, y).mean, y)
 
     def prior_sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw ``n`` codes from the prior (for an AE: the Gaussian fitted to its codes)."""
-        eps = torch.randn(n, self.config.latent_dim, generator=generator)
-        return eps.to(self.code_mean.device) * self.code_std + self.code_mean
+        """Draw ``n`` codes ``(n, latent_dim)`` from the prior."""
+        return self.prior.sample(n, generator)
+
+    def prior_codes(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """What the prior is fitted on: the deterministic codes of model-space inputs ``x``."""
+        return self.posterior(x, y).mean
 
     # --------------------------------------------------------------- losses
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
@@ -131,8 +143,42 @@ class LatentModel(ModelAPI, nn.Module):
     def loss(self, batch: Batch) -> LossOutput:
         raise NotImplementedError
 
-    @torch.no_grad()
-    def fit_code_prior(self, z: torch.Tensor) -> None:
-        """Fit the Gaussian that a deterministic model samples codes from."""
-        self.code_mean.copy_(z.mean(0))
-        self.code_std.copy_(z.std(0).clamp_min(1e-6) if z.shape[0] > 1 else torch.ones_like(self.code_std))
+    # ------------------------------------------------------------ after training
+    def fit_statistics(self, rows: TensorData) -> dict:
+        """After training: fit what is learned from the training data rather than by gradient (the prior).
+
+        ``rows`` are model-space training rows (all of them, or an even
+        sample for streamed data). Only a prior with ``fitted = True`` costs
+        a pass over them. Returns what the fit reports (held-out figures).
+        """
+        if not self.prior.fitted:
+            return {}
+        codes = self.run_batched(self.prior_codes, rows.x, rows.y)
+        seed = self.train_config.seed if self.train_config is not None else None
+        return self.prior.fit(codes.to(self.device), seed=seed)
+
+    # -------------------------------------------------------------- files
+    def optional_tensors(self) -> tuple[str, ...]:
+        """State names that files from earlier versions may lack (loaded at their initial values)."""
+        return ()
+
+    def upgrade_state(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Rename the tensors of a file written by an earlier version to today's names (see ``legacy_names``)."""
+        if not any(_legacy_match(k, old) for k in tensors for old in self.legacy_names):
+            return tensors
+        mine = self.state_dict()
+        out = {}
+        for k, v in tensors.items():
+            new = k
+            for old, name in self.legacy_names.items():
+                if _legacy_match(k, old):
+                    new = name + k[len(old) :]
+                    break
+            if new != k and new not in mine:
+                continue  # a statistic this version no longer keeps for this family
+            out[new] = v
+        return out
+
+
+def _legacy_match(key: str, old: str) -> bool:
+    return key == old or (old.endswith(".") and key.startswith(old))

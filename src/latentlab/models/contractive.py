@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..config import _check_choice, _check_nonneg_float, register
+from ..config import check_choice, check_nonneg_float, register
+from ..data.tensors import Batch
 from ..errors import ConfigError
-from ..training.trainer import Batch, LossOutput
+from ..training.options import LossOutput
 from .ae import AEConfig, Autoencoder
 from .penalties import jacobian_frobenius_exact, jacobian_frobenius_mlp
 
@@ -44,8 +45,8 @@ class ContractiveConfig(AEConfig):
 
     def validate(self) -> None:
         super().validate()
-        _check_nonneg_float("contractive_weight", self.contractive_weight)
-        _check_choice("jacobian", self.jacobian, ("auto", "mlp", "exact"))
+        check_nonneg_float("contractive_weight", self.contractive_weight)
+        check_choice("jacobian", self.jacobian, ("auto", "mlp", "exact"))
         if self.jacobian == "mlp" and self.architecture != "mlp":
             raise ConfigError("jacobian='mlp' needs architecture='mlp'; use jacobian='exact' or 'auto'.")
 
@@ -86,9 +87,9 @@ class ContractiveAutoencoder(Autoencoder):
 
     def jacobian_norm(self, X, y=None):
         """Frobenius norm of the encoder Jacobian at each sample (model space), ``(n,)``."""
-        self._check_fitted()
-        x = self._to_model_space(X)
-        yt = self._labels(y, x.shape[0])
+        self.check_fitted()
+        x = self.to_model_space(X)
+        yt = self.label_tensor(y, x.shape[0])
         self.eval()
         out = []
         for i in range(0, x.shape[0], 1024):  # (B, width, D) products stay small

@@ -28,15 +28,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..config import _check_choice, register
+from ..config import check_choice, register
 from ..data.scaling import Scaler
 from ..data.sequences import pad_sequences
+from ..data.tensors import Batch
 from ..data.validation import as_float_array, check_shape, check_training_range
 from ..errors import ConfigError, DataError
 from ..nn.recurrent import CELLS, sequence_lengths, sequence_shape
-from ..training.trainer import Batch, LossOutput
+from ..training.options import LossOutput
 from .ae import AEConfig, Autoencoder
-from .api import _generator
+from .api import make_generator
 from .vae import VAE, VAEConfig
 
 
@@ -56,7 +57,7 @@ class _SequenceFields:
 
     def validate(self) -> None:
         super().validate()  # type: ignore[misc]
-        _check_choice("cell", self.cell, tuple(CELLS))
+        check_choice("cell", self.cell, tuple(CELLS))
         if self.architecture != "seq":
             raise ConfigError(f"sequence families need architecture='seq', got {self.architecture!r}.")
 
@@ -79,7 +80,9 @@ class SequenceMixin:
     """NaN-as-padding handling shared by the sequence families (put it first in the bases)."""
 
     allows_nan = True
-    optional_tensors = ("length_counts",)  # files from before lengths were kept sample the whole window
+
+    def optional_tensors(self) -> tuple[str, ...]:
+        return (*super().optional_tensors(), "length_counts")  # files from before lengths were kept: whole window
 
     def _sequences(self, X, name: str = "X") -> np.ndarray:
         """``X`` as a NaN-padded float32 array of ``(n, *input_shape)``."""
@@ -103,7 +106,7 @@ class SequenceMixin:
             self.scaler = _feature_scaler(self.config.scaling, arr)
         return super().fit(arr, y, **kwargs)
 
-    def _to_model_space(self, X, name: str = "X", allow_nan: bool = True) -> torch.Tensor:
+    def to_model_space(self, X, name: str = "X", allow_nan: bool = True) -> torch.Tensor:
         arr = check_shape(self._sequences(X, name), self.config.input_shape, name=name)
         scaled = self.scaler.transform(arr)
         check_training_range(np.nan_to_num(scaled), self.scaler.kind, name=name)  # NaN is padding
@@ -129,11 +132,12 @@ class SequenceMixin:
         # How many training sequences had each length 1..T: what ``sample`` draws lengths from.
         self.register_buffer("length_counts", torch.zeros(t))
 
-    def on_fit_end(self, train) -> None:
-        super().on_fit_end(train)
+    def fit_statistics(self, rows) -> dict:
+        report = super().fit_statistics(rows)
         t, f = sequence_shape(self.config.input_shape)
-        lengths = sequence_lengths(train.x.reshape(len(train.x), t, f)).clamp(1, t)
+        lengths = sequence_lengths(rows.x.reshape(len(rows.x), t, f)).clamp(1, t)
         self.length_counts.copy_(torch.bincount(lengths - 1, minlength=t)[:t].to(self.length_counts))
+        return report
 
     def sample(self, n: int, y=None, *, seed: int | None = None, generator: torch.Generator | None = None,
                lengths=None) -> np.ndarray:
@@ -143,7 +147,7 @@ class SequenceMixin:
         ``"full"`` (all ``T`` steps), an int, or one int per sample, in
         ``1..T``. Reproducible with ``seed`` or ``generator``, lengths included.
         """
-        g = _generator(seed, generator)
+        g = make_generator(seed, generator)
         out = super().sample(n, y, generator=g)
         t, _ = sequence_shape(self.config.input_shape)
         if isinstance(lengths, str):

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..config import _check_choice, _check_nonneg_float, register
+from ..config import check_choice, check_nonneg_float, register
+from ..data.tensors import Batch
 from ..errors import ConfigError
-from ..training.trainer import Batch, LossOutput
+from ..training.options import LossOutput
 from .ae import AEConfig, Autoencoder
 from .penalties import kl_sparsity, l1_activity
 from .posterior import Deterministic
@@ -56,10 +57,10 @@ class SparseConfig(AEConfig):
 
     def validate(self) -> None:
         super().validate()
-        _check_choice("sparsity", self.sparsity, ("kl", "l1"))
-        _check_choice("code_activation", self.code_activation, tuple(CODE_ACTIVATIONS))
-        _check_nonneg_float("sparsity_weight", self.sparsity_weight)
-        _check_nonneg_float("rho", self.rho)
+        check_choice("sparsity", self.sparsity, ("kl", "l1"))
+        check_choice("code_activation", self.code_activation, tuple(CODE_ACTIVATIONS))
+        check_nonneg_float("sparsity_weight", self.sparsity_weight)
+        check_nonneg_float("rho", self.rho)
         if not 0 < self.rho < 1:
             raise ConfigError(f"rho={self.rho} must lie strictly between 0 and 1 (a target activation rate).")
         if self.sparsity == "kl" and self.code_activation != "sigmoid":

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import ModelConfig, _check_nonneg_float, register
-from ..training.trainer import Batch, LossOutput
+from ..config import ModelConfig, check_nonneg_float, register
+from ..data.tensors import Batch
+from ..training.options import LossOutput
 from .base import LatentModel
 from .posterior import DiagonalGaussian
+from .prior import StandardNormal
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class VAEConfig(ModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        _check_nonneg_float("beta", self.beta)
+        check_nonneg_float("beta", self.beta)
 
 
 @register
@@ -54,10 +56,8 @@ class VAE(LatentModel):
     def posterior(self, x, y=None) -> DiagonalGaussian:
         return DiagonalGaussian.from_params(self.encoder(x, self.labels(y, x.shape[0])))
 
-    def prior_sample(self, n, generator=None):
-        import torch
-
-        return torch.randn(n, self.config.latent_dim, generator=generator).to(self.code_mean.device)
+    def build_prior(self) -> StandardNormal:
+        return StandardNormal(self.config.latent_dim)  # what the KL term is computed against
 
     def loss(self, batch: Batch) -> LossOutput:
         q = self.posterior(self.corrupt(batch.x), batch.y)

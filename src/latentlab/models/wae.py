@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import torch
 
-from ..config import _check_choice, _check_nonneg_float, register
-from ..training.trainer import Batch, LossOutput
+from ..config import check_choice, check_nonneg_float, register
+from ..data.tensors import Batch
+from ..training.options import LossOutput
 from .ae import AEConfig, Autoencoder
 from .penalties import KERNELS, mmd
+from .prior import StandardNormal
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,9 @@ class WAEConfig(AEConfig):
 
     def validate(self) -> None:
         super().validate()
-        _check_choice("kernel", self.kernel, tuple(KERNELS))
-        _check_nonneg_float("mmd_weight", self.mmd_weight)
-        _check_nonneg_float("kernel_scale", self.kernel_scale)
+        check_choice("kernel", self.kernel, tuple(KERNELS))
+        check_nonneg_float("mmd_weight", self.mmd_weight)
+        check_nonneg_float("kernel_scale", self.kernel_scale)
 
 
 @register
@@ -65,8 +67,8 @@ class WAE(Autoencoder):
 
     config_class = WAEConfig
 
-    def prior_sample(self, n, generator=None):
-        return torch.randn(n, self.config.latent_dim, generator=generator).to(self.code_mean.device)
+    def build_prior(self) -> StandardNormal:
+        return StandardNormal(self.config.latent_dim)  # what the MMD pulls the codes towards
 
     def loss(self, batch: Batch) -> LossOutput:
         code = self.posterior(self.corrupt(batch.x), batch.y).mean  # (B, L)

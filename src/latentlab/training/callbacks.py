@@ -10,9 +10,17 @@ from tqdm.auto import tqdm
 
 
 class Callback:
-    """Hooks the trainer calls; each gets the trainer, which holds the model."""
+    """Hooks the trainer calls; each gets the trainer, which holds the model.
+
+    A model may add its own callbacks through a ``training_callbacks()``
+    method (a VQ-VAE's dead-code restarts, for one), so that what a family
+    needs during training never goes into the loop itself.
+    """
 
     def on_train_begin(self, trainer) -> None: ...
+
+    def on_batch_end(self, trainer, batch, out) -> None:
+        """After each optimizer step, with the batch and the model's ``LossOutput``."""
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, float]) -> None: ...
 

@@ -25,7 +25,10 @@ import torch
 from safetensors.torch import save as safetensors_save
 
 from .._files import atomic_write_bytes, remove_stale_temporaries
+from ..data.scaling import Scaler
 from ..errors import ConfigError, ModelFileError
+from ..registry import build_checked, config_from_dict
+from ..storage import check_finite_state, check_tensors, parse_json, read_safetensors
 from .callbacks import Callback
 
 CHECKPOINT_FORMAT = "latentlab-checkpoint"
@@ -178,8 +181,6 @@ def save_checkpoint(trainer, path) -> Path:
     Weights that hold NaN or inf are refused (:class:`ModelFileError`), so a
     checkpoint on disk is always one worth resuming from.
     """
-    from ..models.io import check_finite_state
-
     model = _model_of(trainer)
     weights = {f"model/{k}": v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     check_finite_state(weights, what="model")
@@ -238,9 +239,6 @@ def load_checkpoint(path) -> CheckpointState:
     ModelFileError
         Missing, truncated, pickled, foreign or inconsistent files, with the reason.
     """
-    from ..data.scaling import Scaler
-    from ..models.io import build_checked, check_tensors, config_from_dict, parse_json, read_safetensors
-
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME
@@ -253,6 +251,7 @@ def load_checkpoint(path) -> CheckpointState:
     cls, config = config_from_dict(doc.get("config"), f"{path} (config)")
     model = build_checked(cls, config, f"{path} (config)")
     weights = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
+    weights = model.upgrade_state(weights)  # names written by earlier versions
     check_tensors(model.state_dict(), weights, str(path))
     scaler = None
     if doc.get("scaler") is not None:

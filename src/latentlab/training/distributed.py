@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..data.tensors import shard_slice  # noqa: F401  (re-exported)
 from ..errors import ConfigError
 
 
@@ -107,21 +108,6 @@ def all_finite(value: torch.Tensor) -> bool:
     if is_distributed():
         dist.all_reduce(ok, op=dist.ReduceOp.MIN)
     return bool(ok.item())
-
-
-def shard_slice(n: int, rank: int, world: int) -> slice:
-    """Rank's equal, disjoint part of ``n`` positions (the remainder is dropped).
-
-    Every rank gets ``n // world`` positions so every rank runs the same
-    number of steps, which DDP needs.
-
-    Examples
-    --------
-    >>> [shard_slice(10, r, 3) for r in range(3)]
-    [slice(0, 3, None), slice(3, 6, None), slice(6, 9, None)]
-    """
-    m = n // world
-    return slice(rank * m, (rank + 1) * m)
 
 
 class LossModule(nn.Module):

@@ -18,185 +18,18 @@ import math
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..config import _check_choice, _check_nonneg_float, _check_positive_int
-from ..errors import ConfigError, DataError, TrainingError
+from ..data.tensors import Batch, TensorData
+from ..errors import DataError, TrainingError
 from . import distributed
 from .callbacks import Callback, EarlyStopping, ProgressBar
 from .checkpoint import restore_trainer_state
 from .device import resolve_device, seed_everything
-
-SCHEDULES = ("none", "cosine", "plateau")
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
-NAN_POLICIES = ("stop", "skip")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything about how a model is trained (not what it is).
-
-    Parameters
-    ----------
-    epochs, batch_size, lr, weight_decay :
-        The usual; the optimizer is Adam (AdamW when ``weight_decay > 0``).
-    validation_split : float
-        Fraction of the training data held out for validation when no
-        ``validation_data`` is given (0 disables it).
-    patience : int or None
-        Early stopping on validation loss; ``None`` trains every epoch.
-        The best epoch's weights are restored when ``restore_best``.
-    lr_schedule : {'none', 'cosine', 'plateau'}
-    grad_clip : float or None
-        Clip the gradient norm to this value.
-    seed : int or None
-        Makes initialisation, shuffling and sampling reproducible.
-    device : str
-        ``'auto'`` (cuda, then mps, then cpu) or a torch device name.
-    compile : bool
-        Run the loss (forward and backward) through ``torch.compile``; falls
-        back to eager with a warning where compilation fails.
-    compile_mode : str
-        ``torch.compile`` mode. The default, 'max-autotune-no-cudagraphs',
-        lets Inductor pick the fastest matrix-multiply kernels for the
-        model's shapes (a few seconds more at start-up); 'default' compiles
-        faster.
-    amp : bool
-        bf16 autocast (CUDA and CPU).
-    nan_policy : {'stop', 'skip'}
-        On a non-finite loss: stop and restore the last good weights, or skip
-        that step.
-    verbose : bool
-        Show a progress bar with the loss parts.
-    """
-
-    epochs: int = 150
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 0.0
-    validation_split: float = 0.1
-    patience: int | None = 30
-    restore_best: bool = True
-    lr_schedule: str = "cosine"
-    grad_clip: float | None = None
-    seed: int | None = 0
-    device: str = "auto"
-    compile: bool = False
-    compile_mode: str = "max-autotune-no-cudagraphs"
-    amp: bool = False
-    nan_policy: str = "stop"
-    verbose: bool = True
-
-    def __post_init__(self) -> None:
-        _check_positive_int("epochs", self.epochs)
-        _check_positive_int("batch_size", self.batch_size)
-        _check_nonneg_float("lr", self.lr)
-        if self.lr == 0:
-            raise ConfigError("lr must be > 0.")
-        _check_nonneg_float("weight_decay", self.weight_decay)
-        if not isinstance(self.validation_split, (int, float)) or not 0 <= self.validation_split < 1:
-            raise ConfigError(f"validation_split={self.validation_split!r} must be in [0, 1).")
-        if self.patience is not None:
-            _check_positive_int("patience", self.patience)
-        if self.grad_clip is not None:
-            _check_nonneg_float("grad_clip", self.grad_clip)
-        _check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
-        _check_choice("compile_mode", self.compile_mode, COMPILE_MODES)
-        _check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
-
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ConfigError(f"unknown training option(s) {unknown}; known: {sorted(known)}.")
-        return cls(**kwargs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Batch:
-    """One mini-batch: clean inputs ``x``, optional labels ``y`` and mask (1 = observed)."""
-
-    x: torch.Tensor
-    y: torch.Tensor | None = None
-    mask: torch.Tensor | None = None
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
-
-@dataclass
-class LossOutput:
-    """What ``model.loss`` returns: the total to minimise and its named parts."""
-
-    total: torch.Tensor
-    parts: dict[str, torch.Tensor]
-
-
-class TensorData:
-    """In-memory data kept on the device; yields contiguous shuffled batches."""
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, mask: torch.Tensor | None = None):
-        self.x, self.y, self.mask = x, y, mask
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
-    def to(self, device: torch.device) -> TensorData:
-        pin = device.type == "cuda"  # pinned host memory makes the non-blocking copy truly asynchronous
-
-        def move(t):
-            if t is None or t.device == device:
-                return t
-            return (t.pin_memory() if pin and t.device.type == "cpu" else t).to(device, non_blocking=True)
-
-        return TensorData(move(self.x), move(self.y), move(self.mask))
-
-    def subset(self, idx: torch.Tensor) -> TensorData:
-        pick = lambda t: None if t is None else t[idx.to(t.device)]  # noqa: E731
-        return TensorData(pick(self.x), pick(self.y), pick(self.mask))
-
-    def batches(
-        self, batch_size: int, generator: torch.Generator | None = None, shard: tuple[int, int] = (0, 1)
-    ) -> Iterator[Batch]:
-        """Batches shuffled by ``generator``; ``shard=(rank, world)`` keeps this rank's part.
-
-        Every rank draws the same permutation (same seed) and keeps its own
-        disjoint, equal slice of it, as ``DistributedSampler(drop_last=True)``
-        does; without a generator (evaluation) rank r keeps rows r, r+world, ...
-        Each shuffled batch is gathered just before it is used, while it is
-        still in cache; unshuffled batches are views, with no copy at all.
-        """
-        n = len(self)
-        rank, world = shard
-        if generator is None and world == 1:
-            for i in range(0, n, batch_size):
-                yield self._pick(slice(i, i + batch_size))
-            return
-        if generator is not None:
-            order = torch.randperm(n, generator=generator)
-            if world > 1:
-                order = order[distributed.shard_slice(n, rank, world)]
-        else:
-            order = torch.arange(rank, n, world)
-        order = order.to(self.x.device)
-        for i in range(0, len(order), batch_size):
-            yield self._pick(order[i : i + batch_size])
-
-    def _pick(self, idx) -> Batch:
-        """Rows ``idx`` (a slice: views; an index tensor: one gather per tensor)."""
-        if isinstance(idx, slice):
-            take = lambda t: None if t is None else t[idx]  # noqa: E731
-        else:
-            take = lambda t: None if t is None else t.index_select(0, idx)  # noqa: E731
-        return Batch(take(self.x), take(self.y), take(self.mask))
+from .options import LossOutput, TrainConfig
 
 
 def _as_batch(item, device) -> Batch:
@@ -244,6 +77,7 @@ class Trainer:
             )
         if self.config.verbose and distributed.is_main_process():
             self.callbacks.append(ProgressBar())
+        self.callbacks.extend(getattr(model, "training_callbacks", list)())  # what the model needs while training
         self.history: list[dict[str, float]] = []
         self.start_epoch = 0
         self.stop_training = False
@@ -424,6 +258,7 @@ class Trainer:
         self.model.train()
         sums: dict[str, torch.Tensor] = {}
         n = 0
+        on_batch = [cb.on_batch_end for cb in self.callbacks if _overrides(cb, "on_batch_end")]
         for batch in self._batches(src, c.batch_size, gen):
             with self._autocast():
                 out = loss_fn(batch)
@@ -440,6 +275,8 @@ class Trainer:
             if c.grad_clip:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
             self.optimizer.step()
+            for hook in on_batch:
+                hook(self, batch, out)
             bs = len(batch)
             n += bs
             _accumulate(sums, "loss", out.total, bs)
@@ -485,6 +322,12 @@ class Trainer:
             self.scheduler.step(logs.get("val_loss", logs["loss"]))
         else:
             self.scheduler.step()
+
+
+def _overrides(cb, name: str) -> bool:
+    """Whether callback ``cb`` does something in hook ``name`` (the per-batch hook costs a call per step)."""
+    fn = getattr(type(cb), name, None)
+    return fn is not None and fn is not getattr(Callback, name)
 
 
 def _mean_over_ranks(sums: dict[str, torch.Tensor], n: int) -> dict[str, float]:

@@ -103,7 +103,7 @@ def export_model(name: str, model) -> dict:
     theirs = model.decode(z.astype(np.float32), y).reshape(32, d)
     if not np.allclose(ours, theirs, atol=TOLERANCE):
         raise ConfigError(f"model {name!r}: the exported decoder disagrees with model.decode; it cannot be exported.")
-    X, _, ytr, _ = training_data(model)
+    _, X, _, ytr = training_data(model)  # held-out examples the run saved
     enc = mlp_layers(model.encoder, "identity") if isinstance(getattr(model, "encoder", None), nn.Module) else None
     if enc is not None and len(X):
         xs = (X[:64].reshape(-1, d) - offset) / scale

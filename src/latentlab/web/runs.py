@@ -34,7 +34,8 @@ class Entry:
     def __post_init__(self) -> None:
         c = self.model.config
         d = math.prod(c.input_shape)
-        side = math.isqrt(d)
+        shape = image_shape(self.model)
+        side = shape[-1] if shape is not None and shape[-1] == shape[-2] and math.prod(shape[-2:]) == d else None
         if len(self.points):
             lo, hi = self.points[:, :2].min(0), self.points[:, :2].max(0)
             mean = self.points.mean(0)
@@ -48,7 +49,7 @@ class Entry:
             family=c.family,
             latent_dim=c.latent_dim,
             input_dim=d,
-            image_side=side if side * side == d else None,
+            image_side=side,
             n_classes=c.n_classes,
             likelihood=c.likelihood,
             extent=[float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])],
@@ -72,25 +73,29 @@ def parse_run(spec: str) -> tuple[str, Path]:
     return name[:64], Path(path)
 
 
-def training_data(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Digits ``(X_train, X_test, y_train, y_test)`` for 64-input models; empty arrays otherwise."""
-    from ..data.datasets import load_digits
+def image_shape(model) -> tuple[int, ...] | None:
+    """The image shape the run recorded (``model.view``), or the conv model's own; None for other data."""
+    view = getattr(model, "view", None)
+    if view is not None and view.image_shape is not None:
+        return tuple(view.image_shape)
+    return None if model.config.image_shape is None else tuple(model.config.image_shape)
 
-    if tuple(model.config.input_shape) == (64,):
-        return load_digits(split=True)
-    d = math.prod(model.config.input_shape)
-    empty = np.zeros((0, d), np.float32)
-    return empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64)
+
+def training_data(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(map codes, example inputs, map labels, example labels)`` the run saved; empty arrays without a view."""
+    view = getattr(model, "view", None)
+    if view is None:
+        d = math.prod(model.config.input_shape)
+        empty = np.zeros((0, d), np.float32)
+        return np.zeros((0, model.config.latent_dim), np.float32), empty, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return view.points, view.examples, view.labels, view.example_labels
 
 
 def make_entry(name: str, model) -> Entry:
-    """Encode the training samples once so the map is ready before the first request."""
-    X, _, y, _ = training_data(model)
-    X, y = X[:SCATTER_POINTS], y[:SCATTER_POINTS]
-    points = (
-        model.encode(X, y if model.config.n_classes else None) if len(X) else np.zeros((0, model.config.latent_dim))
-    )
-    return Entry(name, model, np.asarray(points, np.float32), np.asarray(y, np.int64))
+    """The map of a model: the training codes its run saved (no encoding at start-up)."""
+    points, _, labels, _ = training_data(model)
+    points, labels = points[:SCATTER_POINTS], labels[:SCATTER_POINTS]
+    return Entry(name, model, np.asarray(points, np.float32), np.asarray(labels, np.int64))
 
 
 def load_runs(specs: list[str]) -> dict[str, Entry]:
@@ -124,9 +129,11 @@ def default_runs(root: str | Path = "runs", epochs: int | None = None, verbose: 
         run_demo(vae_dir, epochs=epochs, verbose=verbose)
     if not (ae_dir / "config.json").is_file():
         vae = load(vae_dir)
-        X_train, X_test, _, _ = load_digits(split=True)
+        X_train, X_test, y_train, y_test = load_digits(split=True)
         opts = {} if epochs is None else {"epochs": epochs}
         ae = Autoencoder(latent_dim=2, hidden=vae.config.hidden).fit(X_train, seed=0, verbose=verbose, **opts)
+        ae.attach_view(X_train[:SCATTER_POINTS], y_train[:SCATTER_POINTS], image_shape=(8, 8),
+                       examples=X_test[:100], example_labels=y_test[:100])
         ae.save(ae_dir, metrics={"test_mse": float(np.mean((ae.reconstruct(X_test) - X_test) ** 2))})
         if verbose:
             print(f"AE (latent 2) trained on digits; saved to {ae_dir}")

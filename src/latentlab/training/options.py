@@ -1,0 +1,110 @@
+"""How a model is trained (not what it is): :class:`TrainConfig`, and what a family's ``loss`` returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+
+from ..config import check_choice, check_nonneg_float, check_positive_int
+from ..errors import ConfigError
+
+SCHEDULES = ("none", "cosine", "plateau")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+NAN_POLICIES = ("stop", "skip")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about how a model is trained (not what it is).
+
+    Parameters
+    ----------
+    epochs, batch_size, lr, weight_decay :
+        The usual; the optimizer is Adam (AdamW when ``weight_decay > 0``).
+    validation_split : float
+        Fraction of the training data held out for validation when no
+        ``validation_data`` is given (0 disables it).
+    patience : int or None
+        Early stopping on validation loss; ``None`` trains every epoch.
+        The best epoch's weights are restored when ``restore_best``.
+    lr_schedule : {'none', 'cosine', 'plateau'}
+    grad_clip : float or None
+        Clip the gradient norm to this value.
+    seed : int or None
+        Makes initialisation, shuffling and sampling reproducible.
+    device : str
+        ``'auto'`` (cuda, then mps, then cpu) or a torch device name.
+    compile : bool
+        Run the loss (forward and backward) through ``torch.compile``; falls
+        back to eager with a warning where compilation fails.
+    compile_mode : str
+        ``torch.compile`` mode. The default, 'max-autotune-no-cudagraphs',
+        lets Inductor pick the fastest matrix-multiply kernels for the
+        model's shapes (a few seconds more at start-up); 'default' compiles
+        faster.
+    amp : bool
+        bf16 autocast (CUDA and CPU).
+    nan_policy : {'stop', 'skip'}
+        On a non-finite loss: stop and restore the last good weights, or skip
+        that step.
+    verbose : bool
+        Show a progress bar with the loss parts.
+    """
+
+    epochs: int = 150
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    validation_split: float = 0.1
+    patience: int | None = 30
+    restore_best: bool = True
+    lr_schedule: str = "cosine"
+    grad_clip: float | None = None
+    seed: int | None = 0
+    device: str = "auto"
+    compile: bool = False
+    compile_mode: str = "max-autotune-no-cudagraphs"
+    amp: bool = False
+    nan_policy: str = "stop"
+    verbose: bool = True
+
+    def __post_init__(self) -> None:
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        check_nonneg_float("lr", self.lr)
+        if self.lr == 0:
+            raise ConfigError("lr must be > 0.")
+        check_nonneg_float("weight_decay", self.weight_decay)
+        if not isinstance(self.validation_split, (int, float)) or not 0 <= self.validation_split < 1:
+            raise ConfigError(f"validation_split={self.validation_split!r} must be in [0, 1).")
+        if self.patience is not None:
+            check_positive_int("patience", self.patience)
+        if self.grad_clip is not None:
+            check_nonneg_float("grad_clip", self.grad_clip)
+        check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        check_choice("compile_mode", self.compile_mode, COMPILE_MODES)
+        check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ConfigError(f"unknown training option(s) {unknown}; known: {sorted(known)}.")
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LossOutput:
+    """What ``model.loss`` returns: the total to minimise and its named parts."""
+
+    total: torch.Tensor
+    parts: dict[str, torch.Tensor]
+
+
+__all__ = ["TrainConfig", "LossOutput", "SCHEDULES", "COMPILE_MODES", "NAN_POLICIES"]
