@@ -47,14 +47,22 @@ def evaluate_run(
     k: int = 100,
     figures: bool = True,
     seed: int = 0,
+    data: dict | None = None,
 ) -> dict[str, float]:
     """Metrics on ``X`` written to ``out/evaluation.json`` and ``out/report.md`` (and returned).
 
     The report holds reconstruction MSE, BCE and PSNR; the ELBO and the
     ``k``-sample importance-sampled NLL for models with a posterior density;
-    the accuracy of a linear probe on the codes when labels ``y`` exist;
-    ROC-AUC and average precision of the reconstruction-error anomaly score
-    when ``anomaly_labels`` (1 = anomaly) are given; and the standard figures.
+    the accuracy of a linear probe on the codes, and the adjusted Rand index
+    and NMI of k-means on the codes (as many clusters as classes), when
+    labels ``y`` exist; ROC-AUC and average precision of the
+    reconstruction-error anomaly score when ``anomaly_labels`` (1 = anomaly)
+    are given; and the standard figures.
+
+    ``data`` says which data ``X`` is (``{"split": 'held-out' | 'training' |
+    'other' | 'unknown', "description": ...}``, see
+    :func:`latentlab.apps.datasplit.evaluation_data`); the report and
+    ``evaluation.json`` name it.
     """
     from .likelihood import elbo, has_density, importance_nll
     from .report import write_report
@@ -68,6 +76,7 @@ def evaluate_run(
         metrics["nll_k"] = int(k)
     if y is not None and len(np.unique(y)) > 1 and np.min(np.bincount(np.asarray(y).astype(int))[np.unique(y)]) >= 2:
         metrics["linear_probe_accuracy"] = linear_probe(model, X, y, seed)
+        metrics.update(code_clustering(model, X, y, seed))
     if anomaly_labels is not None:
         from .anomaly import ScoreModel, anomaly_metrics
 
@@ -78,6 +87,18 @@ def evaluate_run(
         from .figures import write_figures
 
         paths = write_figures(model, X, y, out, seed=seed)
-    atomic_write_json(out / "evaluation.json", metrics)
-    write_report(model, metrics, paths, out / "report.md")
+    atomic_write_json(out / "evaluation.json", {**({"data": data} if data else {}), **metrics})
+    write_report(model, metrics, paths, out / "report.md", data=data)
     return metrics
+
+
+def code_clustering(model, X: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """ARI and NMI of k-means on the codes, with as many clusters as there are classes in ``y``."""
+    from .clustering import cluster_codes, cluster_scores
+
+    k = len(np.unique(y))
+    if k < 2 or k > len(X):
+        return {}
+    clusters = cluster_codes(model, X, n_clusters=k, method="kmeans", y=y, seed=seed)
+    scores = cluster_scores(y, clusters.labels)
+    return {"cluster_ari": scores["ari"], "cluster_nmi": scores["nmi"], "cluster_k": int(k)}

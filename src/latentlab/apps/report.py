@@ -14,13 +14,25 @@ _NAMES = {
     "nll_is": "importance-sampled NLL (nats per sample)",
     "nll_k": "importance samples K",
     "linear_probe_accuracy": "linear-probe accuracy on the codes",
+    "cluster_ari": "k-means on the codes: adjusted Rand index",
+    "cluster_nmi": "k-means on the codes: normalised mutual information",
+    "cluster_k": "k-means clusters (one per class)",
     "anomaly_roc_auc": "anomaly ROC-AUC (reconstruction error)",
     "anomaly_average_precision": "anomaly average precision",
 }
 
 
-def render_report(model, metrics: dict, figures: dict[str, Path], base: Path | None = None) -> str:
-    """Markdown text of the report; figure links are relative to ``base``.
+_SPLITS = {
+    "held-out": "held-out data (not used in training)",
+    "training": "training data (optimistic)",
+    "other": "other data (not the run's training data)",
+    "unknown": "data of unknown relation to training",
+}
+
+
+def render_report(model, metrics: dict, figures: dict[str, Path], base: Path | None = None,
+                  data: dict | None = None) -> str:
+    """Markdown text of the report; figure links are relative to ``base``; ``data`` names what was scored.
 
     Examples
     --------
@@ -31,12 +43,11 @@ def render_report(model, metrics: dict, figures: dict[str, Path], base: Path | N
     >>> print(render_report(M(), {"mse": 0.01}, {}).splitlines()[0])
     # Evaluation report: ae, latent 2
     """
-    lines = [
-        f"# Evaluation report: {model.family}, latent {model.config.latent_dim}",
-        "",
-        "| metric | value |",
-        "|---|---|",
-    ]
+    lines = [f"# Evaluation report: {model.family}, latent {model.config.latent_dim}", ""]
+    if data:
+        split = data.get("split", "unknown")
+        lines += [f"**Scored on {_SPLITS.get(split, split)}**: {data.get('description', '')}.", ""]
+    lines += ["| metric | value |", "|---|---|"]
     for key, value in metrics.items():
         text = f"{value:.6g}" if isinstance(value, float) else str(value)
         lines.append(f"| {_NAMES.get(key, key)} | {text} |")
@@ -53,8 +64,8 @@ def render_report(model, metrics: dict, figures: dict[str, Path], base: Path | N
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(model, metrics: dict, figures: dict[str, Path], path: str | Path) -> Path:
+def write_report(model, metrics: dict, figures: dict[str, Path], path: str | Path, data: dict | None = None) -> Path:
     """Write :func:`render_report` to ``path`` (atomically)."""
     path = Path(path)
-    atomic_write_bytes(path, render_report(model, metrics, figures, path.parent).encode())
+    atomic_write_bytes(path, render_report(model, metrics, figures, path.parent, data).encode())
     return path

@@ -65,17 +65,35 @@ def register(sub, command: str | None = None) -> None:
         help="write TensorBoard scalars (each loss part, lr, time) and reconstructions to DIR (needs tensorboard)",
     )
     p.add_argument("--csv-log", default=None, metavar="FILE", help="write one CSV row per epoch (every logged value)")
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="share of --data held out from training, for `evaluate` (default: 0.25 of digits, the official test "
+        "set of mnist & co., none of a file); recorded in OUT/metrics.json",
+    )
     add_model_options(p)
     add_train_options(p)
     p.set_defaults(handler=cmd_train, train_parser=p)
 
-    p = sub.add_parser("evaluate", help="reconstruction metrics of a saved run on data")
+    p = sub.add_parser(
+        "evaluate",
+        help="reconstruction metrics of a saved run on data it did not train on",
+        description="Score a saved run and write report.md. On the data the run was trained on (as recorded by "
+        "`train`) only the held-out part is scored, unless --on-training-data is given; the report says which.",
+    )
     p.add_argument("run_dir")
     p.add_argument("--data", default="digits", help="'digits', or a .npy / .csv file")
     p.add_argument("--label-column", default=None)
     p.add_argument("--out", default=None, help="folder for report.md and figures (default: RUN_DIR)")
     p.add_argument("--k", type=int, default=100, help="importance samples of the NLL estimate (VAEs; default 100)")
     p.add_argument("--anomaly-labels", default=None, help=".npy or one-column .csv of 0/1 (1 = anomaly) per sample")
+    p.add_argument(
+        "--on-training-data",
+        action="store_true",
+        help="score the rows the run trained on (optimistic); by default evaluate scores only data it did not see",
+    )
     p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("sample", help="decode samples from the prior of a saved run")
@@ -112,20 +130,29 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.train_parser.print_help()
         return 0
     import latentlab
-    from latentlab.data.datasets import load_data
     from latentlab.training import distributed
     from latentlab.training.trainer import TrainConfig
 
     model = latentlab.create(args.family, **model_options_for(args, args.family))
     train_opts = pick(args, TrainConfig)
+    X_test = y_test = None
     if args.stream or Path(args.data).is_dir() or args.data.endswith((".parquet", ".pq")):
+        from latentlab.apps.datasplit import streamed_record
         from latentlab.data.streaming import open_source
 
+        if args.test_fraction:
+            from latentlab.errors import ConfigError
+
+            raise ConfigError("--test-fraction does not apply to streamed data; hold out a file of your own.")
         source = open_source(args.data, args.label_column)
         model.fit_source(source, **train_opts, **_fit_callbacks(args, None))
         X, y = next(source.stream(4096))  # metrics and figures on the first rows only
+        record = streamed_record(args.data)
     else:
-        X, y = load_data(args.data, args.label_column)
+        from latentlab.apps.datasplit import training_split
+
+        split = training_split(args.data, args.label_column, args.test_fraction)
+        X, y, X_test, y_test, record = split.X, split.y, split.X_test, split.y_test, split.record
         model.fit(X, y, **train_opts, **_fit_callbacks(args, X, y))
     world = distributed.world_size()
     if not distributed.is_main_process():  # under torchrun only rank 0 writes files and prints
@@ -133,17 +160,26 @@ def cmd_train(args: argparse.Namespace) -> int:
         distributed.cleanup()
         return 0
     out = Path(args.out)
-    rec = model.reconstruct(X, y if model.config.n_classes else None)
-    mse = float(np.nanmean((rec - X.reshape(rec.shape)) ** 2))
-    model.save(out, metrics={"train_mse": mse, "epochs_run": len(model.history), "world_size": world})
+    mse = _mse(model, X, y)
+    metrics = {"train_mse": mse, "epochs_run": len(model.history), "world_size": world, "data_split": record}
+    held = ""
+    if X_test is not None:
+        metrics["test_mse"] = _mse(model, X_test, y_test)
+        held = f"; held-out MSE {metrics['test_mse']:.5f} ({len(X_test)} samples)"
+    model.save(out, metrics=metrics)
     if args.figures:
         from latentlab.apps.figures import write_figures
 
         write_figures(model, X, y, out)
-    print(f"trained {args.family} for {len(model.history)} epochs; train MSE {mse:.5f}; saved to {out}")
+    print(f"trained {args.family} for {len(model.history)} epochs; train MSE {mse:.5f}{held}; saved to {out}")
     distributed.barrier()  # the other ranks wait until the files are written
     distributed.cleanup()
     return 0
+
+
+def _mse(model, X, y) -> float:
+    rec = model.reconstruct(X, y if model.config.n_classes else None)
+    return float(np.nanmean((rec - X.reshape(rec.shape)) ** 2))
 
 
 def _fit_callbacks(args: argparse.Namespace, X, y=None) -> dict:
@@ -186,18 +222,24 @@ def _checkpointing(args: argparse.Namespace) -> dict:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import latentlab
+    from latentlab.apps.datasplit import evaluation_data
     from latentlab.apps.evaluation import evaluate_run
 
     model = latentlab.load(args.run_dir)
-    from latentlab.data.datasets import load_data
-
-    X, y = load_data(args.data, args.label_column)
+    record = model.metrics.get("data_split") if isinstance(model.metrics, dict) else None
+    X, y, split, description = evaluation_data(
+        record, args.data, args.label_column, on_training_data=args.on_training_data, run=args.run_dir
+    )
     anomalies = None
     if args.anomaly_labels:
         from latentlab.cli.jobs import read_vector
 
         anomalies = read_vector(args.anomaly_labels, len(X), "--anomaly-labels")
-    metrics = evaluate_run(model, X, y, Path(args.out or args.run_dir), anomaly_labels=anomalies, k=args.k)
+    metrics = evaluate_run(
+        model, X, y, Path(args.out or args.run_dir), anomaly_labels=anomalies, k=args.k,
+        data={"split": split, "description": description, "n_samples": int(len(X))},
+    )
+    print(f"scored {description}", file=sys.stderr)
     print(json.dumps(metrics, indent=2))
     return 0
 
