@@ -345,6 +345,8 @@ def loss_curves(history: list[dict], model=None):
             ylabel = f"objective − {const:.1f} nats constant (per sample)"
         elif k == "loss" and duplicate:
             title = f"loss = {' = '.join(duplicate)}"
+        if k == "loss" and not as_mse and gauss is None and set(keys) | set(duplicate) <= {"loss", "reconstruction", "kl"}:
+            ylabel = "objective (nats per sample)"  # a negative log-likelihood, plus beta * KL
         ax.plot(epochs, train, label="train")
         if val is not None:
             ax.plot(epochs, val, label="validation")
