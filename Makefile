@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/anomaly.py
 	$(BIN)/python benchmarks/impute.py
 	$(BIN)/python benchmarks/compression.py
+	$(BIN)/python benchmarks/likelihood.py
+	$(BIN)/python benchmarks/clustering.py
 	$(BIN)/python benchmarks/serve.py
 
 clean:

@@ -139,7 +139,7 @@ def test_autoregressive_prior_beats_the_independent_one_on_held_out_codes(vq, di
     assert ar.shape == (len(Xte),) and np.isfinite(ar).all()
     assert ar.mean() < ind.mean() - 0.5  # bits per sample on digits the prior never saw
     assert ind.mean() < 4 * np.log2(32)  # and both beat fixed-length codes
-    assert vq.fit_report.prior["held_out_bits"] <= vq.fit_report.prior["held_out_bits_independent"]
+    assert vq.fit_report.statistics["held_out_bits"] <= vq.fit_report.statistics["held_out_bits_independent"]
     assert not any(p.requires_grad for p in vq.prior.parameters())  # never in the VQ-VAE's optimizer
 
 

@@ -20,6 +20,7 @@ from .errors import (  # noqa: E402
     LatentlabError,
     ModelFileError,
     NotFittedError,
+    PosteriorCollapseWarning,
     TrainingError,
 )
 from .models import (  # noqa: E402
@@ -100,4 +101,5 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "TrainingError",
+    "PosteriorCollapseWarning",
 ]

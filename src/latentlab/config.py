@@ -22,7 +22,7 @@ from .registry import families, get_family, register  # noqa: F401  (re-exported
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid")
 ARCHITECTURES = ("mlp", "conv", "seq")
 LIKELIHOODS = ("gaussian", "bernoulli")
-VARIANCES = ("fixed", "global", "per_feature")
+VARIANCES = ("fixed", "global", "per_feature", "decoder")
 SCALINGS = ("minmax", "standard", "none")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
 
@@ -71,11 +71,13 @@ class ModelConfig:
         Output distribution; it also fixes the output activation
         (identity for Gaussian, sigmoid for Bernoulli).
     variance : {'fixed', 'global', 'per_feature'}
-        Gaussian likelihood only: fixed ``sigma``, one learned variance, or
-        one learned variance per feature (pixel).
+        Gaussian likelihood only: fixed ``sigma``, one learned variance, one
+        learned variance per feature (pixel), or a variance per feature that
+        the decoder predicts for each code ('decoder', MLP only).
     sigma : float
-        Standard deviation of the fixed Gaussian likelihood (and the initial
-        value of the learned ones).
+        Standard deviation of the fixed Gaussian likelihood, and the initial
+        value of the learned ones when given; left at 1, a learned variance
+        starts at the training data's own (in the model's space).
     scaling : {'minmax', 'standard', 'none'}
         Input scaling fitted on the training data and saved with the model.
     noise, noise_level :
@@ -131,6 +133,8 @@ class ModelConfig:
                 "likelihood='bernoulli' models values in [0, 1], but scaling='standard' gives negative ones; "
                 "use scaling='minmax' or likelihood='gaussian'."
             )
+        if self.variance == "decoder" and self.likelihood == "gaussian" and self.architecture != "mlp":
+            raise ConfigError("variance='decoder' needs architecture='mlp'; use variance='per_feature' with conv or seq.")
         if self.noise in ("masking", "salt_pepper") and self.noise_level > 1:
             raise ConfigError(f"noise_level={self.noise_level} is a fraction for {self.noise!r} noise; use 0..1.")
         if not isinstance(self.hidden, tuple) or len(self.hidden) == 0:

@@ -40,6 +40,10 @@ class DataWarning(UserWarning):
     """Data that can be used but is probably a mistake (far outside the training range, all constant)."""
 
 
+class PosteriorCollapseWarning(UserWarning):
+    """A variational model whose latent dimensions carry (almost) no information about the input."""
+
+
 __all__ = [
     "LatentlabError",
     "DataError",
@@ -49,4 +53,5 @@ __all__ = [
     "TrainingError",
     "NotFittedError",
     "DataWarning",
+    "PosteriorCollapseWarning",
 ]

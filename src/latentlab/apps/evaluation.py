@@ -52,7 +52,9 @@ def evaluate_run(
     """Metrics on ``X`` written to ``out/evaluation.json`` and ``out/report.md`` (and returned).
 
     The report holds reconstruction MSE, BCE and PSNR; the ELBO and the
-    ``k``-sample importance-sampled NLL for models with a posterior density;
+    ``k``-sample importance-sampled NLL for models with a posterior density
+    (nats per sample, in the data's units; see ``model.log_likelihood``) and
+    their active units;
     the accuracy of a linear probe on the codes, and the adjusted Rand index
     and NMI of k-means on the codes (as many clusters as classes), when
     labels ``y`` exist; ROC-AUC and average precision of the
@@ -74,6 +76,8 @@ def evaluate_run(
         metrics["elbo"] = float(elbo(model, X, yy, n_samples=k, seed=seed).mean())
         metrics["nll_is"] = float(importance_nll(model, X, yy, k=k, seed=seed).mean())
         metrics["nll_k"] = int(k)
+        if "active_units" in model.metrics:  # measured on the training data at fit time
+            metrics["active_units"] = int(model.metrics["active_units"])
     if y is not None and len(np.unique(y)) > 1 and np.min(np.bincount(np.asarray(y).astype(int))[np.unique(y)]) >= 2:
         metrics["linear_probe_accuracy"] = linear_probe(model, X, y, seed)
         metrics.update(code_clustering(model, X, y, seed))

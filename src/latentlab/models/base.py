@@ -105,7 +105,7 @@ class LatentModel(ModelAPI, nn.Module):
         extra = self.labels(y, z.shape[0])
         if extra is not None:
             z = torch.cat([z, extra], dim=1)
-        return self.decoder(z).reshape(z.shape[0], *self.config.input_shape)
+        return self.decoder(z).reshape(z.shape[0], *self.likelihood.param_shape)
 
     def decode_mean(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.likelihood.mean(self.decode_params(z, y))
@@ -143,7 +143,14 @@ class LatentModel(ModelAPI, nn.Module):
     def loss(self, batch: Batch) -> LossOutput:
         raise NotImplementedError
 
-    # ------------------------------------------------------------ after training
+    # ------------------------------------------------------------ around training
+    def initialise_from_data(self, rows: TensorData) -> None:
+        """Before the first training of a freshly built model: data-dependent starting values (a learned variance)."""
+        init = getattr(self.likelihood, "initialise", None)
+        if init is not None:
+            init(rows.x)
+
+
     def fit_statistics(self, rows: TensorData) -> dict:
         """After training: fit what is learned from the training data rather than by gradient (the prior).
 

@@ -38,7 +38,7 @@ class FitReport:
     epochs_run: int = 0
     best_epoch: int | None = None
     stopped_on_nan: bool = False
-    prior: dict[str, float] = field(default_factory=dict)  # what fitting the prior reported
+    statistics: dict = field(default_factory=dict)  # what fitting the prior and the diagnostics reported
 
 
 def check_bernoulli_range(config, scaled: np.ndarray) -> None:
@@ -181,19 +181,22 @@ def fit_model(model, data, tc: TrainConfig, callbacks=None, resume=None):
     data.check(model)
     if model.scaler is None:
         model.scaler = data.fit_scaler(model)
-    if not model.built:
+    fresh = not model.built
+    if fresh:
         seed_everything(tc.seed)
         model.build()
     if ckpt is not None:
         model.load_state_dict(ckpt.model_state)
     train, val = data.data(model, tc)
+    if fresh and ckpt is None:
+        model.initialise_from_data(data.statistics_rows(train))
     trainer = Trainer(model, tc, callbacks)
     if ckpt is not None:
         trainer.load_state_dict(ckpt.trainer_state)
     model.history = list(model.history) + trainer.fit(train, val)
     model.train_config = tc
     report = FitReport(len(model.history), trainer.best_epoch, trainer.stopped_on_nan)
-    report.prior = model.fit_statistics(data.statistics_rows(train))
+    report.statistics = model.fit_statistics(data.statistics_rows(train))
     model.fit_report = report
     return model
 

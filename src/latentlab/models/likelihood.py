@@ -15,7 +15,13 @@ from torch import nn
 
 
 class Likelihood(nn.Module):
-    """Interface: ``mean(params)`` and ``nll(params, x, mask)`` per sample."""
+    """Interface: ``mean(params)`` and ``nll(params, x, mask)`` per sample.
+
+    ``param_shape`` is the shape of the decoder's output for one sample
+    (``input_shape``, or ``(2, *input_shape)`` when it also predicts a variance).
+    """
+
+    param_shape: tuple[int, ...] = ()
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -61,9 +67,13 @@ class Gaussian(Likelihood):
     1.4189
     """
 
-    def __init__(self, variance: str = "fixed", sigma: float = 1.0, feature_shape: tuple[int, ...] = ()):
+    def __init__(self, variance: str = "fixed", sigma: float = 1.0, feature_shape: tuple[int, ...] = (),
+                 start_from_data: bool = False):
         super().__init__()
-        self.variance = variance
+        self.variance, self.start_from_data = variance, start_from_data
+        self.param_shape = (2, *feature_shape) if variance == "decoder" else tuple(feature_shape)
+        if variance == "decoder":
+            return  # the decoder outputs the log standard deviations
         log_sigma = torch.full(feature_shape if variance == "per_feature" else (), math.log(sigma))
         if variance == "fixed":
             self.register_buffer("log_sigma", log_sigma)
@@ -71,16 +81,36 @@ class Gaussian(Likelihood):
             self.log_sigma = nn.Parameter(log_sigma)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
-        return params
+        return params[:, 0] if self.variance == "decoder" else params
+
+    @torch.no_grad()
+    def initialise(self, x: torch.Tensor) -> None:
+        """Start a learned variance at the training data's own (per feature, or pooled), in the model's space.
+
+        Adam moves a log standard deviation by about ``lr`` a step, so a start
+        at ``sigma`` far from the data's spread would take thousands of steps
+        to undo, and more in some scalings than in others.
+        """
+        if not self.start_from_data or self.variance not in ("global", "per_feature") or len(x) < 2:
+            return
+        var = torch.nan_to_num(x.double(), nan=0.0).var(0)  # (*feature_shape)
+        var = var.mean() if self.variance == "global" else var
+        self.log_sigma.copy_((0.5 * var.clamp_min(1e-6).log()).clamp(-7.0, 7.0).to(self.log_sigma))
 
     def elementwise_nll(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        log_sigma = self.log_sigma.clamp(-7.0, 7.0)
+        if self.variance == "decoder":
+            params, log_sigma = params[:, 0], params[:, 1].clamp(-7.0, 7.0)
+        else:
+            log_sigma = self.log_sigma.clamp(-7.0, 7.0)
         return 0.5 * ((x - params) * torch.exp(-log_sigma)) ** 2 + log_sigma + 0.5 * math.log(2 * math.pi)
 
 
 def build_likelihood(config) -> Likelihood:
     """The likelihood named by ``config.likelihood`` / ``config.variance``."""
     if config.likelihood == "bernoulli":
-        return Bernoulli()
+        b = Bernoulli()
+        b.param_shape = tuple(config.input_shape)
+        return b
     feature_shape = tuple(config.input_shape or ())
-    return Gaussian(config.variance, config.sigma, feature_shape)
+    # A learned variance starts at the data's own unless sigma was given: the start then is sigma.
+    return Gaussian(config.variance, config.sigma, feature_shape, start_from_data=config.sigma == 1.0)

@@ -75,9 +75,13 @@ class DiagonalGaussian(Posterior):
     def rsample(self) -> torch.Tensor:
         return self.mean + self.std * torch.randn_like(self.mean)
 
+    def kl_per_dim(self) -> torch.Tensor:
+        """Closed form KL(N(mu, s^2) || N(0, 1)) of each latent dimension, ``(B, L)``."""
+        return 0.5 * (self.mean.pow(2) + self.logvar.exp() - 1.0 - self.logvar)
+
     def kl(self) -> torch.Tensor:
         # Closed form KL(N(mu, s^2) || N(0, 1)) = 0.5 * sum(mu^2 + s^2 - 1 - log s^2)
-        return 0.5 * (self.mean.pow(2) + self.logvar.exp() - 1.0 - self.logvar).sum(-1)  # (B,)
+        return self.kl_per_dim().sum(-1)  # (B,)
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log q(z | x) summed over latent dims; ``z`` is ``(..., B, L)``."""

@@ -10,6 +10,11 @@ Kinds:
 - :class:`StandardNormal`: N(0, I), the prior a VAE or a WAE is trained against;
 - :class:`FittedGaussian`: a diagonal Gaussian fitted to the training codes
   after training, the prior a deterministic autoencoder samples from;
+- :class:`MixtureOfGaussians`: a learned mixture of diagonal Gaussians, trained
+  with the VAE (``prior='mog'``);
+- :class:`VampPrior`: the mixture of the model's own posteriors at learned
+  pseudo-inputs (Tomczak & Welling, "VAE with a VampPrior", AISTATS 2018;
+  ``prior='vamp'``);
 - :class:`Categorical`: one categorical per group of code indices (VQ-VAE, ``prior='independent'``);
 - :class:`AutoregressiveCategorical`: ``p(c_1) p(c_2 | c_1) ... p(c_G | c_<G)``, a
   small masked MLP on top of the per-group categorical (VQ-VAE's default).
@@ -112,6 +117,97 @@ class FittedGaussian(Prior):
         self.mean.copy_(z.mean(0))
         self.std.copy_(z.std(0).clamp_min(1e-6) if z.shape[0] > 1 else torch.ones_like(self.std))
         return {}
+
+
+class MixtureOfGaussians(Prior):
+    """``sum_k pi_k N(mu_k, diag(sigma_k^2))`` with learned weights, means and variances.
+
+    Trained jointly with the model (its parameters are in the model's
+    optimizer). The means start spread as draws from N(0, I), the variances
+    at 1 and the weights equal, so it starts close to a standard normal
+    stretched over the components.
+
+    Examples
+    --------
+    >>> p = MixtureOfGaussians(latent_dim=2, components=3)
+    >>> p.sample(4, torch.Generator().manual_seed(0)).shape, p.log_prob(torch.zeros(5, 2)).shape
+    (torch.Size([4, 2]), torch.Size([5]))
+    """
+
+    def __init__(self, latent_dim: int, components: int, generator: torch.Generator | None = None):
+        super().__init__()
+        g = generator or torch.Generator().manual_seed(0)
+        self.means = nn.Parameter(torch.randn(components, latent_dim, generator=g))  # (K, L)
+        self.logvars = nn.Parameter(torch.zeros(components, latent_dim))  # (K, L)
+        self.logits = nn.Parameter(torch.zeros(components))  # (K,)
+
+    def _logvars(self) -> torch.Tensor:
+        return self.logvars.clamp(-10.0, 5.0)  # keeps the density finite while it is trained
+
+    def log_prob(self, z):
+        lv = self._logvars()
+        d = z.unsqueeze(-2) - self.means  # (..., K, L)
+        comp = -0.5 * (d**2 * torch.exp(-lv) + lv + math.log(2 * math.pi)).sum(-1)  # (..., K)
+        return torch.logsumexp(comp + F.log_softmax(self.logits, -1), dim=-1)
+
+    @torch.no_grad()
+    def sample(self, n, generator=None):
+        k = torch.multinomial(F.softmax(self.logits, -1).cpu(), n, replacement=True, generator=generator)
+        eps = torch.randn(n, self.means.shape[1], generator=generator).to(self.means.device)
+        k = k.to(self.means.device)
+        return self.means[k] + torch.exp(0.5 * self._logvars()[k]) * eps
+
+
+class VampPrior(Prior):
+    """``1/K sum_k q(z | u_k)``: the model's own posterior at ``K`` learned pseudo-inputs ``u_k``.
+
+    The prior holds the pseudo-inputs; it reaches the encoder through
+    ``posterior``, a function it is given (not a submodule, so the encoder's
+    weights are saved once, under the model). The pseudo-inputs start at
+    random training-like values in the model's space (N(0.5, 0.1) for [0, 1]
+    data; the first batch of training replaces them with data rows).
+
+    Examples
+    --------
+    >>> from latentlab.models.posterior import DiagonalGaussian
+    >>> enc = lambda u: DiagonalGaussian(u[:, :2], torch.zeros(len(u), 2))  # posterior mean = first two inputs
+    >>> p = VampPrior(enc, input_shape=(3,), components=4)
+    >>> p.log_prob(torch.zeros(5, 2)).shape, p.sample(2, torch.Generator().manual_seed(0)).shape
+    (torch.Size([5]), torch.Size([2, 2]))
+    """
+
+    def __init__(self, posterior, input_shape: tuple[int, ...], components: int):
+        super().__init__()
+        object.__setattr__(self, "_posterior", posterior)  # a function, kept out of the module tree
+        self.pseudo_inputs = nn.Parameter(0.5 + 0.1 * torch.randn(components, *input_shape))  # (K, *input_shape)
+        self.register_buffer("placed", torch.zeros(()))  # set once the pseudo-inputs were placed on data
+
+    @torch.no_grad()
+    def place(self, x: torch.Tensor) -> None:
+        """Put the pseudo-inputs on rows of the first training batch (more rows than components: distinct ones)."""
+        if bool(self.placed) or len(x) == 0:
+            return
+        k = self.pseudo_inputs.shape[0]
+        rows = x[torch.arange(k, device=x.device) % len(x)]
+        self.pseudo_inputs.copy_(torch.nan_to_num(rows).to(self.pseudo_inputs.dtype))
+        self.placed.fill_(1.0)
+
+    def _components(self):
+        return self._posterior(self.pseudo_inputs)  # DiagonalGaussian with (K, L) parameters
+
+    def log_prob(self, z):
+        q = self._components()
+        lv = q.logvar
+        d = z.unsqueeze(-2) - q.mean  # (..., K, L)
+        comp = -0.5 * (d**2 * torch.exp(-lv) + lv + math.log(2 * math.pi)).sum(-1)  # (..., K)
+        return torch.logsumexp(comp, dim=-1) - math.log(q.mean.shape[0])
+
+    @torch.no_grad()
+    def sample(self, n, generator=None):
+        q = self._components()
+        k = torch.randint(q.mean.shape[0], (n,), generator=generator).to(q.mean.device)
+        eps = torch.randn(n, q.mean.shape[1], generator=generator).to(q.mean.device)
+        return q.mean[k] + q.std[k] * eps
 
 
 class Categorical(Prior):
@@ -270,4 +366,7 @@ class AutoregressiveCategorical(Categorical):
         return {"held_out_bits_independent": start / math.log(2), "held_out_bits": best / math.log(2)}
 
 
-__all__ = ["Prior", "StandardNormal", "FittedGaussian", "Categorical", "AutoregressiveCategorical"]
+__all__ = [
+    "Prior", "StandardNormal", "FittedGaussian", "MixtureOfGaussians", "VampPrior", "Categorical",
+    "AutoregressiveCategorical",
+]

@@ -35,7 +35,10 @@ def build_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
 
     if config.architecture == "mlp":
         enc = MLPEncoder(config.input_shape, config.hidden, out_dim, config.activation, in_extra)
-        dec = MLPDecoder(config.latent_dim + latent_extra, config.hidden[::-1], config.input_shape, config.activation)
+        out_shape = tuple(config.input_shape)
+        if config.likelihood == "gaussian" and config.variance == "decoder":
+            out_shape = (2, *out_shape)  # a mean and a log standard deviation per feature
+        dec = MLPDecoder(config.latent_dim + latent_extra, config.hidden[::-1], out_shape, config.activation)
         return enc, dec
     if config.architecture == "conv":
         image_shape = conv_image_shape(config)
