@@ -109,3 +109,20 @@ def test_tensorboard_images_for_conditional_models_and_none_for_sequences(digits
         acc.Reload()
         counts[name] = (len(acc.Tags()["images"]), "train/loss" in acc.Tags()["scalars"])
     assert counts == {"c": (1, True), "s": (0, True)}
+
+
+def test_train_config_log_options_write_both_logs(tmp_path):
+    pytest.importorskip("tensorboard")
+    import numpy as np
+
+    import latentlab
+
+    X = np.random.default_rng(0).random((64, 6)).astype("float32")
+    ae = latentlab.Autoencoder(latent_dim=2, hidden=(8,))
+    ae.fit(X, epochs=3, batch_size=16, verbose=False, log_dir=tmp_path / "tb", csv_log=str(tmp_path / "log.csv"))
+    rows = (tmp_path / "log.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 3  # header and one row per epoch
+    assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").rglob("*"))
+    assert ae.train_config.log_dir == str(tmp_path / "tb")  # saved as plain JSON
+    with pytest.raises(latentlab.ConfigError, match="csv_log"):
+        latentlab.TrainConfig(csv_log=3)

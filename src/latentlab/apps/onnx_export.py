@@ -43,8 +43,8 @@ from .._files import atomic_write_bytes
 from ..errors import ConfigError, NotFittedError
 
 PARTS = ("encoder", "decoder", "both")
-#: Families whose encoder packs sequences by length: torch.onnx cannot trace it.
-NO_ONNX_ENCODER = ("seq_ae", "seq_vae")
+#: Architectures whose encoder packs sequences by length: torch.onnx cannot trace it.
+NO_ONNX_ENCODER = ("seq",)
 
 
 class _Affine(nn.Module):
@@ -99,7 +99,7 @@ def _check_part(model, part: str) -> tuple[str, ...]:
     if not getattr(model, "built", False) or getattr(model, "scaler", None) is None:
         raise NotFittedError(f"this {type(model).__name__} is not fitted yet; fit or load it before exporting.")
     parts = ("encoder", "decoder") if part == "both" else (part,)
-    if "encoder" in parts and model.family in NO_ONNX_ENCODER:
+    if "encoder" in parts and model.config.architecture in NO_ONNX_ENCODER:
         raise ConfigError(
             f"the {model.family} encoder packs sequences by length, which torch.onnx cannot export; "
             "export part='decoder' (its decoder exports), or run the encoder in PyTorch."

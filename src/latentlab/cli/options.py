@@ -132,12 +132,16 @@ def show_family_defaults(parser, family: str) -> None:
 def add_train_options(parser) -> None:
     from ..training.trainer import TrainConfig
 
-    add_dataclass_options(parser.add_argument_group("training options"), TrainConfig)
+    # --log-dir and --csv-log are the train command's own (its TensorBoard logger also shows reconstructions)
+    add_dataclass_options(parser.add_argument_group("training options"), TrainConfig, exclude=LOGGING)
+
+
+LOGGING = frozenset({"log_dir", "csv_log"})
 
 
 def pick(args: argparse.Namespace, cls) -> dict[str, Any]:
-    """The options in ``args`` that belong to dataclass ``cls``."""
-    names = {f.name for f in dataclasses.fields(cls)}
+    """The options in ``args`` that belong to dataclass ``cls`` (the training logs are built as callbacks)."""
+    names = {f.name for f in dataclasses.fields(cls)} - LOGGING
     return {k: v for k, v in vars(args).items() if k in names}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -51,6 +52,11 @@ class TrainConfig:
         that step.
     verbose : bool
         Show a progress bar with the loss parts.
+    log_dir : str or None
+        Write TensorBoard scalars (every loss part, lr, epoch time) here
+        (:class:`~latentlab.training.logs.TensorBoardLogger`; needs ``tensorboard``).
+    csv_log : str or None
+        Write one CSV row per epoch here (:class:`~latentlab.training.logs.CSVLogger`).
     """
 
     epochs: int = 150
@@ -69,6 +75,8 @@ class TrainConfig:
     amp: bool = False
     nan_policy: str = "stop"
     verbose: bool = True
+    log_dir: str | None = None
+    csv_log: str | None = None
 
     def __post_init__(self) -> None:
         check_positive_int("epochs", self.epochs)
@@ -86,6 +94,12 @@ class TrainConfig:
         check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
         check_choice("compile_mode", self.compile_mode, COMPILE_MODES)
         check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
+        for name in ("log_dir", "csv_log"):
+            value = getattr(self, name)
+            if value is not None:
+                if not isinstance(value, (str, os.PathLike)) or not str(value):
+                    raise ConfigError(f"{name}={value!r} must be a path (a string) or None.")
+                object.__setattr__(self, name, os.fspath(value))  # JSON-ready in saved configs
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> TrainConfig:

@@ -29,6 +29,7 @@ from . import distributed
 from .callbacks import Callback, EarlyStopping, ProgressBar
 from .checkpoint import restore_trainer_state
 from .device import resolve_device, seed_everything
+from .logs import CSVLogger, TensorBoardLogger
 from .options import LossOutput, TrainConfig
 
 
@@ -78,6 +79,10 @@ class Trainer:
         if self.config.verbose and distributed.is_main_process():
             self.callbacks.append(ProgressBar())
         self.callbacks.extend(getattr(model, "training_callbacks", list)())  # what the model needs while training
+        if self.config.csv_log is not None:
+            self.callbacks.append(CSVLogger(self.config.csv_log))
+        if self.config.log_dir is not None:
+            self.callbacks.append(TensorBoardLogger(self.config.log_dir))
         self.history: list[dict[str, float]] = []
         self.start_epoch = 0
         self.stop_training = False
