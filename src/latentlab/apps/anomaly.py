@@ -16,6 +16,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from ..data.validation import as_float_array, check_shape
 from ..errors import ConfigError, DataError
+from ..models.api import INVARIANT_CHUNK, fixed_chunks
 
 SCORINGS = ("combined", "reconstruction", "latent")
 
@@ -33,8 +34,8 @@ def codes_and_errors(model64, X: np.ndarray, batch: int = 4096) -> tuple[np.ndar
     """Posterior-mean codes and squared reconstruction errors (summed over features, scaled space).
 
     ``model64`` is a float64 copy of a fitted model (see :func:`float64_copy`):
-    double precision makes each sample's score independent of the batch it
-    is computed in.
+    double precision, and chunks of a fixed size, make each sample's score
+    independent of the rows it is computed with.
 
     Examples
     --------
@@ -46,14 +47,15 @@ def codes_and_errors(model64, X: np.ndarray, batch: int = 4096) -> tuple[np.ndar
     ((100, 2), (100,))
     """
     x = _scaled64(model64, X)
-    codes, errs = [], []
-    for i in range(0, len(x), batch):
-        xb = x[i : i + batch]  # (B, *input_shape)
-        z = model64.posterior(xb).mean  # (B, L)
-        r = model64.decode_mean(z)  # (B, *input_shape)
-        codes.append(z.reshape(len(xb), -1))
-        errs.append(((r - xb) ** 2).reshape(len(xb), -1).sum(1))
-    return torch.cat(codes).numpy(), torch.cat(errs).numpy()
+
+    def parts(xb):  # (C, *input_shape)
+        z = model64.posterior(xb).mean  # (C, L)
+        r = model64.decode_mean(z)  # (C, *input_shape)
+        return z.reshape(len(xb), -1), ((r - xb) ** 2).reshape(len(xb), -1).sum(1)
+
+    # Fixed-size chunks: a sample's score does not depend on the rows it is scored with.
+    codes, errs = fixed_chunks(parts, [x], chunk=INVARIANT_CHUNK)
+    return codes.numpy(), errs.numpy()
 
 
 def float64_copy(model):

@@ -104,7 +104,9 @@ class AutoencoderEstimatorMixin:
         opts = self._train_options(X.shape[0])
         if opts.get("seed") is not None:
             opts["seed"] = int(opts["seed"]) + seed_offset
-        return model.fit(X.astype(np.float32), **opts)
+        model.fit(X.astype(np.float32), **opts)
+        model.row_invariant = True  # a sample's output never depends on the rows it shares a call with
+        return model
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):

@@ -130,6 +130,7 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
         self.statistics_ = np.where(observed, X, 0).sum(0, dtype=np.float64) / np.maximum(counts, 1)
         filled = np.where(observed, X, self.statistics_[None, :].astype(np.float32))
         fit_model(model, ArrayInput(filled, mask=observed), TrainConfig.from_kwargs(**opts))
+        model.row_invariant = True  # a row's filled values never depend on the rows it shares a call with
         self.model_ = model
         self.history_ = list(model.history)
         self.n_iter_ = int(self.max_iter)

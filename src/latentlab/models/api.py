@@ -22,6 +22,33 @@ from .interpolation import interpolate_codes
 from .view import RunView
 
 INFERENCE_BATCH = 4096
+INVARIANT_CHUNK = 256
+
+
+def fixed_chunks(fn, tensors: list, chunk: int = INVARIANT_CHUNK):
+    """``fn(*tensors)`` computed ``chunk`` rows at a time, the last chunk padded: each row's result is then
+    the same whatever rows share the call (the matrix products always have the same shape).
+
+    ``fn`` may return a tensor or a tuple of tensors (row-aligned).
+    """
+    n = tensors[0].shape[0]
+    outs = []
+    for i in range(0, max(n, 1), chunk):
+        part = []
+        for t in tensors:
+            if t is None:
+                part.append(None)
+                continue
+            piece = t[i : i + chunk]
+            if len(piece) < chunk:
+                piece = torch.cat([piece, piece.new_zeros(chunk - len(piece), *piece.shape[1:])])
+            part.append(piece)
+        res = fn(*part)
+        m = min(chunk, n - i)
+        outs.append(tuple(r[:m] for r in res) if isinstance(res, tuple) else res[:m])
+    if isinstance(outs[0], tuple):
+        return tuple(torch.cat([o[j] for o in outs]) for j in range(len(outs[0])))
+    return torch.cat(outs)
 
 
 def make_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator | None:
@@ -46,6 +73,7 @@ class ModelAPI:
         self.metrics: dict[str, Any] = {}
         self.compat_ids: tuple[int, int] | None = None  # set by load for files of an earlier version
         self.view: RunView | None = None  # what a viewer needs to know about the data (see attach_view)
+        self.row_invariant = False  # see run_batched
 
     # ----------------------------------------------------------------- data
     @property
@@ -78,13 +106,21 @@ class ModelAPI:
         return torch.from_numpy(check_labels(y, n, n_classes=self.config.n_classes or None))
 
     def run_batched(self, fn, *tensors: torch.Tensor | None) -> torch.Tensor:
-        """``fn`` over model-space tensors in eval mode, in chunks of ``INFERENCE_BATCH`` rows, on the CPU after."""
+        """``fn`` over model-space tensors in eval mode, in chunks of ``INFERENCE_BATCH`` rows, on the CPU after.
+
+        With ``row_invariant`` set, every chunk has exactly ``INVARIANT_CHUNK``
+        rows (the last one padded with zeros), so a row's result does not
+        depend on which rows share the call: float32 matrix products change in
+        their last bits with the number of rows. The estimators set it.
+        """
         if self.training:  # eval() walks every submodule; skip it on the hot inference path
             self.eval()
         dev = self.device
         n = tensors[0].shape[0]
         with torch.inference_mode():
-            if n <= INFERENCE_BATCH:  # one chunk: no slicing, no cat (the common interactive case)
+            if self.row_invariant:
+                out = fixed_chunks(fn, [None if t is None else t.to(dev) for t in tensors]).float().cpu()
+            elif n <= INFERENCE_BATCH:  # one chunk: no slicing, no cat (the common interactive case)
                 out = fn(*[None if t is None else t.to(dev) for t in tensors]).float().cpu()
             else:
                 outs = []
