@@ -33,6 +33,8 @@ def test_default_gaussian_vae_does_not_collapse_on_digits(digits):
     baseline = float(((Xtr.mean(0) - Xte) ** 2).mean())
     assert float(((vae.reconstruct(Xte) - Xte) ** 2).mean()) < 0.5 * baseline
     assert vae.metrics["active_units"] == vae.config.latent_dim
+    # Early stopping, not the epoch cap, ended training (epochs=None: a cap of 10,000 steps' worth, 527 epochs here).
+    assert len(vae.history) < 527 and vae.fit_report.best_epoch <= len(vae.history) - 1 - 30
 
 
 def test_collapse_is_diagnosed_and_the_warning_names_remedies(digits):

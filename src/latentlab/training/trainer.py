@@ -14,6 +14,7 @@ read back once per epoch, and ``torch.compile`` is one option away.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 import warnings
@@ -30,7 +31,7 @@ from .callbacks import Callback, EarlyStopping, ProgressBar
 from .checkpoint import restore_trainer_state
 from .device import resolve_device, seed_everything
 from .logs import CSVLogger, TensorBoardLogger
-from .options import LossOutput, TrainConfig
+from .options import LossOutput, TrainConfig, auto_epochs
 
 
 def _as_batch(item, device) -> Batch:
@@ -169,6 +170,12 @@ class Trainer:
                 f"only {len(train)} training sample(s), fewer than one batch (batch_size={c.batch_size}); "
                 "lower batch_size or pass more data."
             )
+        if c.epochs is None:  # early stopping ends training; the cap is 10,000 steps' worth (auto_epochs)
+            try:
+                n_rows = len(train)
+            except TypeError:  # an iterable dataset of unknown length
+                n_rows = 10_000 * c.batch_size
+            c = self.config = dataclasses.replace(c, epochs=auto_epochs(n_rows, c.batch_size, self.shard[1]))
         train_src = self._source(train, shuffle=True)
         val_src = None if val is None else self._source(val, shuffle=False)
         if self.optimizer is None:
