@@ -162,3 +162,36 @@ def test_cli_compresses_a_vq_run(vq, digits, tmp_path, capsys):
     assert main(["decompress", str(run), str(tmp_path / "x.llq"), str(tmp_path / "y.npy")]) == 0
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), vq.reconstruct(digits[1][:40]), atol=1e-6)
     assert main(["compress", str(run), str(tmp_path / "x.npy"), str(tmp_path / "z.llq"), "--bits", "4"]) == 2
+
+
+def test_a_vq_blob_declaring_more_samples_than_its_bytes_hold_is_refused_at_once(vq, digits):
+    """A decompression bomb: a valid header (CRC included) declaring a million samples in a 40-byte stream."""
+    import struct
+    import time
+    import tracemalloc
+    import zlib
+
+    from latentlab.apps import vq_compression
+
+    blob = bytearray(latentlab.compress(vq, digits[1][:30]))
+    struct.pack_into("<I", blob, 9, 1_000_000)  # n, after magic, version, groups and codebook
+    body = bytes(blob[:-4])
+    bomb = body + struct.pack("<I", zlib.crc32(body))
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    with pytest.raises(latentlab.DataError, match="more than their .* bytes can hold"):
+        latentlab.decompress(vq, bomb)
+    seconds, (_, peak) = time.perf_counter() - t0, tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert seconds < 1.0 and peak < 1_000_000  # nothing was allocated for the declared samples
+    # and what compress writes always fits the bound: many samples of one very likely code in small pieces
+    assert len(digits[1]) * vq.prior.groups <= vq_compression.MAX_SYMBOLS_PER_BYTE * len(latentlab.compress(vq, digits[1]))
+
+
+def test_vq_decoding_a_chunk_at_a_time_gives_the_same_codes(vq, digits, monkeypatch):
+    from latentlab.apps import vq_compression
+    from latentlab.apps.vq_compression import decompress_indices
+
+    blob = latentlab.compress(vq, digits[1])
+    monkeypatch.setattr(vq_compression, "DECODE_CHUNK", 7)  # many chunks per group
+    np.testing.assert_array_equal(decompress_indices(vq, blob), vq.code_indices(digits[1]))

@@ -290,3 +290,12 @@ def test_checkpoint_with_tampered_config(run):
     save_file(tensors, f, metadata={**meta, "state": json.dumps(doc)})
     with pytest.raises(ModelFileError, match="refusing to build"):
         load_checkpoint(f)
+
+
+@pytest.mark.parametrize("name", ["config.json", "scaler.json", "metrics.json"])
+def test_an_integer_beyond_pythons_digit_limit_is_a_model_file_error(run, name):
+    doc = json.loads((run / name).read_text())
+    doc["huge"] = 0
+    (run / name).write_text(json.dumps(doc).replace('"huge": 0', '"huge": ' + "9" * 5000))
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        latentlab.load(run)

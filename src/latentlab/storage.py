@@ -31,6 +31,8 @@ def parse_json(text: str | bytes, where: str) -> Any:
         raise ModelFileError(f"{where} is not valid JSON ({exc}); the file is corrupt.") from None
     except RecursionError:
         raise ModelFileError(f"{where} is nested absurdly deep; refusing to read it.") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise ModelFileError(f"{where} holds a value that cannot be read ({exc}); the file is corrupt.") from None
 
 
 def read_json(file: Path) -> Any:

@@ -40,6 +40,11 @@ MAGIC = b"LLQ1"
 VERSION = 1
 # groups, codebook, n, model id, index crc, words
 FRAME = Frame(MAGIC, VERSION, struct.Struct("<HHIIII"), "latentlab VQ-VAE compressed data")
+#: A blob holds at most this many code indices per byte (at least half a bit each). An entropy coder can
+#: make a very likely symbol cost almost nothing, so without this bound a few bytes could declare a
+#: billion samples; with it, decoding costs time and memory in proportion to the blob's length.
+MAX_SYMBOLS_PER_BYTE = 16
+DECODE_CHUNK = 8192  # samples whose probabilities are computed at once while decoding
 
 
 def _coder():
@@ -71,7 +76,14 @@ def compress_indices(model, idx: np.ndarray) -> bytes:
         coder.encode_reverse(idx[:, g], family, _group_probs(model, t, g))
     words = np.asarray(coder.get_compressed(), dtype="<u4")
     fields = (G, model.prior.k, n, model_id(model), _index_crc(idx), len(words))
-    return FRAME.write(fields, words.tobytes())
+    blob = FRAME.write(fields, words.tobytes())
+    if n * G > MAX_SYMBOLS_PER_BYTE * len(blob):
+        raise DataError(
+            f"{n} samples code into only {len(blob)} bytes, more than {MAX_SYMBOLS_PER_BYTE} codes per byte, the "
+            "most a blob may declare; the prior makes these codes almost certain. Compress them in one blob per "
+            f"{MAX_SYMBOLS_PER_BYTE * len(blob) // max(G, 1)} samples or fewer."
+        )
+    return blob
 
 
 def is_vq_blob(data) -> bool:
@@ -87,13 +99,20 @@ def decompress_indices(model, data: bytes) -> np.ndarray:
     """The ``(n, groups)`` code indices in a blob written by :func:`compress_indices` with ``model``."""
     fields, payload = FRAME.read(data, lambda f: 4 * f[5])
     G, K, n, mid, index_crc, n_words = fields
+    if n * G > MAX_SYMBOLS_PER_BYTE * len(data):
+        raise DataError(
+            f"these bytes declare {n} samples of {G} codes, more than their {len(data)} bytes can hold "
+            f"(at most {MAX_SYMBOLS_PER_BYTE} codes per byte); they are corrupt or hostile."
+        )
     if (G, K) != (getattr(model.prior, "groups", None), getattr(model.prior, "k", None)) or mid != model_id(model):
         raise DataError("these bytes were compressed with a different model; decompress with the model that made them.")
     AnsCoder, family = _coder()
     coder = AnsCoder(np.frombuffer(payload, dtype="<u4", count=n_words).astype(np.uint32))
     idx = torch.zeros(n, G, dtype=torch.long, device=model.device)
     for g in range(G):
-        idx[:, g] = torch.from_numpy(np.asarray(coder.decode(family, _group_probs(model, idx, g)), dtype=np.int64))
+        for a in range(0, n, DECODE_CHUNK):  # the stack yields each group's samples in order: decode them a chunk at a time
+            probs = _group_probs(model, idx[a : a + DECODE_CHUNK], g)
+            idx[a : a + DECODE_CHUNK, g] = torch.from_numpy(np.asarray(coder.decode(family, probs), dtype=np.int64))
     out = idx.cpu().numpy()
     if _index_crc(out) != index_crc:
         raise DataError(
