@@ -195,3 +195,14 @@ def test_vq_decoding_a_chunk_at_a_time_gives_the_same_codes(vq, digits, monkeypa
     blob = latentlab.compress(vq, digits[1])
     monkeypatch.setattr(vq_compression, "DECODE_CHUNK", 7)  # many chunks per group
     np.testing.assert_array_equal(decompress_indices(vq, blob), vq.code_indices(digits[1]))
+
+
+def test_the_model_id_covers_the_scaler(digits):
+    """The same networks fitted on the same data in other units: a blob of one is refused by the other."""
+    X = digits[0][:200]
+    a = latentlab.Autoencoder(latent_dim=4, hidden=(8,), scaling="none").fit(X, epochs=1, verbose=False, seed=0)
+    b = latentlab.Autoencoder(latent_dim=4, hidden=(8,), scaling="none").fit(X, epochs=1, verbose=False, seed=0)
+    b.scaler.scale_ = b.scaler.scale_ * 16  # e.g. pixels in 0..16 instead of 0..1
+    assert model_id(a) != model_id(b)
+    with pytest.raises(latentlab.DataError, match="different model"):
+        latentlab.decompress(b, latentlab.compress(a, X[:5]))

@@ -18,6 +18,8 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import DataError
 from ..storage import state_crc
 
@@ -32,15 +34,21 @@ def as_blob(data) -> bytes:
 def model_id(model) -> int:
     """CRC-32 of a model's weights: identifies the model a blob was made with.
 
-    A model loaded from a file of an earlier version keeps the id of its
-    weights as that version named them, as long as they are unchanged, so
-    its blobs still decode and its new blobs are the same bytes.
+    The id covers the fitted scaler too. A model loaded from a file of
+    0.1.0 keeps the id that version gave it (weights only, as that version
+    named them), as long as they are unchanged, so its blobs still decode
+    and its new blobs are the same bytes.
     """
     current = state_crc(model.state_dict())
     compat = getattr(model, "compat_ids", None)
     if compat is not None and compat[0] == current:
         return compat[1]
-    return current
+    scaler = getattr(model, "scaler", None)
+    if scaler is None or getattr(scaler, "offset_", None) is None:
+        return current
+    # The scaler is part of the model: the same networks fitted on data in other units decode to other units.
+    crc = zlib.crc32(np.ascontiguousarray(scaler.offset_, np.float32).tobytes(), current)
+    return zlib.crc32(np.ascontiguousarray(scaler.scale_, np.float32).tobytes(), crc)
 
 
 @dataclass(frozen=True)
