@@ -243,6 +243,22 @@ def load_test(app, X, clients: int, requests: int) -> None:
     )
 
 
+def save_kills(kills: int, seed: int) -> None:
+    """SIGKILL a process that saves two models over one folder in turn; check the folder after each kill."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from test_save_kill import kill_during_save
+
+    rows = []
+    for same in (True, False):
+        with tempfile.TemporaryDirectory() as root:
+            c = kill_during_save(Path(root), kills, same_shape=same, seed=seed)
+        label = "same shape" if same else "different shape"
+        rows.append((f"{label}: kills", str(kills)))
+        rows.append((f"{label}: old model / new model", f"{c['a']} / {c['b']}"))
+        rows.append((f"{label}: mixed / lost / temporaries left", f"{c['mixed']} / {c['lost']} / {c['temporaries_left']}"))
+    table("Kill during save (each kill must leave the complete old or the complete new model)", rows)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kills", type=int, default=10)
@@ -251,11 +267,14 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=40)
     p.add_argument("--examples", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--only", choices=["kill", "fuzz", "load"], default=None)
+    p.add_argument("--save-kills", type=int, default=50, help="kills during save, for each of two model pairs")
+    p.add_argument("--only", choices=["kill", "save", "fuzz", "load"], default=None)
     args = p.parse_args()
     print(f"machine: {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}")
     if args.only in (None, "kill"):
         kill_resume(args.kills, args.epochs, args.seed)
+    if args.only in (None, "save"):
+        save_kills(args.save_kills, args.seed)
     if args.only in (None, "fuzz", "load"):
         app, X = make_app()
         if args.only in (None, "fuzz"):

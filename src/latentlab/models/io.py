@@ -14,7 +14,7 @@ from typing import Any
 
 from safetensors.torch import save as safetensors_save
 
-from .._files import atomic_write_bytes, atomic_write_json
+from .._files import atomic_folder, atomic_write_bytes, atomic_write_json, recover_folder
 from .._version import __version__
 from ..data.scaling import Scaler
 from ..errors import ConfigError, ModelFileError
@@ -36,18 +36,23 @@ FORMAT = "latentlab-model"
 FORMAT_VERSION = 1
 
 
+MODEL_FILES = {"config.json", "model.safetensors", "scaler.json", "metrics.json", "view.json", "view.safetensors"}
+
+
 def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
-    """Save ``model`` to folder ``path``; each file is written atomically."""
+    """Save ``model`` to folder ``path`` in one atomic step.
+
+    Everything is serialised first; the files are written to a new folder
+    beside ``path`` and swapped in (:func:`latentlab._files.atomic_folder`),
+    so a kill at any moment leaves the complete old model or the complete
+    new one. Other files in the folder (a checkpoint, figures) are kept.
+    """
     model.check_fitted()
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     check_finite_state(state, what="model")
-    path.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path / "model.safetensors", safetensors_save(state, metadata={"format": FORMAT}))
-    atomic_write_json(path / "scaler.json", model.scaler.to_dict())
+    weights = safetensors_save(state, metadata={"format": FORMAT})
     merged = {**model.metrics, **(metrics or {})}
-    model.metrics = merged
-    atomic_write_json(path / "metrics.json", {"history": model.history, **merged})
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -55,12 +60,20 @@ def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
         "config": model.config.to_dict(),
         "train_config": None if model.train_config is None else model.train_config.to_dict(),
     }
-    if model.view is not None:
-        save_view(model.view, path)
-    else:  # a view left by a model saved here before would not describe this one
-        for name in ("view.json", "view.safetensors"):
-            (path / name).unlink(missing_ok=True)
-    atomic_write_json(path / "config.json", doc)  # written last: its presence marks a complete folder
+
+    def write(folder: Path) -> None:
+        atomic_write_bytes(folder / "model.safetensors", weights)
+        atomic_write_json(folder / "scaler.json", model.scaler.to_dict())
+        atomic_write_json(folder / "metrics.json", {"history": model.history, **merged})
+        if model.view is not None:
+            save_view(model.view, folder)
+        atomic_write_json(folder / "config.json", doc)
+
+    try:
+        atomic_folder(path, write, MODEL_FILES)
+    except FileExistsError as exc:
+        raise ModelFileError(str(exc)) from None
+    model.metrics = merged
     return path
 
 
@@ -86,6 +99,8 @@ def load_model(path):
         Missing, corrupt, foreign, pickled or mismatched files, with the reason.
     """
     path = Path(path)
+    if not path.exists():
+        recover_folder(path)  # a save killed between moving the old folder aside and moving the new one in
     if not path.is_dir():
         if path.suffix.lower() in PICKLE_SUFFIXES:
             raise ModelFileError(
