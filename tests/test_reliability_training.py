@@ -105,3 +105,67 @@ def test_checkpoint_never_holds_nan_weights(tmp_path, data):
     state = load_checkpoint(path)  # loads: every tensor in it is finite
     assert state.epoch == 2
     assert all(torch.isfinite(t).all() for t in state.model_state.values())
+
+
+def test_an_interrupted_fit_leaves_a_model_that_refuses_to_be_used_as_fitted(data, tmp_path):
+    """Ctrl-C during fit: no silent half-fitted model (prior unfitted, weights mid-epoch)."""
+    from latentlab.training import Callback
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    model = latentlab.Autoencoder(latent_dim=2, hidden=(8,))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(data, **FAST, epochs=5, callbacks=[CtrlC()])
+    for use in (lambda: model.encode(data[:3]), lambda: model.sample(2), lambda: model.save(tmp_path / "m")):
+        with pytest.raises(latentlab.NotFittedError, match="interrupted"):
+            use()
+    assert not (tmp_path / "m").exists()
+    model.fit(data, **FAST, epochs=2)  # fitting again clears it
+    assert model.encode(data[:3]).shape == (3, 2)
+
+
+def test_outputs_that_overflow_once_scaled_back_are_refused(data):
+    model = latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(data, **FAST, epochs=1)
+    model.scaler.scale_ = np.full_like(model.scaler.scale_, 3e38)  # a finite but absurd scaler
+    model.scaler.offset_ = np.full_like(model.scaler.offset_, 3.3e38)
+    with pytest.raises(latentlab.DataError, match="overflow"):
+        model.sample(3, seed=0)
+
+
+def test_complex_and_masked_inputs_are_not_silently_changed(tmp_path):
+    import torch
+
+    from latentlab.cli import main
+    from latentlab.data.validation import as_float_array
+
+    with pytest.raises(latentlab.DataTypeError, match="complex"):
+        as_float_array(torch.ones(4, 2, dtype=torch.complex64))
+    masked = np.ma.masked_array(np.ones((4, 2)), mask=[[0, 1], [0, 0], [0, 0], [0, 0]])
+    with pytest.raises(latentlab.DataError, match="1 NaN"):  # the masked entry is missing, not a 1
+        as_float_array(masked)
+    assert np.isnan(as_float_array(masked, allow_nan=True)[0, 1])
+    np.save(tmp_path / "c.npy", np.ones((20, 3), dtype=np.complex64))
+    assert main(["train", "--data", str(tmp_path / "c.npy"), "--epochs", "1", "--out", str(tmp_path / "run")]) == 2
+
+
+def test_train_refuses_an_unwritable_out_before_training(tmp_path, capsys, monkeypatch):
+    import os
+
+    from latentlab.cli import main
+    from latentlab.models import api
+
+    ran = []
+    monkeypatch.setattr(api, "fit_model", lambda *a, **k: ran.append(1))  # the binding fit() calls
+    (tmp_path / "file").write_text("x")
+    assert main(["train", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        assert main(["train", "--data", "digits", "--epochs", "1", "--out", str(locked / "run")]) == 2
+        assert "cannot be written" in capsys.readouterr().err
+    assert ran == []  # no training was spent

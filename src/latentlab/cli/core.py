@@ -122,6 +122,22 @@ class _HelpForFamily(argparse.Action):
         namespace.show_help = True
 
 
+def _check_writable(out: Path) -> None:
+    """Refuse an --out that cannot be written, before any training time is spent."""
+    import tempfile
+
+    from latentlab.errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the run.")
+    probe_at = out if out.is_dir() else next((p for p in out.parents if p.exists()), Path("."))
+    try:
+        with tempfile.NamedTemporaryFile(dir=probe_at, prefix=".latentlab-write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--out {out} cannot be written ({exc.strerror}); choose a writable folder.") from None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     if getattr(args, "show_help", False):
         from .options import show_family_defaults
@@ -135,6 +151,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     model = latentlab.create(args.family, **model_options_for(args, args.family))
     train_opts = pick(args, TrainConfig)
+    if distributed.is_main_process():
+        _check_writable(Path(args.out))  # before training, not after it
     X_test = y_test = None
     if args.stream or Path(args.data).is_dir() or args.data.endswith((".parquet", ".pq")):
         from latentlab.apps.datasplit import streamed_record

@@ -47,6 +47,8 @@ def read_table(path: str | Path, label_column: str | None = None):
             arr = np.load(path, allow_pickle=False, mmap_mode="r")
         except ValueError as exc:
             raise DataError(f"{path} is not a plain numeric .npy file ({exc}); object arrays are refused.") from None
+        if arr.dtype.kind not in "iufb":  # complex numbers would silently lose their imaginary part
+            raise DataTypeError(f"{path} holds {arr.dtype} values; pass real numbers (split complex data into real and imaginary parts).")
         return np.asarray(arr, dtype=np.float32), None
     if suffix in (".csv", ".txt", ".tsv"):
         import pandas as pd

@@ -31,7 +31,11 @@ def as_float_array(X, *, name: str = "X", allow_nan: bool = False, min_samples: 
     if X is None:
         raise DataError(f"{name} is None; pass an array of shape (n_samples, n_features).")
     if hasattr(X, "detach") and hasattr(X, "cpu"):  # torch tensor
+        if X.is_complex():  # .float() would drop the imaginary part without a word
+            raise DataTypeError(f"{name} is complex; pass real numbers (e.g. torch.abs or split real/imag parts).")
         X = X.detach().cpu().float().numpy()
+    elif isinstance(X, np.ma.MaskedArray):  # np.asarray would drop the mask: masked entries become NaN (missing)
+        X = X.astype(np.float64).filled(np.nan) if X.dtype.kind != "c" else X.data
     elif hasattr(X, "to_numpy"):  # pandas
         X = X.to_numpy()
     try:

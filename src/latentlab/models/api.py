@@ -74,6 +74,7 @@ class ModelAPI:
         self.compat_ids: tuple[int, int] | None = None  # set by load for files of an earlier version
         self.view: RunView | None = None  # what a viewer needs to know about the data (see attach_view)
         self.row_invariant = False  # see run_batched
+        self.fit_interrupted = False  # set while a fit runs; stays set if it is interrupted
 
     # ----------------------------------------------------------------- data
     @property
@@ -82,6 +83,11 @@ class ModelAPI:
 
     def check_fitted(self) -> None:
         """Raise :class:`NotFittedError` unless the model is built and its scaler fitted."""
+        if self.fit_interrupted:
+            raise NotFittedError(
+                f"the last fit of this {type(self).__name__} was interrupted, so its weights and prior are not a "
+                "finished fit; fit it again, or resume from a checkpoint (fit(..., resume=path))."
+            )
         if not self.built or self.scaler is None:
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) or latentlab.load(dir).")
 
@@ -95,7 +101,14 @@ class ModelAPI:
 
     def to_user_space(self, t: torch.Tensor) -> np.ndarray:
         """Inverse of :meth:`to_model_space`: model-space values in the user's units, as NumPy."""
-        return self.scaler.inverse_transform(t.detach().float().cpu().numpy())
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in words
+            out = self.scaler.inverse_transform(t.detach().float().cpu().numpy())
+        if not np.isfinite(out[~np.isnan(t.detach().cpu().numpy())]).all():  # NaN is sequence padding
+            raise DataError(
+                "the outputs overflow float32 once scaled back to your units (the fitted scale is absurdly large: "
+                "an extreme value in the training data?). Check the training data for outliers, or use scaling='standard'."
+            )
+        return out
 
     def label_tensor(self, y, n: int, required: bool = False) -> torch.Tensor | None:
         """Checked integer labels as a tensor (None for an unconditional model given none)."""
