@@ -191,13 +191,16 @@ def fit_model(model, data, tc: TrainConfig, callbacks=None, resume=None):
     if fresh and ckpt is None:
         model.initialise_from_data(data.statistics_rows(train))
     trainer = Trainer(model, tc, callbacks)
-    model.fit_interrupted = True  # until the fit has finished: a Ctrl-C leaves a model that says so
     if ckpt is not None:
         trainer.load_state_dict(ckpt.trainer_state)
-    model.history = list(model.history) + trainer.fit(train, val)
-    model.train_config = tc
-    report = FitReport(len(model.history), trainer.best_epoch, trainer.stopped_on_nan)
-    report.statistics = model.fit_statistics(data.statistics_rows(train))
+    try:
+        model.history = list(model.history) + trainer.fit(train, val)
+        model.train_config = tc
+        report = FitReport(len(model.history), trainer.best_epoch, trainer.stopped_on_nan)
+        report.statistics = model.fit_statistics(data.statistics_rows(train))
+    except BaseException:  # Ctrl-C or a failure mid-fit: the model says so instead of looking fitted
+        model.fit_interrupted = True
+        raise
     model.fit_report = report
     model.fit_interrupted = False
     return model
