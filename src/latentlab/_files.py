@@ -48,14 +48,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - some filesystems refuse directory fsync
-        pass
+    _fsync_dir(path.parent)  # make the rename itself durable
 
 
 def remove_stale_temporaries(path: str | os.PathLike) -> int:
@@ -190,11 +183,3 @@ def _link_or_copy(src, dst) -> None:
     except OSError:
         shutil.copy2(src, dst, follow_symlinks=False)
 
-
-def write_durable(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file and fsync it (inside a folder :func:`atomic_folder` is filling)."""
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fchmod(fh.fileno(), _MODE)
-        os.fsync(fh.fileno())

@@ -9,6 +9,7 @@ that is a pickle or a zip archive is named as such before it is opened.
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +132,6 @@ def check_tensors(
 
 def state_crc(state: dict[str, torch.Tensor]) -> int:
     """CRC-32 of a state dict's names and float32 values, in name order: what identifies a model's weights."""
-    import zlib
-
     crc = 0
     for name, t in sorted(state.items()):
         crc = zlib.crc32(name.encode(), crc)

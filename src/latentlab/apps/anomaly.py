@@ -30,7 +30,7 @@ def _scaled64(model, X: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def codes_and_errors(model64, X: np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+def codes_and_errors(model64, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Posterior-mean codes and squared reconstruction errors (summed over features, scaled space).
 
     ``model64`` is a float64 copy of a fitted model (see :func:`float64_copy`):

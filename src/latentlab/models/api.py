@@ -101,9 +101,10 @@ class ModelAPI:
 
     def to_user_space(self, t: torch.Tensor) -> np.ndarray:
         """Inverse of :meth:`to_model_space`: model-space values in the user's units, as NumPy."""
+        arr = t.detach().float().cpu().numpy()
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in words
-            out = self.scaler.inverse_transform(t.detach().float().cpu().numpy())
-        if not np.isfinite(out[~np.isnan(t.detach().cpu().numpy())]).all():  # NaN is sequence padding
+            out = self.scaler.inverse_transform(arr)
+        if not np.isfinite(out).all() and not np.isfinite(out[~np.isnan(arr)]).all():  # NaN is sequence padding
             raise DataError(
                 "the outputs overflow float32 once scaled back to your units (the fitted scale is absurdly large: "
                 "an extreme value in the training data?). Check the training data for outliers, or use scaling='standard'."

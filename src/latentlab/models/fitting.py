@@ -139,9 +139,7 @@ class StreamInput:
 
     def statistics_rows(self, train) -> TensorData:
         """At most 20,000 evenly spaced training rows (64 MB), read a block at a time."""
-        shape = tuple(train.source.shape) if hasattr(train, "source") else None
-        d = math.prod(shape) if shape else 1
-        cap = max(256, min(20000, (1 << 24) // d))
+        cap = max(256, min(20000, (1 << 24) // math.prod(self.source.shape)))
         step, seen, picked = max(1, -(-len(train) // cap)), 0, []
         for x, y in train.batches(train.block_rows):
             idx = torch.arange((-seen) % step, len(x), step)
@@ -188,8 +186,9 @@ def fit_model(model, data, tc: TrainConfig, callbacks=None, resume=None):
     if ckpt is not None:
         model.load_state_dict(ckpt.model_state)
     train, val = data.data(model, tc)
+    rows = data.statistics_rows(train)  # model-space rows: the scaler is fixed, so training leaves them as they are
     if fresh and ckpt is None:
-        model.initialise_from_data(data.statistics_rows(train))
+        model.initialise_from_data(rows)
     trainer = Trainer(model, tc, callbacks)
     if ckpt is not None:
         trainer.load_state_dict(ckpt.trainer_state)
@@ -197,7 +196,7 @@ def fit_model(model, data, tc: TrainConfig, callbacks=None, resume=None):
         model.history = list(model.history) + trainer.fit(train, val)
         model.train_config = tc
         report = FitReport(len(model.history), trainer.best_epoch, trainer.stopped_on_nan)
-        report.statistics = model.fit_statistics(data.statistics_rows(train))
+        report.statistics = model.fit_statistics(rows)
     except BaseException:  # Ctrl-C or a failure mid-fit: the model says so instead of looking fitted
         model.fit_interrupted = True
         raise

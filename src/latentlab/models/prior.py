@@ -119,6 +119,13 @@ class FittedGaussian(Prior):
         return {}
 
 
+def _mixture_log_prob(z, means, logvars, log_weights) -> torch.Tensor:
+    """``log sum_k w_k N(z; mu_k, diag(exp(logvar_k)))`` for ``z (..., L)``, components ``(K, L)``, weights ``(K,)``."""
+    d = z.unsqueeze(-2) - means  # (..., K, L)
+    comp = -0.5 * (d**2 * torch.exp(-logvars) + logvars + math.log(2 * math.pi)).sum(-1)  # (..., K)
+    return torch.logsumexp(comp + log_weights, dim=-1)
+
+
 class MixtureOfGaussians(Prior):
     """``sum_k pi_k N(mu_k, diag(sigma_k^2))`` with learned weights, means and variances.
 
@@ -145,10 +152,7 @@ class MixtureOfGaussians(Prior):
         return self.logvars.clamp(-10.0, 5.0)  # keeps the density finite while it is trained
 
     def log_prob(self, z):
-        lv = self._logvars()
-        d = z.unsqueeze(-2) - self.means  # (..., K, L)
-        comp = -0.5 * (d**2 * torch.exp(-lv) + lv + math.log(2 * math.pi)).sum(-1)  # (..., K)
-        return torch.logsumexp(comp + F.log_softmax(self.logits, -1), dim=-1)
+        return _mixture_log_prob(z, self.means, self._logvars(), F.log_softmax(self.logits, -1))
 
     @torch.no_grad()
     def sample(self, n, generator=None):
@@ -197,10 +201,8 @@ class VampPrior(Prior):
 
     def log_prob(self, z):
         q = self._components()
-        lv = q.logvar
-        d = z.unsqueeze(-2) - q.mean  # (..., K, L)
-        comp = -0.5 * (d**2 * torch.exp(-lv) + lv + math.log(2 * math.pi)).sum(-1)  # (..., K)
-        return torch.logsumexp(comp, dim=-1) - math.log(q.mean.shape[0])
+        k = q.mean.shape[0]
+        return _mixture_log_prob(z, q.mean, q.logvar, torch.full((k,), -math.log(k), dtype=z.dtype, device=z.device))
 
     @torch.no_grad()
     def sample(self, n, generator=None):
