@@ -73,8 +73,9 @@ def register(sub, command: str | None = None) -> None:
         help="share of --data held out from training, for `evaluate` (default: 0.25 of digits, the official test "
         "set of mnist & co., none of a file); recorded in OUT/metrics.json",
     )
-    add_model_options(p)
-    add_train_options(p)
+    if command == "train":  # the options come from the model and training configs, which import torch
+        add_model_options(p)
+        add_train_options(p)
     p.set_defaults(handler=cmd_train, train_parser=p)
 
     p = sub.add_parser(

@@ -64,7 +64,7 @@ def _save_array(arr: np.ndarray, out: Path, ncols: int = 8) -> Path:
 
 def register(sub, command: str | None = None) -> None:
     """Add this group's sub-commands to the parser (``command``: see :func:`latentlab.cli.build_parser`)."""
-    estimator_options = command in (None, "detect", "impute")  # they import scikit-learn: only when needed
+    estimator_options = command in ("detect", "impute")  # they import scikit-learn: only when needed
     if estimator_options:
         from ..estimators import AutoencoderImputer, AutoencoderOutlierDetector
 
