@@ -165,12 +165,17 @@ def export_explorer(run_dirs: list[str], out_dir: str | Path) -> Path:
     from .. import load
     from .runs import parse_run
 
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"OUT_DIR {out} is a file; give a folder (index.html is written inside it).")
     models = {}
     for spec in run_dirs:
         name, path = parse_run(spec)
         models[name] = load(path)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"OUT_DIR {out} cannot be made ({exc.strerror}); choose a writable folder.") from None
     page = out / "index.html"
     atomic_write_bytes(page, export_page(models).encode("utf-8"))
     page.chmod(0o644)  # a page to share, not a secret

@@ -86,7 +86,9 @@ class DecodeRequest(_Strict):
 
 class DecodeResponse(_Strict):
     model: str
-    images: list[list[float]]
+    images: list[list[float | None]] = Field(
+        description="one flattened output per code; null marks padding past a sequence's end"
+    )
 
 
 class SampleRequest(_Strict):
