@@ -265,11 +265,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     import latentlab
+    from latentlab.errors import ConfigError
+
+    from .._files import atomic_write_bytes
 
     model = latentlab.load(args.run_dir)
+    k = model.config.n_classes
+    if k and args.label is None:
+        raise ConfigError(f"this run is conditional: give --label K to pick the class (0..{k - 1}).")
+    if not k and args.label is not None:
+        raise ConfigError("--label needs a conditional run (a cvae); this one is unconditional.")
     samples = model.sample(args.n, y=args.label, seed=args.seed)
     out = Path(args.out or Path(args.run_dir) / "samples.npy")
-    np.save(out, samples)
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, samples, allow_pickle=False)
+    atomic_write_bytes(out, buf.getvalue())
     print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {out}")
     return 0
 

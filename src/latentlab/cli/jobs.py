@@ -196,6 +196,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.out is not None:
         _check_array_out(Path(args.out))
     model = latentlab.load(args.run_dir)
+    k = model.config.n_classes
+    if k and args.label is None:
+        from latentlab.errors import ConfigError
+
+        raise ConfigError(f"this run is conditional: give --label K to pick the class (0..{k - 1}).")
     if args.grid is not None:
         arr, ncols = decode_grid(model, n=args.grid), args.grid
     else:

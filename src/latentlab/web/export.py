@@ -2,7 +2,8 @@
 
 The decoder (and, when it can be, the encoder) runs in the page as plain
 JavaScript over the exported weights of the MLP. That keeps the page a
-single file of a few hundred kilobytes with no runtime to bundle; an ONNX
+single file with no runtime to bundle (about 2 MB for the demo's two digits
+models, most of it the training codes of the map and the weights); an ONNX
 export would need a multi-megabyte WebAssembly runtime for networks of a
 few thousand weights. Every export is checked before it is written: a NumPy
 replay of the exported networks must agree with ``model.decode`` (and
