@@ -183,7 +183,8 @@ def create_app(entries: dict[str, Entry], allowed_hosts: list[str] | None = None
         """Codes of the training samples (all coordinates) and their labels, for the map."""
         e = entry(name)
         if name not in latents_json:  # the same for the life of the server: build the body once
-            body = Latents(model=name, points=_floats(e.points), labels=e.labels.tolist())
+            clusters = [] if e.clusters is None else e.clusters.tolist()
+            body = Latents(model=name, points=_floats(e.points), labels=e.labels.tolist(), clusters=clusters)
             latents_json[name] = body.model_dump_json().encode()
         return Response(latents_json[name], media_type="application/json")
 

@@ -57,6 +57,7 @@ class Latents(_Strict):
     model: str
     points: list[list[float]]
     labels: list[int]
+    clusters: list[int] = Field(default_factory=list, description="k-means cluster of each point's code")
 
 
 class EncodeRequest(_Strict):
