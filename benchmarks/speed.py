@@ -22,7 +22,7 @@ bfloat16 matrix-multiply peaks, then samples/s of the first epoch (which
 includes compilation) and of the later epochs (median of epochs 2..E), as the
 range over rounds, and the ratio to the two reference loops.
 
-    python benchmarks/speed.py [--n 60000] [--epochs 3] [--rounds 2] [--only NAME,...]
+    python benchmarks/speed.py [--n 60000] [--epochs 3] [--rounds 2] [--only NAME,...] [--sustained S]
 """
 
 from __future__ import annotations
@@ -140,6 +140,20 @@ def pyod_loop(X: torch.Tensor, epochs: int) -> list[float]:
     return [(time.perf_counter() - t0) / epochs] * epochs  # PyOD reports no per-epoch times
 
 
+def sustained_matmul(seconds: int) -> list[float]:
+    """float32 1024^3 matmul GFLOP/s in each second of a ``seconds``-long busy spell (is the machine's speed
+    steady under load, or does it fall after a while, as turbo budgets and shared hosts make it?)."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    rates = []
+    for _ in range(seconds):
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < 1.0:
+            a @ b
+            n += 1
+        rates.append(2 * 1024**3 * n / (time.perf_counter() - t0) / 1e9)
+    return rates
+
+
 def contenders(args) -> dict:
     table = {
         "hand loop, default Adam": lambda X: hand_loop(X, args.epochs, fused=False, compiled=False),
@@ -178,7 +192,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", default=None, help="comma-separated substrings of contender names")
+    parser.add_argument("--sustained", type=int, default=0, metavar="S",
+                        help="first print the matmul rate of each second of an S-second busy spell")
     args = parser.parse_args()
+    if args.sustained:
+        rates = sustained_matmul(args.sustained)
+        print("sustained float32 matmul GFLOP/s, second by second: " + " ".join(f"{r:.0f}" for r in rates))
     X = torch.from_numpy(mnist_like(args.n))
     print(f"CPU: {cpu_description()}")
     print(f"bf16 matrix units (torch): {devices.cpu_has_bf16_units()}; threads {torch.get_num_threads()}; "
