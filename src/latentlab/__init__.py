@@ -44,6 +44,7 @@ _LAZY = {
     "AutoencoderImputer": "latentlab.estimators",
     "AutoencoderOutlierDetector": "latentlab.estimators",
     "AutoencoderTransformer": "latentlab.estimators",
+    "SeriesAnomalyDetector": "latentlab.estimators",
 }
 
 
@@ -84,6 +85,7 @@ __all__ = [
     "AutoencoderTransformer",
     "AutoencoderOutlierDetector",
     "AutoencoderImputer",
+    "SeriesAnomalyDetector",
     "compress",
     "decompress",
     "load",
