@@ -90,6 +90,37 @@ def choose_window(series, *, default: int = 16, min_window: int = 4, max_window:
     return int(max(min_window, min(w, max_window, max(min_window, len(x) // 4))))
 
 
+def level_drifts(series, p_value: float = 0.1) -> bool:
+    """Whether the level of any channel may wander: the augmented Dickey-Fuller test keeps its unit root.
+
+    A channel whose ADF p-value (statsmodels' ``adfuller``, constant term,
+    lags by BIC) exceeds ``p_value`` is taken to drift (a random walk, or a
+    trend), and raw windows of its later data would look unlike any it was
+    trained on. Missing points are interpolated for the test only.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> level_drifts(rng.standard_normal(300)), level_drifts(np.cumsum(rng.standard_normal(300)))
+    (False, True)
+    """
+    from statsmodels.tsa.stattools import adfuller
+
+    x = as_series_array(series)
+    t = np.arange(len(x), dtype=np.float64)
+    for j in range(x.shape[1]):
+        v = x[:, j]
+        ok = np.isfinite(v)
+        if ok.sum() < 20:
+            continue
+        v = np.interp(t, t[ok], v[ok])
+        if v.std() <= 1e-12:
+            continue
+        if adfuller(v, regression="c", autolag="BIC", result_object=False)[1] > p_value:
+            return True
+    return False
+
+
 # ------------------------------------------------------------------ windows
 def as_series_array(series, name: str = "series") -> np.ndarray:
     """A series as a float64 ``(T, F)`` array; NaN stays (missing), infinities are refused."""

@@ -19,6 +19,7 @@ from ..training.options import TrainConfig
 from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin
 
 FORMAT = "latentlab-series-detector"
+POINT_WEIGHT = 0.5  # of a point's own error in its score, against its window's mean error
 AUTO_HOLDOUT = 0.25  # the later part of the training windows that judges the normalisation
 
 
@@ -28,9 +29,12 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     The series is scaled per channel (training mean and standard deviation),
     cut into windows of ``window`` steps (stride 1), each window is
     normalised, and an autoencoder is trained to reconstruct them. The score
-    of a step is the mean squared error at that step over the windows that
-    cover it (summed over nothing, averaged over channels), so an anomaly
-    scores at the steps where it is. See :mod:`latentlab.apps.timeseries`.
+    of a step is the mean, over the windows that cover it, of half its own
+    squared reconstruction error plus half the mean error of its channel in
+    that window; channels are averaged. So an anomaly scores at the steps
+    where it is, and the inside of a long event is not missed. Window scores
+    are the mean squared error of each window. See
+    :mod:`latentlab.apps.timeseries` and docs/timeseries.md.
 
     Parameters
     ----------
@@ -82,7 +86,7 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         **COMMON_CONSTRAINTS,
         "architecture": [StrOptions({"mlp", "conv", "seq"})],
         "window": [Interval(Integral, 2, None, closed="left"), None],
-        "normalisation": [StrOptions({"auto", *ts.NORMALISATIONS})],
+        "normalisation": [StrOptions({"auto", "heldout", *ts.NORMALISATIONS})],
         "contamination": [Interval(Real, 0, 0.5, closed="neither")],
     }
 
@@ -181,6 +185,15 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         return model
 
     def _errors(self, model, W: np.ndarray, how: str) -> np.ndarray:
+        """Half each point's own squared error, half its window's mean: a step's score then also counts
+        the windows it sits in, which lifts the inside of long events (chosen on the validation series)."""
+        E = self._point_errors(model, W, how)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a channel missing in a whole window
+            own = np.nanmean(E, axis=1, keepdims=True)  # (n, 1, F): each channel's mean in the window
+        return POINT_WEIGHT * E + (1 - POINT_WEIGHT) * own
+
+    def _point_errors(self, model, W: np.ndarray, how: str) -> np.ndarray:
         """Point-wise squared errors ``(n, w, F)`` of scaled windows ``W``; NaN where a point is missing."""
         Z = ts.normalise_windows(W, how)
         if len(Z) == 0:
@@ -217,11 +230,13 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         W = ts.sliding_windows(xs, self.window_)
         how = self.normalisation
         if how == "auto":
+            how = "centre" if ts.level_drifts(xs) else "raw"
+        elif how == "heldout":
             how = self._choose_normalisation(W)
         self.normalisation_ = how
         self.model_ = self._fit_windows(ts.normalise_windows(W, how))
         self.history_ = list(self.model_.history)
-        self.decision_scores_ = self._step_scores(xs).mean(axis=1)
+        self.decision_scores_ = self._combine(self._step_scores(xs))
         self.threshold_ = float(np.nanquantile(self.decision_scores_, 1.0 - float(self.contamination)))
         self.reset_stream()
         return self
@@ -246,6 +261,12 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     def _step_scores(self, xs: np.ndarray) -> np.ndarray:
         E = self._errors(self.model_, ts.sliding_windows(xs, self.window_), self.normalisation_)
         return ts.step_means(E, 0, len(xs))  # (T, F)
+
+    def _combine(self, per: np.ndarray) -> np.ndarray:
+        """Channel scores ``(T, F)`` -> step scores: their mean over the channels that were observed."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(per, axis=1)
 
     def _prepare(self, series) -> tuple[np.ndarray, object]:
         self._check_fitted()
@@ -273,9 +294,7 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     def anomaly_score(self, series):
         """Per-step anomaly scores ``(T,)``, larger = more anomalous; NaN at steps with every value missing."""
         xs, index = self._prepare(series)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return self._wrap(np.nanmean(self._step_scores(xs), axis=1), index, "score")
+        return self._wrap(self._combine(self._step_scores(xs)), index, "score")
 
     def window_scores(self, series):
         """Mean squared error of each window ``(T - window + 1,)``, indexed by the window's first step."""
@@ -329,9 +348,7 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         if n <= 0 or len(self._pending) == 0:
             return np.zeros(0)
         per = ts.step_means(self._pending, 0, last - self._first + 1)[self._done - self._first :]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out = np.nanmean(per, axis=1)
+        out = self._combine(per)
         self._done = last + 1
         drop = max(0, self._done - self.window_ + 1 - self._first)  # windows that end before the next step
         self._pending, self._first = self._pending[drop:], self._first + drop
