@@ -41,12 +41,14 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     window : int or None, default=None
         Window length; None takes the dominant period of the training series
         (the highest autocorrelation peak), else 16, within ``[4, 128]``.
-    normalisation : {'auto', 'raw', 'centre', 'standard'}, default='auto'
+    normalisation : {'auto', 'raw', 'centre', 'standard', 'heldout'}, default='auto'
         'raw' keeps the level, 'centre' removes each window's mean (robust to
-        level drift), 'standard' also divides by its spread. 'auto' fits
-        'raw' and 'centre' on the first 75% of the training windows and keeps
-        the one that raises fewer false alarms (scores above the 99th
-        percentile of its own training scores) on the last 25%.
+        level drift), 'standard' also divides by its spread. 'auto' takes
+        'centre' when a channel of the training series keeps a unit root
+        (:func:`latentlab.apps.timeseries.level_drifts`), else 'raw'.
+        'heldout' fits 'raw' and 'centre' on the first 75% of the training
+        windows and keeps the one that raises fewer false alarms (scores
+        above the 99th percentile of its own training scores) on the last 25%.
     contamination : float in (0, 0.5), default=0.01
         The threshold is the ``1 - contamination`` quantile of the training
         steps' scores.
@@ -99,7 +101,7 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         latent_dim: int = 4,
         architecture: str = "mlp",
         hidden: tuple[int, ...] = (64,),
-        epochs: int = 60,
+        epochs: int = 120,
         batch_size: int = 64,
         lr: float = 2e-3,
         model_params: dict | None = None,
