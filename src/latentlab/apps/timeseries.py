@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from ..errors import ConfigError, DataError, DataWarning
+from ..errors import ConfigError, DataError
 
 NORMALISATIONS = ("raw", "centre", "standard")
 
@@ -336,9 +336,3 @@ def series_metrics(labels, step_scores, window_scores, window: int, predicted=No
         out["event_recall"] = event_recall(labels, predicted)
     return out
 
-
-def warn_far(x: np.ndarray, name: str = "series") -> None:
-    """Warn when scaled values lie beyond 1000 training spreads (a unit mistake, most likely)."""
-    if np.nanmax(np.abs(x), initial=0.0) > 1e3:
-        warnings.warn(f"{name} lies over 1000 training spreads from the training level; "
-                      "check its units.", DataWarning, stacklevel=3)

@@ -17,13 +17,14 @@ from ..models.fitting import ArrayInput, fit_model
 from ..storage import read_json
 from ..training.options import TrainConfig
 from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin
+from ._stream import SeriesStreamMixin
 
 FORMAT = "latentlab-series-detector"
 POINT_WEIGHT = 0.5  # of a point's own error in its score, against its window's mean error
 AUTO_HOLDOUT = 0.25  # the later part of the training windows that judges the normalisation
 
 
-class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
+class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEstimator):
     """Anomaly detection on one long series (or a few channels) with an autoencoder on its windows.
 
     The series is scaled per channel (training mean and standard deviation),
@@ -309,52 +310,6 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         s = self.anomaly_score(series)
         out = (np.nan_to_num(np.asarray(s, dtype=np.float64), nan=-np.inf) > self.threshold_).astype(int)
         return self._wrap(out, getattr(s, "index", None), "anomaly")
-
-    # ------------------------------------------------------------------ streaming
-    def reset_stream(self) -> None:
-        """Start a new stream: the next :meth:`update` is the series' first point."""
-        self._tail = np.zeros((0, self.n_features_in_))  # the last window - 1 scaled points
-        self._pending = np.zeros((0, self.window_, self.n_features_in_))  # errors of the last window - 1 windows
-        self._first = 0  # the step where the first pending window starts
-        self._seen = 0  # points received
-        self._done = 0  # steps whose score was returned
-
-    def update(self, points) -> np.ndarray:
-        """Score new points as they arrive; returns the scores of the steps that became final.
-
-        A step's score is final once every window that covers it has arrived,
-        ``window - 1`` points later; :meth:`flush` returns the rest at the end.
-        The buffer holds ``window - 1`` points and their windows' errors, and
-        the scores equal those of :meth:`anomaly_score` on the whole series.
-        """
-        self._check_fitted()
-        x, _ = self._values(points, reset=False)
-        xs = np.concatenate([self._tail, self._scaled(x)])
-        self._seen += len(x)
-        w = self.window_
-        if len(xs) >= w:
-            E = self._errors(self.model_, ts.sliding_windows(xs, w), self.normalisation_)
-            self._pending = np.concatenate([self._pending, E])
-        self._tail = xs[-(w - 1):] if w > 1 else xs[:0]
-        return self._emit(last=self._seen - w)  # steps up to the newest window's start are final
-
-    def flush(self) -> np.ndarray:
-        """End the stream: the scores of its last ``window - 1`` steps (covered by fewer windows)."""
-        out = self._emit(last=self._seen - 1)
-        self.reset_stream()
-        return out
-
-    def _emit(self, last: int) -> np.ndarray:
-        """Scores of steps ``_done .. last``; then drop the windows no later step needs."""
-        n = last - self._done + 1
-        if n <= 0 or len(self._pending) == 0:
-            return np.zeros(0)
-        per = ts.step_means(self._pending, 0, last - self._first + 1)[self._done - self._first :]
-        out = self._combine(per)
-        self._done = last + 1
-        drop = max(0, self._done - self.window_ + 1 - self._first)  # windows that end before the next step
-        self._pending, self._first = self._pending[drop:], self._first + drop
-        return out
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> Path:
