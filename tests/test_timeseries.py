@@ -177,6 +177,8 @@ def test_cli_detect_series_end_to_end(tmp_path, capsys):
     assert "no column 'nope'" in capsys.readouterr().err
     assert main(["detect-series", str(csv), "--column", "note", "--out", str(out)]) == 2
     assert "not numeric" in capsys.readouterr().err
+    assert main(["detect-series", str(csv), "--column", "load", "--normalisation", "log", "--out", str(out)]) == 2
+    assert "'normalisation' option" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ metrics and helpers

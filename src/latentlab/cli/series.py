@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write_bytes
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 
 def register(sub, command: str | None = None) -> None:
@@ -74,9 +74,14 @@ def cmd_detect_series(args: argparse.Namespace) -> int:
     df = read_series(args.input, args.column, args.time_column)
     if not 0 < args.train_fraction <= 1:
         raise DataError(f"--train-fraction {args.train_fraction} must be in (0, 1].")
+    from sklearn.utils._param_validation import InvalidParameterError
+
     det = _estimator(SeriesAnomalyDetector, args)
     det.set_params(window=args.window)
-    det.fit(df.iloc[: max(2, int(round(len(df) * args.train_fraction)))])
+    try:
+        det.fit(df.iloc[: max(2, int(round(len(df) * args.train_fraction)))])
+    except InvalidParameterError as exc:  # an option out of range: say which, without a traceback
+        raise ConfigError(str(exc).replace("parameter of SeriesAnomalyDetector", "option")) from None
     scores = det.anomaly_score(df)
     flags = det.predict(df)
     out = pd.DataFrame({**{c: df[c] for c in df.columns}, "score": scores, "anomaly": flags}, index=df.index)
