@@ -48,6 +48,7 @@ _LAZY = {
     "AutoencoderImputer": "latentlab.estimators",
     "AutoencoderOutlierDetector": "latentlab.estimators",
     "AutoencoderTransformer": "latentlab.estimators",
+    "SeriesAnomalyDetector": "latentlab.estimators",
 }
 
 
@@ -92,6 +93,7 @@ __all__ = [
     "AutoencoderTransformer",
     "AutoencoderOutlierDetector",
     "AutoencoderImputer",
+    "SeriesAnomalyDetector",
     "compress",
     "decompress",
     "load",

@@ -17,7 +17,7 @@ from ..data.scaling import Scaler
 from ..data.validation import as_float_array, check_labels, check_shape, check_training_range
 from ..errors import ConfigError, DataError, NotFittedError
 from ..training.options import TrainConfig
-from .fitting import ArrayInput, FitReport, StreamInput, fit_model, train_config
+from .fitting import ArrayInput, FitReport, StreamInput, fit_batch, fit_model, train_config
 from .interpolation import interpolate_codes
 from .view import RunView
 
@@ -213,7 +213,10 @@ class ModelAPI:
         if isinstance(X, Source):  # data bigger than memory: read in chunks
             return self.fit_source(X, epochs=epochs, batch_size=batch_size, callbacks=callbacks, **train_options)
         tc = train_config(epochs, batch_size, train_options)
-        return fit_model(self, ArrayInput(X, y, validation_data, allow_nan=self.allows_nan), tc, callbacks, resume)
+        data = ArrayInput(X, y, validation_data, allow_nan=self.allows_nan)
+        if batch_size is None and "batch_size" not in train_options:  # the default batch shrinks to short data
+            tc = fit_batch(tc, data.arr.shape[0])
+        return fit_model(self, data, tc, callbacks, resume)
 
     def fit_source(self, source, *, epochs: int | None = None, batch_size: int | None = None, callbacks=None,
                    resume=None, **train_options: Any):

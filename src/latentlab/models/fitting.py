@@ -13,6 +13,7 @@ Nothing about fitting stays on the model but what describes the result
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -222,10 +223,22 @@ def fit_model(model, data, tc: TrainConfig, callbacks=None, resume=None):
     return model
 
 
+def fit_batch(tc: TrainConfig, n: int) -> TrainConfig:
+    """``tc`` with its batch no larger than the rows left for training after ``validation_split``.
+
+    Mirrors the trainer's split: with too few rows to hold any out, all of them train.
+    """
+    n_val = int(round(n * tc.validation_split))
+    n_train = n if (tc.validation_split <= 0 or n_val < 1 or n - n_val < 1) else n - n_val
+    if tc.batch_size <= n_train:
+        return tc
+    return dataclasses.replace(tc, batch_size=max(1, n_train))
+
+
 def train_config(epochs: int | None, batch_size: int | None, options: dict[str, Any]) -> TrainConfig:
     """``TrainConfig`` from ``fit``'s keyword arguments (``None`` keeps the default)."""
     given = {"epochs": epochs, "batch_size": batch_size}
     return TrainConfig.from_kwargs(**options, **{k: v for k, v in given.items() if v is not None})
 
 
-__all__ = ["fit_model", "ArrayInput", "StreamInput", "FitReport", "train_config", "check_bernoulli_range"]
+__all__ = ["fit_model", "ArrayInput", "StreamInput", "FitReport", "train_config", "fit_batch", "check_bernoulli_range"]
