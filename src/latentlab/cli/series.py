@@ -27,7 +27,7 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--plot", default=None, help="PNG to write (default: OUT with .png); 'none' for no figure")
     p.add_argument("--train-fraction", type=float, default=1.0,
                    help="fit on this leading fraction of the series (default 1.0: all of it)")
-    if command in (None, "detect-series"):
+    if command == "detect-series":  # the options come from the estimator, which imports scikit-learn
         from ..estimators import SeriesAnomalyDetector
         from .jobs import _add_estimator_options
 
