@@ -12,6 +12,7 @@ from .apps.compression import compress, decompress  # noqa: E402
 from .config import families, get_family  # noqa: E402
 from .data.datasets import load_digits  # noqa: E402
 from .data.sequences import load_sequences, make_sequences, pad_sequences  # noqa: E402
+from .data.shapes import load_dsprites, load_shapes  # noqa: E402
 from .errors import (  # noqa: E402
     ConfigError,
     DataError,
@@ -28,8 +29,10 @@ from .models import (  # noqa: E402
     VQVAE,
     WAE,
     Autoencoder,
+    BetaTCVAE,
     ConditionalVAE,
     ContractiveAutoencoder,
+    FactorVAE,
     LatentModel,
     SequenceAutoencoder,
     SequenceVAE,
@@ -88,6 +91,10 @@ __all__ = [
     "decompress",
     "load",
     "load_digits",
+    "load_shapes",
+    "load_dsprites",
+    "BetaTCVAE",
+    "FactorVAE",
     "load_sequences",
     "make_sequences",
     "pad_sequences",
