@@ -180,7 +180,7 @@ def dci(
 
 
 def factorvae_score(
-    codes, factors, *, n_votes: int = 800, group_size: int = 64, seed: int = 0, min_variance: float = 0.05
+    codes, factors, *, n_votes: int = 800, group_size: int = 64, seed: int = 0, min_variance: float = 0.01
 ) -> float:
     """The FactorVAE score: accuracy of the majority-vote classifier on held-out votes (chance ``1 / K``).
 
@@ -188,7 +188,8 @@ def factorvae_score(
     a finite data set the group is drawn (with replacement) from the
     samples that share a randomly chosen value of that factor. Codes are
     divided by their standard deviation over the data, and dimensions whose
-    variance is below ``min_variance`` of the largest (collapsed ones) never
+    variance over the data is below ``min_variance`` (collapsed ones: the
+    active-unit threshold of :mod:`latentlab.models.variational`) never
     vote, as in the paper. Half the votes train the classifier, the other
     half score it.
 
@@ -202,7 +203,7 @@ def factorvae_score(
     z, f = _check(codes, factors)
     rng = np.random.default_rng(seed)
     scale = z.std(0)
-    active = scale**2 > min_variance * max(float((scale**2).max()), 1e-12)
+    active = scale**2 > min_variance
     if not active.any():
         return 0.0
     zn = z[:, active] / scale[active]
