@@ -45,6 +45,11 @@ GRID = {
     "btcvae (beta 10)": lambda: latentlab.BetaTCVAE(beta=10.0, **COMMON),
     "factorvae (gamma 10)": lambda: latentlab.FactorVAE(gamma=10.0, disc_lr=1e-3, **COMMON),
     "factorvae (gamma 30)": lambda: latentlab.FactorVAE(gamma=30.0, disc_lr=1e-3, **COMMON),
+    "btcvae (beta 3, mss)": lambda: latentlab.BetaTCVAE(beta=3.0, estimator="mss", **COMMON),
+    "btcvae (beta 6, mss, anneal)": lambda: latentlab.BetaTCVAE(
+        beta=6.0, estimator="mss", kl_anneal="linear", kl_anneal_epochs=10, **COMMON
+    ),
+    "factorvae (gamma 20)": lambda: latentlab.FactorVAE(gamma=20.0, disc_lr=1e-3, **COMMON),
 }
 
 
@@ -106,7 +111,19 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=5_000)
     ap.add_argument("--n-test", type=int, default=1_000)
     ap.add_argument("--only", nargs="*", default=None, help="names of the models to run")
+    ap.add_argument("--out", default=None, help="also write the per-seed results to this JSON file")
+    ap.add_argument("--table", nargs="*", default=None, help="print the table of JSON files written by --out, and exit")
     args = ap.parse_args()
+    if args.table:
+        import json
+
+        merged: dict[str, list[dict[str, float]]] = {}
+        for path in args.table:
+            for k, v in json.loads(open(path).read()).items():
+                merged.setdefault(k, []).extend(v)
+        print(f"CPU: {cpu_model()}")
+        summarise(merged, tune=False)
+        return
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     models = GRID if args.tune else MODELS
@@ -124,9 +141,17 @@ def main() -> None:
             r = run_one(make, seed, train, test, args.epochs)
             results[name].append(r)
             print(f"  seed {seed} {name:<22} " + " ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
+    if args.out:
+        from latentlab._files import atomic_write_json
+
+        atomic_write_json(args.out, results)
+    summarise(results, args.tune)
+
+
+def summarise(results: dict[str, list[dict[str, float]]], tune: bool) -> None:
     print()
     table(results)
-    if not args.tune:
+    if not tune:
         mean = {k: np.mean([r["mig"] for r in v]) for k, v in results.items()}
         rec = {k: np.mean([r["rec"] for r in v]) for k, v in results.items()}
         base = max(mean.get("vae", -1), mean.get("beta-vae (4)", -1))
