@@ -80,3 +80,18 @@ def test_cli_evaluate_with_factors(shapes_model, tmp_path, no_standard_figures):
     assert rc == 0
     saved = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     assert 0 <= saved["mig"] <= 1 and "factorvae_score" in saved
+
+
+def test_the_docs_example_runs():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "disentanglement.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for code in blocks:
+            exec(compile(code, "disentanglement.md", "exec"), namespace)  # noqa: S102
+    assert all(0 <= v <= 1 for v in namespace["scores"].values()) and len(namespace["scores"]) == 3
