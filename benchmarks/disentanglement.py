@@ -33,8 +33,10 @@ FIT = dict(batch_size=64, lr=2e-3, patience=None, restore_best=False, validation
 MODELS = {
     "vae": lambda: latentlab.VAE(**COMMON),
     "beta-vae (4)": lambda: latentlab.VAE(beta=4.0, **COMMON),
-    "btcvae": lambda: latentlab.BetaTCVAE(beta=6.0, **COMMON),
-    "factorvae": lambda: latentlab.FactorVAE(gamma=20.0, disc_lr=1e-4, **COMMON),
+    "btcvae": lambda: latentlab.BetaTCVAE(
+        beta=6.0, estimator="mss", kl_anneal="linear", kl_anneal_epochs=10, **COMMON
+    ),
+    "factorvae": lambda: latentlab.FactorVAE(gamma=10.0, disc_lr=1e-3, **COMMON),
 }
 
 #: What --tune tries (seed 100: its own training shapes and held-out shapes, never those of the report).
