@@ -95,6 +95,10 @@ def register(sub, command: str | None = None) -> None:
         action="store_true",
         help="score the rows the run trained on (optimistic); by default evaluate scores only data it did not see",
     )
+    p.add_argument(
+        "--factors", default=None,
+        help=".npy of integer ground-truth factors, one row per scored sample: adds MIG, DCI, FactorVAE score, SAP",
+    )
     p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("sample", help="decode samples from the prior of a saved run")
@@ -254,9 +258,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from latentlab.cli.jobs import read_vector
 
         anomalies = read_vector(args.anomaly_labels, len(X), "--anomaly-labels")
+    factors = None
+    if getattr(args, "factors", None):
+        from latentlab.data.datasets import read_table
+
+        factors = read_table(args.factors)[0].astype(np.int64)
     metrics = evaluate_run(
         model, X, y, Path(args.out or args.run_dir), anomaly_labels=anomalies, k=args.k,
-        data={"split": split, "description": description, "n_samples": int(len(X))},
+        data={"split": split, "description": description, "n_samples": int(len(X))}, factors=factors,
     )
     print(f"scored {description}", file=sys.stderr)
     print(json.dumps(metrics, indent=2))

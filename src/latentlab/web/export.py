@@ -143,9 +143,13 @@ def export_page(models: dict[str, object]) -> str:
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     scripts = f"<script>window.LATENTLAB_EXPORT = {blob};</script>\n"
     for js in ("backend.js", "explorer.js"):
-        scripts += f"<script>\n{(STATIC / js).read_text(encoding='utf-8')}\n</script>\n"
+        text = (STATIC / js).read_text(encoding="utf-8")
+        if js == "explorer.js":  # the page's panels are one script: the slider panel builds on explorer.js's state
+            text += "\n" + (STATIC / "sliders.js").read_text(encoding="utf-8")
+        scripts += f"<script>\n{text}\n</script>\n"
     html = html.replace('<link rel="stylesheet" href="static/explorer.css">', f"<style>\n{css}</style>")
     html = html.replace('<script src="static/backend.js"></script>\n<script src="static/explorer.js"></script>\n', "")
+    html = html.replace('<script src="static/sliders.js"></script>\n', "")
     return html.replace("</body>", scripts + "</body>")
 
 
