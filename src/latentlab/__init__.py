@@ -9,6 +9,7 @@
 
 from ._version import __version__  # noqa: E402, F401
 from .apps.compression import compress, decompress  # noqa: E402
+from .apps.image_codec import ImageCodec  # noqa: E402
 from .config import families, get_family  # noqa: E402
 from .data.datasets import load_digits  # noqa: E402
 from .data.sequences import load_sequences, make_sequences, pad_sequences  # noqa: E402
@@ -86,6 +87,7 @@ __all__ = [
     "AutoencoderImputer",
     "compress",
     "decompress",
+    "ImageCodec",
     "load",
     "load_digits",
     "load_sequences",
