@@ -236,3 +236,14 @@ def test_cli_round_trip(codec, photos, tmp_path, capsys):
     (tmp_path / "bad.llc").write_bytes(blob[:-3])
     assert main(["decompress-image", str(run), str(tmp_path / "bad.llc"), str(tmp_path / "o.png")]) == 2
     assert "truncated" in capsys.readouterr().err
+
+
+def test_fit_takes_photos_of_any_size_and_checks_patches(photos):
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)  # trained on as its luma
+    c = ImageCodec(**TINY).fit([photos[1][0, :45, :70], rgb], patch_size=32, patches_per_epoch=16, epochs=1,
+                               verbose=False, device="cpu")
+    assert c.fitted and len(c.history) == 1 and math.isfinite(c.history[0]["loss"])
+    with pytest.raises(DataError, match="patches must be"):
+        ImageCodec(**TINY).fit(np.zeros((4, 3, 16, 16), np.float32), epochs=1, verbose=False)
+    with pytest.raises(DataError, match="smaller than patch_size"):
+        ImageCodec(**TINY).fit([np.zeros((20, 20))], patch_size=32, epochs=1, verbose=False)

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import save as safetensors_save
 from torch import nn
@@ -36,8 +37,9 @@ from torch import nn
 from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
 from .._version import __version__
 from ..config import check_positive_int
+from ..data.photos import PatchSampler
 from ..data.tensors import Batch, TensorData
-from ..errors import ConfigError, ModelFileError, NotFittedError
+from ..errors import ConfigError, DataError, ModelFileError, NotFittedError
 from ..nn.entropy import FactorizedDensity
 from ..nn.gdn import analysis_transform, synthesis_transform
 from ..storage import check_finite_state, check_tensors, read_json, read_safetensors
@@ -184,26 +186,39 @@ class ImageCodecModel(nn.Module):
         return LossOutput(total, {"bpp": rate.mean().detach(), "mse": mse.mean().detach()})
 
     # ----------------------------------------------------------- training
-    def fit(self, patches, *, validation=None, callbacks=None, **train_options: Any):
-        """Train on grey patches: a ``(N, 1, P, P)`` tensor in [0, 1], or a source with ``batches()``
-        (such as a random patch sampler). ``train_options`` are :class:`~latentlab.training.TrainConfig` fields.
+    def fit(self, images, *, validation=None, callbacks=None, patch_size: int = 128, patches_per_epoch: int = 2048,
+            **train_options: Any):
+        """Train on photos: a folder, paths or arrays of any sizes (colour ones are trained on as their luma),
+        drawn as random ``patch_size`` patches, ``patches_per_epoch`` an epoch; or on ready patches: a
+        ``(N, 1, P, P)`` array in [0, 1] or a source with ``batches()`` such as a
+        :class:`~latentlab.data.photos.PatchSampler`. ``validation`` takes the same kinds.
+        ``train_options`` are :class:`~latentlab.training.TrainConfig` fields (``epochs``, ``lr``, ``amp``...);
+        the defaults here are those of ``benchmarks/train_image_codec.py`` but for the epochs.
 
         Returns ``self``.
         """
-        options = {"patience": None, "restore_best": False, "validation_split": 0.0, "lr": 1e-4, "batch_size": 8}
+        options = {"patience": None, "restore_best": False, "validation_split": 0.0, "lr": 5e-4, "batch_size": 8,
+                   "grad_clip": 1.0}
         tc = TrainConfig.from_kwargs(**{**options, **train_options})
-        train = patches
-        if torch.is_tensor(patches) or hasattr(patches, "__array__"):
-            train = TensorData(torch.as_tensor(patches, dtype=torch.float32))
-        val = validation
-        if torch.is_tensor(validation) or hasattr(validation, "__array__"):
-            val = TensorData(torch.as_tensor(validation, dtype=torch.float32))
+        train = self._patches(images, patch_size, patches_per_epoch, fixed=False)
+        val = None if validation is None else self._patches(validation, patch_size, 64, fixed=True)
         trainer = Trainer(self, tc, callbacks)
         self.history = list(self.history) + trainer.fit(train, val)
         self.train_config = tc
         self.fitted = True
         self.to("cpu").eval()
         return self
+
+    @staticmethod
+    def _patches(data, patch_size: int, count: int, fixed: bool):
+        if hasattr(data, "batches"):
+            return data
+        if torch.is_tensor(data) or (isinstance(data, np.ndarray) and data.ndim == 4):
+            t = torch.as_tensor(data, dtype=torch.float32)
+            if t.ndim != 4 or t.shape[1] != 1:
+                raise DataError(f"patches must be (N, 1, P, P) grey values in [0, 1], got shape {tuple(t.shape)}.")
+            return TensorData(t)
+        return PatchSampler(data, patch_size, count, mode="L", fixed=fixed, seed=1 if fixed else 0)
 
     def check_fitted(self) -> None:
         if not self.fitted:
