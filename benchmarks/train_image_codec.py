@@ -9,7 +9,7 @@ The model is saved to ``runs/image_codec/model`` (gitignored) after every
 few epochs, so the benchmark can be re-run without training again. Process CPU
 seconds of training are stored in its ``metrics.json``.
 
-    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/train_image_codec.py [--epochs 30]
+    PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/train_image_codec.py [--epochs 12]
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ class SaveEvery(Callback):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--patches", type=int, default=2048, help="patches per epoch")
-    ap.add_argument("--patch-size", type=int, default=128)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--patches", type=int, default=2560, help="patches per epoch")
+    ap.add_argument("--patch-size", type=int, default=96)
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--channels", type=int, default=64)
     ap.add_argument("--latent-channels", type=int, default=96)
     ap.add_argument("--amp", type=int, default=1, help="bf16 autocast in training (inference is float32)")
@@ -64,7 +64,7 @@ def main() -> None:
     val = PatchSampler(list(skimage_photos(VALIDATION, mode="L").values()), args.patch_size, 64, fixed=True, seed=1)
     model = ImageCodecModel(channels=args.channels, latent_channels=args.latent_channels)
     start = time.process_time()
-    cb = SaveEvery(args.out, 2, start)
+    cb = SaveEvery(args.out, 1, start)
     model.fit(train, validation=val, callbacks=[cb], epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
               grad_clip=1.0, amp=bool(args.amp), verbose=False, lr_schedule="cosine", device="cpu")
     cpu = time.process_time() - start

@@ -54,6 +54,7 @@ DEFAULT_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932)
 MAX_CHANNELS = 1024
 MAX_STAGES = 6
 MAX_QUALITIES = 16
+SPEED = 10.0  # how much faster than the transforms the gains and the density learn
 
 
 @dataclass(frozen=True)
@@ -137,10 +138,11 @@ class ImageCodecModel(nn.Module):
         self.analysis = analysis_transform(1, c.channels, m, c.stages)
         self.synthesis = synthesis_transform(m, c.channels, 1, c.stages)
         # Start the gains apart: a larger lambda wants a finer quantiser (a larger gain), about sqrt(lambda).
+        # Gains and density are stored divided by SPEED (see FactorizedDensity): they learn that much faster.
         start = torch.tensor([0.5 * math.log(v / c.lambdas[-1]) for v in c.lambdas]).reshape(q, 1).expand(q, m)
-        self.log_gain = nn.Parameter(start.clone())
-        self.log_inverse_gain = nn.Parameter(-start.clone())
-        self.density = FactorizedDensity(q * m)  # channel q * M + c: channel c at quality q
+        self.log_gain = nn.Parameter(start.clone() / SPEED)
+        self.log_inverse_gain = nn.Parameter(-start.clone() / SPEED)
+        self.density = FactorizedDensity(q * m, speed=SPEED)  # channel q * M + c: channel c at quality q
         self.history: list[dict[str, float]] = []
         self.metrics: dict[str, Any] = {}
         self.train_config: TrainConfig | None = None
@@ -149,11 +151,11 @@ class ImageCodecModel(nn.Module):
     # ------------------------------------------------------------ pieces
     def latent(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """Gained latent ``(B, M, h, w)`` of grey planes ``x (B, 1, H, W)`` in [0, 1], one quality per plane."""
-        return self.analysis(x - 0.5) * torch.exp(self.log_gain[quality])[:, :, None, None]
+        return self.analysis(x - 0.5) * torch.exp(SPEED * self.log_gain[quality])[:, :, None, None]
 
     def reconstruct_from(self, symbols: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """Planes ``(B, 1, H, W)`` from the quantised latent ``(B, M, h, w)``."""
-        scaled = symbols * torch.exp(self.log_inverse_gain[quality])[:, :, None, None]
+        scaled = symbols * torch.exp(SPEED * self.log_inverse_gain[quality])[:, :, None, None]
         return self.synthesis(scaled) + 0.5
 
     def likelihood(self, y: torch.Tensor, quality: int) -> torch.Tensor:
@@ -186,7 +188,7 @@ class ImageCodecModel(nn.Module):
         return LossOutput(total, {"bpp": rate.mean().detach(), "mse": mse.mean().detach()})
 
     # ----------------------------------------------------------- training
-    def fit(self, images, *, validation=None, callbacks=None, patch_size: int = 128, patches_per_epoch: int = 2048,
+    def fit(self, images, *, validation=None, callbacks=None, patch_size: int = 96, patches_per_epoch: int = 2560,
             **train_options: Any):
         """Train on photos: a folder, paths or arrays of any sizes (colour ones are trained on as their luma),
         drawn as random ``patch_size`` patches, ``patches_per_epoch`` an epoch; or on ready patches: a
@@ -197,7 +199,7 @@ class ImageCodecModel(nn.Module):
 
         Returns ``self``.
         """
-        options = {"patience": None, "restore_best": False, "validation_split": 0.0, "lr": 5e-4, "batch_size": 8,
+        options = {"patience": None, "restore_best": False, "validation_split": 0.0, "lr": 8e-4, "batch_size": 8,
                    "grad_clip": 1.0}
         tc = TrainConfig.from_kwargs(**{**options, **train_options})
         train = self._patches(images, patch_size, patches_per_epoch, fixed=False)

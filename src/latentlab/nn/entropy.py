@@ -35,9 +35,14 @@ class FactorizedDensity(nn.Module):
     (torch.Size([2, 4, 3, 3]), True)
     """
 
-    def __init__(self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0):
+    def __init__(self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0,
+                 speed: float = 1.0):
         super().__init__()
         self.channels = channels
+        # The weights are stored divided by ``speed`` and multiplied back when used: with Adam, whose steps
+        # have a fixed size in the stored units, the density then learns ``speed`` times faster than the
+        # transforms (it starts far wider than the latent and must narrow within a short training).
+        self.speed = float(speed)
         widths = (1, *filters, 1)
         scale = init_scale ** (1 / (len(widths) - 1))
         self.matrices = nn.ParameterList()
@@ -45,17 +50,18 @@ class FactorizedDensity(nn.Module):
         self.factors = nn.ParameterList()
         for i in range(len(widths) - 1):
             init = math.log(math.expm1(1 / scale / widths[i + 1]))
-            self.matrices.append(nn.Parameter(torch.full((channels, widths[i + 1], widths[i]), init)))
-            self.biases.append(nn.Parameter(torch.rand(channels, widths[i + 1], 1) - 0.5))
+            self.matrices.append(nn.Parameter(torch.full((channels, widths[i + 1], widths[i]), init / speed)))
+            self.biases.append(nn.Parameter((torch.rand(channels, widths[i + 1], 1) - 0.5) / speed))
             if i < len(widths) - 2:
                 self.factors.append(nn.Parameter(torch.zeros(channels, widths[i + 1], 1)))
 
     def logits_cdf(self, x: torch.Tensor, part: slice = slice(None)) -> torch.Tensor:
         """Logits of the cumulative probability of ``x (C', 1, N)`` under channels ``part``: ``(C', 1, N)``."""
+        k = self.speed
         for i, (m, b) in enumerate(zip(self.matrices, self.biases)):
-            x = torch.matmul(F.softplus(m[part]).to(x.dtype), x) + b[part].to(x.dtype)  # (C', d_{k+1}, N)
+            x = torch.matmul(F.softplus(k * m[part]).to(x.dtype), x) + (k * b[part]).to(x.dtype)  # (C', d_{k+1}, N)
             if i < len(self.factors):
-                x = x + torch.tanh(self.factors[i][part]).to(x.dtype) * torch.tanh(x)
+                x = x + torch.tanh(k * self.factors[i][part]).to(x.dtype) * torch.tanh(x)
         return x
 
     def likelihood(self, y: torch.Tensor, start: int = 0) -> torch.Tensor:
