@@ -85,6 +85,18 @@ def test_ideal_rate_matches_coded_length(codec, photos):
         assert abs(coded - ideal) / coded < 0.02, (q, ideal, coded)
 
 
+def test_coding_tables_agree_with_the_density(codec, photos):
+    # The tables' information content of the rounded latent is the density's own (nothing lost to escapes).
+    img = _grey(photos, 128, 128)
+    x = torch.from_numpy(img.astype(np.float32) / 255)[None, None]
+    for q in (1, 2):
+        with torch.no_grad():
+            y = torch.round(codec.latent(x, torch.tensor([q - 1])))
+            density_bits = float(-torch.log2(codec.likelihood(y, q - 1)).sum())
+        assert abs(codec.ideal_bits(img, q) - density_bits) / density_bits < 0.01
+        assert codec.read_header(codec.compress(img, q))["escapes"] == 0
+
+
 def test_colour_photo_round_trip():
     c = ImageCodec(**TINY)
     c.fitted = True

@@ -94,8 +94,9 @@ class FactorizedDensity(nn.Module):
         above = torch.sigmoid(-logits).numpy()  # P(X > edge), accurate in the upper tail
         los, pmfs = [], []
         for c in range(count):
-            first = int(np.argmax(below[c] > tail))  # the first edge with more than `tail` mass below it
-            last = len(grid) - 1 - int(np.argmax(above[c][::-1] > tail))
+            # The kept edges: the last with at most `tail` mass below it, the first with at most `tail` above it.
+            first = max(int(np.argmax(below[c] > tail)) - 1, 0)
+            last = min(len(grid) - int(np.argmax(above[c][::-1] > tail)), len(grid) - 1)
             first = min(first, last - 1)
             inner = np.diff(below[c][first : last + 1])  # bins between the kept edges
             pmf = np.concatenate([[below[c][first]], np.clip(inner, 0, None), [above[c][last]]])
