@@ -26,6 +26,7 @@ from .errors import (  # noqa: F401  (no heavy imports: the error types are alwa
 _LAZY = {
     "compress": "latentlab.apps.compression",
     "decompress": "latentlab.apps.compression",
+    "ImageCodec": "latentlab.apps.image_codec",
     "families": "latentlab.registry",
     "get_family": "latentlab.registry",
     "load_digits": "latentlab.data.datasets",
@@ -100,6 +101,7 @@ __all__ = [
     "SeriesAnomalyDetector",
     "compress",
     "decompress",
+    "ImageCodec",
     "load",
     "load_digits",
     "load_shapes",

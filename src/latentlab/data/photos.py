@@ -1,0 +1,433 @@
+"""Photographs of any size: reading, checking, and streamed random patches for training.
+
+Every photo becomes a float32 array ``(C, H, W)`` in [0, 1] with C = 1 (grey)
+or 3 (RGB). The conversions are fixed and documented (``docs/photos.md``):
+
+- **alpha** (RGBA, LA, a palette with transparency, 2- or 4-channel arrays):
+  the alpha channel is dropped; the colour values are kept as stored.
+- **16-bit** grey files (``I;16``) and ``uint16`` arrays are divided by 65535,
+  keeping their precision; 32-bit integer files (``I``) are read as 16-bit
+  values and refused above 65535. Pillow reads 16-bit RGB files as 8-bit.
+- **palette** (``P``), CMYK, YCbCr, LAB, HSV and bilevel files become RGB
+  (or grey for bilevel); float files (``F``) must hold values in [0, 1].
+- ``uint8`` arrays are divided by 255, ``bool`` arrays give 0 and 1, float
+  arrays are taken as already in [0, 1] (a float array with values far
+  outside it, such as 0..255, is refused), other integer types are refused.
+- **layout**: 2-D arrays are one grey image; 3-D arrays are channels-first
+  ``(C, H, W)`` when C is 1..4, channels-last ``(H, W, C)`` when the last axis
+  is 1..4 and the first is not; a shape where both readings are possible
+  (``(3, 64, 3)``) is refused unless ``layout='chw'`` or ``'hwc'`` says which.
+- **colour**: ``mode='L'`` turns RGB into grey with the ITU-R 601 luma
+  weights (Pillow's), ``mode='RGB'`` repeats a grey channel three times;
+  ``mode=None`` keeps grey when every image is grey, else gives RGB.
+- NaN or inf pixels are refused.
+
+:class:`PatchSampler` draws random square patches a batch at a time (with
+flips and quarter turns), so no copy of all patches is ever made; the photos
+are kept in their stored precision (``uint8`` stays one byte a value).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DataError, DataTypeError
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+MODES = ("L", "RGB")
+LAYOUTS = ("auto", "chw", "hwc")
+# The scikit-image photographs the project trains, tunes and tests on; no other one is used.
+SKIMAGE_PHOTOS = (
+    "rocket", "coins", "moon", "page", "text", "brick", "grass", "gravel", "clock", "cell",
+    "immunohistochemistry", "stereo_motorcycle", "hubble_deep_field", "retina",
+)
+# A decoded photo larger than this many pixels is refused (decompression bombs).
+MAX_PIXELS = 400_000_000
+_LUMA = np.array([299, 587, 114], dtype=np.float32) / 1000.0
+
+
+# ------------------------------------------------------------------------- reading one photo
+def _decode_file(path: Path) -> tuple[np.ndarray, float]:
+    """A file's pixels as a ``(C, H, W)`` array in its stored dtype, and the value that means white."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise DataError(f"{path} does not exist; pass an image file (PNG, JPEG, ...) or a folder of them.")
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise DataError(f"{path} is {im.width}x{im.height}, more than {MAX_PIXELS} pixels; shrink it first.")
+            mode = im.mode
+            if mode == "P":
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            elif mode == "PA":
+                im = im.convert("RGBA")
+            elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+                im = im.convert("RGB")
+            elif mode == "La":
+                im = im.convert("LA")
+            elif mode == "1":
+                im = im.convert("L")
+            arr = np.asarray(im)
+            mode = im.mode
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise DataError(f"{path} could not be read as an image ({exc}); remove or replace it.") from None
+    if mode in ("RGBA", "LA"):
+        arr = arr[..., :-1]  # alpha dropped
+    if mode.startswith("I;16"):
+        arr, white = arr.astype(np.uint16), 65535.0
+    elif mode == "I":
+        if arr.size and (arr.min() < 0 or arr.max() > 65535):
+            raise DataError(f"{path} holds 32-bit integers outside 0..65535; save it as 8- or 16-bit.")
+        arr, white = arr.astype(np.uint16), 65535.0
+    elif mode == "F":
+        arr, white = arr.astype(np.float32), 1.0
+        check_pixels(arr, str(path))
+    else:
+        white = 255.0
+    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return np.ascontiguousarray(arr), white
+
+
+def _decode_array(image, name: str, layout: str) -> tuple[np.ndarray, float]:
+    """An array's pixels as ``(C, H, W)`` in its own dtype, and the value that means white."""
+    if layout not in LAYOUTS:
+        raise DataError(f"layout={layout!r} is not one of {list(LAYOUTS)}.")
+    if hasattr(image, "detach") and hasattr(image, "cpu"):
+        image = image.detach().cpu().numpy()
+    arr = np.asarray(image)
+    if arr.dtype.kind in "OUSVMmc":
+        raise DataTypeError(f"{name} has dtype {arr.dtype}; pass real pixel values (uint8, uint16 or floats in [0, 1]).")
+    if arr.ndim == 2:
+        arr = arr[None]
+    elif arr.ndim == 3:
+        first, last = arr.shape[0] <= 4, arr.shape[-1] <= 4
+        if layout == "hwc" or (layout == "auto" and last and not first):
+            arr = arr.transpose(2, 0, 1)
+        elif layout == "auto" and first and last:
+            raise DataError(
+                f"{name} has shape {arr.shape}: both channels-first and channels-last are possible; "
+                "pass layout='chw' or layout='hwc'."
+            )
+        elif layout == "auto" and not first:
+            raise DataError(
+                f"{name} has shape {arr.shape}: neither the first nor the last axis is a channel axis (1 to 4); "
+                "pass a grey (H, W), a (C, H, W) or an (H, W, C) image."
+            )
+    else:
+        raise DataError(f"{name} has shape {arr.shape}; a photo is (H, W), (C, H, W) or (H, W, C).")
+    if arr.shape[0] not in (1, 2, 3, 4):
+        raise DataError(f"{name} has {arr.shape[0]} channels; pass grey (1), grey+alpha (2), RGB (3) or RGBA (4).")
+    if arr.shape[1] == 0 or arr.shape[2] == 0:
+        raise DataError(f"{name} is empty (shape {arr.shape}).")
+    if arr.shape[0] in (2, 4):
+        arr = arr[:-1]  # alpha dropped
+    kind = arr.dtype.kind
+    if kind == "b":
+        return arr.astype(np.uint8), 1.0
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr), 255.0
+    if arr.dtype == np.uint16:
+        return np.ascontiguousarray(arr), 65535.0
+    if kind in "iu":
+        raise DataTypeError(
+            f"{name} has dtype {arr.dtype}; pass uint8 (0..255), uint16 (0..65535) or floats in [0, 1] "
+            "(for example image.astype(np.uint8) or image / 255.0)."
+        )
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    check_pixels(arr, name)
+    return arr, 1.0
+
+
+def check_pixels(arr: np.ndarray, name: str = "image", low: float = -0.5, high: float = 1.5) -> None:
+    """Refuse NaN or inf pixels, and float pixels far outside [0, 1] (a 0..255 image given as floats)."""
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = np.argwhere(~finite)[0].tolist()
+        raise DataError(f"{name} has {int((~finite).sum())} NaN or inf pixel(s) (the first at {bad}); fill or drop them.")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < low or hi > high:
+        raise DataError(
+            f"{name} has float values in [{lo:.3g}, {hi:.3g}]; float photos are read as [0, 1]: "
+            "divide 0..255 values by 255 (or pass them as uint8)."
+        )
+
+
+def _to_mode(arr: np.ndarray, mode: str) -> np.ndarray:
+    """Grey to RGB (repeat) or RGB to grey (ITU-R 601 luma), as float32."""
+    c = arr.shape[0]
+    if mode == "L" and c == 3:
+        return np.tensordot(_LUMA, arr.astype(np.float32), axes=1)[None]
+    if mode == "RGB" and c == 1:
+        return np.repeat(arr, 3, axis=0)
+    return arr
+
+
+class Photo:
+    """One photo in its stored precision: ``pixels`` ``(C, H, W)`` and ``white`` (255, 65535 or 1)."""
+
+    __slots__ = ("pixels", "white", "name")
+
+    def __init__(self, pixels: np.ndarray, white: float, name: str):
+        if pixels.shape[1] * pixels.shape[2] > MAX_PIXELS:
+            raise DataError(f"{name} has {pixels.shape[1]}x{pixels.shape[2]} pixels, more than {MAX_PIXELS}.")
+        self.pixels, self.white, self.name = pixels, white, name
+
+    @property
+    def channels(self) -> int:
+        return self.pixels.shape[0]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.pixels.shape[1], self.pixels.shape[2]
+
+    def as_mode(self, mode: str) -> Photo:
+        if (mode == "L") == (self.channels == 1):
+            return self
+        if mode == "RGB":
+            return Photo(np.repeat(self.pixels, 3, axis=0), self.white, self.name)
+        grey = _to_mode(self.pixels, "L")
+        if self.white != 1.0:  # keep the stored precision: round the luma back to the integer type
+            grey = np.clip(np.rint(grey), 0, self.white).astype(self.pixels.dtype)
+        return Photo(grey, self.white, self.name)
+
+    def crop(self, top: int, left: int, size: int) -> np.ndarray:
+        """A ``(C, size, size)`` float32 patch in [0, 1]."""
+        p = self.pixels[:, top : top + size, left : left + size]
+        return p.astype(np.float32) * np.float32(1.0 / self.white)
+
+    def to_float(self) -> np.ndarray:
+        return self.pixels.astype(np.float32) * np.float32(1.0 / self.white)
+
+
+def _open_one(item, name: str, layout: str) -> Photo:
+    if isinstance(item, (str, Path)):
+        pixels, white = _decode_file(Path(item))
+        return Photo(pixels, white, str(item))
+    pixels, white = _decode_array(item, name, layout)
+    return Photo(pixels, white, name)
+
+
+def _items(images) -> list:
+    """The photos named by a folder, a file, one array, a 4-D stack, or a list of any of those."""
+    if isinstance(images, (str, Path)):
+        p = Path(images)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in EXTENSIONS)
+            if not files:
+                raise DataError(f"{p} holds no images ({', '.join(EXTENSIONS)}).")
+            return files
+        return [p]
+    if isinstance(images, np.ndarray) or (hasattr(images, "detach") and hasattr(images, "shape")):
+        if images.ndim == 4:
+            return list(images)
+        return [images]
+    if isinstance(images, dict):
+        return list(images.values())
+    if isinstance(images, Sequence) and not isinstance(images, (bytes, bytearray)):
+        if len(images) == 0:
+            raise DataError("no images given; pass a folder, file paths or a list of arrays.")
+        return list(images)
+    raise DataTypeError(
+        f"cannot read photos from a {type(images).__name__}; pass a folder, a file path, an array or a list of them."
+    )
+
+
+def open_photos(images, mode: str | None = None, layout: str = "auto") -> list[Photo]:
+    """The photos of ``images`` in one colour mode, in stored precision (see the module notes)."""
+    if mode is not None and mode not in MODES:
+        raise DataError(f"mode={mode!r}; use 'L' (grey), 'RGB' or None (grey if every image is grey).")
+    photos = [_open_one(item, f"image {i}", layout) for i, item in enumerate(_items(images))]
+    if mode is None:
+        mode = "L" if all(p.channels == 1 for p in photos) else "RGB"
+    return [p.as_mode(mode) for p in photos]
+
+
+def load_photos(images, mode: str | None = None, layout: str = "auto") -> list[np.ndarray]:
+    """Read photos as float32 ``(C, H, W)`` arrays in [0, 1].
+
+    Parameters
+    ----------
+    images : folder, file path, array, 4-D stack, or a list of paths and arrays (sizes may differ)
+    mode : {'L', 'RGB'} or None
+        Grey, RGB, or None: grey when every image is grey, else RGB.
+    layout : {'auto', 'chw', 'hwc'}
+        How to read 3-D arrays (see the module notes).
+
+    Examples
+    --------
+    >>> imgs = load_photos([np.zeros((5, 7), np.uint8), np.ones((6, 4, 3))])
+    >>> [im.shape for im in imgs]
+    [(3, 5, 7), (3, 6, 4)]
+    """
+    return [p.to_float() for p in open_photos(images, mode, layout)]
+
+
+def as_photo(image, mode: str | None = None, layout: str = "auto", name: str = "image") -> np.ndarray:
+    """One photo (a path or an array) as float32 ``(C, H, W)``; floats are range-checked but not clipped.
+
+    Examples
+    --------
+    >>> as_photo(np.full((8, 6, 3), 255, np.uint8), mode="L").shape
+    (1, 8, 6)
+    """
+    if mode is not None and mode not in MODES:
+        raise DataError(f"mode={mode!r}; use 'L', 'RGB' or None.")
+    p = _open_one(image, name, layout)
+    return (p.as_mode(mode) if mode else p).to_float()
+
+
+def skimage_photos(names: Sequence[str] | None = None, mode: str | None = "L") -> dict[str, np.ndarray]:
+    """The project's scikit-image photographs by name, as float32 ``(C, H, W)`` arrays.
+
+    Only the names in :data:`SKIMAGE_PHOTOS` are allowed; ``stereo_motorcycle``
+    is its left view.
+    """
+    try:
+        from skimage import data as skdata
+    except ImportError:  # pragma: no cover
+        raise DataError("scikit-image is needed for its sample photos: pip install scikit-image.") from None
+    names = list(SKIMAGE_PHOTOS if names is None else names)
+    out = {}
+    for n in names:
+        if n not in SKIMAGE_PHOTOS:
+            raise DataError(f"{n!r} is not one of the project's photos {list(SKIMAGE_PHOTOS)}.")
+        img = getattr(skdata, n)()
+        if n == "stereo_motorcycle":
+            img = img[0]
+        out[n] = as_photo(img, mode=mode, layout="hwc" if img.ndim == 3 else "auto", name=n)
+    return out
+
+
+# ------------------------------------------------------------------------- random patches
+def augment_patch(x: np.ndarray, k: int) -> np.ndarray:
+    """One of the 8 symmetries of the square: ``k % 4`` quarter turns, then a flip when ``k >= 4``."""
+    x = np.rot90(x, k % 4, axes=(-2, -1))
+    return x[..., ::-1] if k >= 4 else x
+
+
+class PatchSampler:
+    """Random square patches of photos, drawn a batch at a time (the trainer's data interface).
+
+    Parameters
+    ----------
+    images : folder, paths, arrays of any sizes, or a list of :class:`Photo`
+    patch_size : int
+        Side of each patch; every photo must be at least this large.
+    patches_per_epoch : int
+        Patches one epoch yields (``len(sampler)``).
+    augment : bool
+        Random flips and quarter turns (the 8 symmetries of the square).
+    mode : {'L', 'RGB'} or None
+    seed : int
+        Used when the trainer gives no generator; ``fixed=True`` draws the
+        same patches every time (a validation set that is never stored).
+    transform : callable, optional
+        Applied to each float32 batch ``(B, C, p, p)`` (a scaler).
+
+    A patch's top-left corner is uniform over all valid positions of all
+    photos, so large photos give proportionally more patches. Only one
+    batch of patches exists at a time.
+
+    Examples
+    --------
+    >>> s = PatchSampler([np.random.rand(40, 50), np.random.rand(33, 90)], patch_size=16, patches_per_epoch=10)
+    >>> [tuple(x.shape) for x, _ in s.batches(4)]
+    [(4, 1, 16, 16), (4, 1, 16, 16), (2, 1, 16, 16)]
+    """
+
+    def __init__(self, images, patch_size: int = 32, patches_per_epoch: int = 4096, *, augment: bool = True,
+                 mode: str | None = None, seed: int = 0, fixed: bool = False, transform=None, layout: str = "auto"):
+        if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 2:
+            raise DataError(f"patch_size={patch_size!r} must be an integer >= 2.")
+        if isinstance(patches_per_epoch, bool) or not isinstance(patches_per_epoch, int) or patches_per_epoch < 1:
+            raise DataError(f"patches_per_epoch={patches_per_epoch!r} must be a positive integer.")
+        if isinstance(images, list) and images and all(isinstance(p, Photo) for p in images):
+            photos = images
+        else:
+            photos = open_photos(images, mode, layout)
+        small = [p for p in photos if min(p.size) < patch_size]
+        if small:
+            p = small[0]
+            raise DataError(
+                f"{len(small)} photo(s) are smaller than patch_size={patch_size} ({p.name} is {p.size[1]}x{p.size[0]}); "
+                "pass a smaller patch_size or leave those photos out."
+            )
+        if len({p.channels for p in photos}) != 1:
+            raise DataError("the photos have different channel counts; pass mode='L' or mode='RGB'.")
+        self.photos, self.patch_size, self.n = photos, patch_size, patches_per_epoch
+        self.augment, self.seed, self.fixed, self.transform = augment, seed, fixed, transform
+        self.channels = photos[0].channels
+        positions = np.array([(p.size[0] - patch_size + 1) * (p.size[1] - patch_size + 1) for p in photos], np.float64)
+        self.weights = positions / positions.sum()
+        self._draws = 0
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.patch_size, self.patch_size)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def with_options(self, **changes) -> PatchSampler:
+        """The same photos with other options (``patches_per_epoch``, ``fixed``, ``seed``, ``transform``...)."""
+        opts = dict(patch_size=self.patch_size, patches_per_epoch=self.n, augment=self.augment, seed=self.seed,
+                    fixed=self.fixed, transform=self.transform)
+        opts.update(changes)
+        return PatchSampler(self.photos, **opts)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` patches as float32 ``(n, C, p, p)`` in [0, 1]."""
+        s = self.patch_size
+        out = np.empty((n, self.channels, s, s), np.float32)
+        which = rng.choice(len(self.photos), size=n, p=self.weights)
+        for i, j in enumerate(which):
+            ph = self.photos[j]
+            top = int(rng.integers(0, ph.size[0] - s + 1))
+            left = int(rng.integers(0, ph.size[1] - s + 1))
+            patch = ph.crop(top, left, s)
+            out[i] = augment_patch(patch, int(rng.integers(0, 8))) if self.augment else patch
+        return out
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None,
+                shard: tuple[int, int] = (0, 1)) -> Iterator[tuple[torch.Tensor, None]]:
+        """``(x, None)`` batches of one epoch; rank ``r`` of ``world`` draws its own ``n // world`` patches."""
+        rank, world = shard
+        if self.fixed:
+            seed = [self.seed, rank]
+        elif generator is not None:
+            seed = [int(torch.randint(2**31, (1,), generator=generator)), rank]
+        else:
+            self._draws += 1
+            seed = [self.seed, rank, self._draws]
+        rng = np.random.default_rng(seed)
+        total = self.n // world if world > 1 else self.n
+        for a in range(0, total, batch_size):
+            x = self.sample(min(batch_size, total - a), rng)
+            if self.transform is not None:
+                x = np.asarray(self.transform(x), dtype=np.float32)
+            yield torch.from_numpy(x), None
+
+
+def patch_count_hint(photos: list[Photo], patch_size: int) -> int:
+    """About how many disjoint patches the photos hold (a sensible ``patches_per_epoch`` scale)."""
+    return int(sum(math.prod(p.size) for p in photos) // (patch_size * patch_size))
+
+
+__all__ = [
+    "Photo",
+    "PatchSampler",
+    "SKIMAGE_PHOTOS",
+    "as_photo",
+    "augment_patch",
+    "check_pixels",
+    "load_photos",
+    "open_photos",
+    "patch_count_hint",
+    "skimage_photos",
+]

@@ -1,0 +1,285 @@
+"""A learned transform codec for photographs: analysis transform, quantiser, factorised entropy model, synthesis.
+
+The network (Ballé et al. 2017/2018, "factorized prior")::
+
+    x (B, 1, H, W) in [0, 1] --g_a--> y (B, M, H/2^k, W/2^k) --x gain[q]--> quantise --x inverse_gain[q]--> g_s --> x_hat
+
+One model serves several rates (Cui et al., "Asymmetric gained deep image
+compression with continuous rate adaptation", CVPR 2021): quality ``q`` has
+its own per-channel ``gain`` (applied before quantisation), ``inverse_gain``
+(after) and factorised density, and its own weight ``lambdas[q]`` of the
+distortion in the loss ``bits per pixel + lambda * 255^2 * MSE``. Every
+training batch mixes the qualities, so one training covers all of them.
+
+Quantisation in training is "mixed" (Minnen and Singh, "Channel-wise
+autoregressive entropy models for learned image compression", 2020): the rate
+is taken on the latent plus uniform noise, while the synthesis sees the
+rounded latent through a straight-through gradient, as it will when coding.
+
+The codec works on one grey plane; colour photographs are coded as their
+luma and chroma planes (see :mod:`latentlab.apps.image_codec`). The bytes
+format and the entropy coder are in that module; this one is the network,
+its loss, training, and the model folder (``config.json`` + ``model.safetensors``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save as safetensors_save
+from torch import nn
+
+from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
+from .._version import __version__
+from ..config import check_positive_int
+from ..data.photos import PatchSampler
+from ..data.tensors import Batch, TensorData
+from ..errors import ConfigError, DataError, ModelFileError, NotFittedError
+from ..nn.entropy import FactorizedDensity
+from ..nn.gdn import analysis_transform, synthesis_transform
+from ..storage import check_finite_state, check_tensors, read_json, read_safetensors
+from ..training.options import LossOutput, TrainConfig
+from ..training.trainer import Trainer
+
+FORMAT = "latentlab-image-codec"
+FORMAT_VERSION = 1
+FILES = {"config.json", "model.safetensors", "metrics.json"}
+#: The distortion weights of CompressAI's factorised-prior models 2..7 (MSE on [0, 1] scaled by 255^2).
+DEFAULT_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932)
+MAX_CHANNELS = 1024
+MAX_STAGES = 6
+MAX_QUALITIES = 16
+SPEED = 10.0  # how much faster than the transforms the gains and the density learn
+
+
+@dataclass(frozen=True)
+class ImageCodecConfig:
+    """What an :class:`ImageCodecModel` is.
+
+    Parameters
+    ----------
+    channels : int
+        Width of the hidden layers of the analysis and synthesis transforms.
+    latent_channels : int
+        Channels of the latent that is entropy-coded.
+    stages : int
+        Stride-2 stages: the latent is ``2^stages`` times smaller than the image in each side.
+    lambdas : tuple of float
+        Distortion weight of each quality, lowest rate first; quality ``q`` is ``lambdas[q]``.
+    """
+
+    channels: int = 64
+    latent_channels: int = 96
+    stages: int = 4
+    lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lambdas, list):
+            object.__setattr__(self, "lambdas", tuple(self.lambdas))
+        for name, top in (("channels", MAX_CHANNELS), ("latent_channels", MAX_CHANNELS), ("stages", MAX_STAGES)):
+            check_positive_int(name, getattr(self, name))
+            if getattr(self, name) > top:
+                raise ConfigError(f"{name}={getattr(self, name)} is above {top}; pick a smaller network.")
+        lam = self.lambdas
+        if not isinstance(lam, tuple) or not 1 <= len(lam) <= MAX_QUALITIES:
+            raise ConfigError(f"lambdas must be 1 to {MAX_QUALITIES} numbers (one per quality), got {lam!r}.")
+        for v in lam:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ConfigError(f"lambdas must be finite numbers > 0, got {lam!r}.")
+        if list(lam) != sorted(lam):
+            raise ConfigError(f"lambdas must increase (quality 0 is the lowest rate), got {lam!r}.")
+
+    @property
+    def qualities(self) -> int:
+        return len(self.lambdas)
+
+    @property
+    def multiple(self) -> int:
+        """Image sides are padded to a multiple of this."""
+        return 2**self.stages
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["lambdas"] = list(self.lambdas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "config") -> ImageCodecConfig:
+        if not isinstance(d, dict):
+            raise ModelFileError(f"{where}: the codec config must be a JSON object.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ModelFileError(f"{where}: unknown codec config field(s) {unknown}; known: {sorted(known)}.")
+        try:
+            return cls(**d)
+        except (ConfigError, TypeError) as exc:
+            raise ModelFileError(f"{where} is invalid: {exc}") from None
+
+
+class ImageCodecModel(nn.Module):
+    """The network, its rate-distortion loss, its training and its folder; coding is in the subclass
+    :class:`latentlab.ImageCodec`.
+    """
+
+    def __init__(self, config: ImageCodecConfig | None = None, **kwargs):
+        super().__init__()
+        if config is None:
+            config = ImageCodecConfig(**kwargs)
+        elif kwargs:
+            raise ConfigError("pass either a config or keyword options, not both.")
+        self.config = c = config
+        q, m = c.qualities, c.latent_channels
+        self.analysis = analysis_transform(1, c.channels, m, c.stages)
+        self.synthesis = synthesis_transform(m, c.channels, 1, c.stages)
+        # Start the gains apart: a larger lambda wants a finer quantiser (a larger gain), about sqrt(lambda).
+        # Gains and density are stored divided by SPEED (see FactorizedDensity): they learn that much faster.
+        start = torch.tensor([0.5 * math.log(v / c.lambdas[-1]) for v in c.lambdas]).reshape(q, 1).expand(q, m)
+        self.log_gain = nn.Parameter(start.clone() / SPEED)
+        self.log_inverse_gain = nn.Parameter(-start.clone() / SPEED)
+        self.density = FactorizedDensity(q * m, speed=SPEED)  # channel q * M + c: channel c at quality q
+        self.history: list[dict[str, float]] = []
+        self.metrics: dict[str, Any] = {}
+        self.train_config: TrainConfig | None = None
+        self.fitted = False
+
+    # ------------------------------------------------------------ pieces
+    def latent(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        """Gained latent ``(B, M, h, w)`` of grey planes ``x (B, 1, H, W)`` in [0, 1], one quality per plane."""
+        return self.analysis(x - 0.5) * torch.exp(SPEED * self.log_gain[quality])[:, :, None, None]
+
+    def reconstruct_from(self, symbols: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        """Planes ``(B, 1, H, W)`` from the quantised latent ``(B, M, h, w)``."""
+        scaled = symbols * torch.exp(SPEED * self.log_inverse_gain[quality])[:, :, None, None]
+        return self.synthesis(scaled) + 0.5
+
+    def likelihood(self, y: torch.Tensor, quality: int) -> torch.Tensor:
+        """Bin probabilities of the latent ``y (B, M, h, w)`` of planes all coded at ``quality``."""
+        return self.density.likelihood(y, start=quality * self.config.latent_channels)
+
+    # -------------------------------------------------------------- loss
+    def loss(self, batch: Batch) -> LossOutput:
+        """``bits per pixel + lambda_q * 255^2 * MSE``, averaged over a batch whose patches take turns at the qualities."""
+        x = batch.x.float()  # (B, 1, P, P)
+        b = x.shape[0]
+        Q = self.config.qualities
+        offset = int(torch.randint(Q, (1,)))
+        quality = (torch.arange(b, device=x.device) + offset) % Q  # (B,)
+        y = self.latent(x, quality)  # (B, M, h, w)
+        rounded = y + (torch.round(y) - y).detach()  # straight-through: the synthesis sees what decoding will
+        x_hat = self.reconstruct_from(rounded, quality)
+        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        pixels = x.shape[2] * x.shape[3]
+        rate = torch.zeros(b, device=x.device)
+        with torch.autocast(x.device.type, enabled=False):  # the density's logits need float32
+            for q in range(Q):
+                pick = quality == q
+                if pick.any():
+                    lik = self.likelihood(noisy[pick].float(), q)
+                    rate[pick] = -torch.log2(lik).flatten(1).sum(1) / pixels
+        mse = ((x_hat.float() - x) ** 2).flatten(1).mean(1)  # (B,)
+        lam = torch.tensor(self.config.lambdas, device=x.device)[quality]
+        total = (rate + lam * 255**2 * mse).mean()
+        return LossOutput(total, {"bpp": rate.mean().detach(), "mse": mse.mean().detach()})
+
+    # ----------------------------------------------------------- training
+    def fit(self, images, *, validation=None, callbacks=None, patch_size: int = 96, patches_per_epoch: int = 2560,
+            **train_options: Any):
+        """Train on photos: a folder, paths or arrays of any sizes (colour ones are trained on as their luma),
+        drawn as random ``patch_size`` patches, ``patches_per_epoch`` an epoch; or on ready patches: a
+        ``(N, 1, P, P)`` array in [0, 1] or a source with ``batches()`` such as a
+        :class:`~latentlab.data.photos.PatchSampler`. ``validation`` takes the same kinds.
+        ``train_options`` are :class:`~latentlab.training.TrainConfig` fields (``epochs``, ``lr``, ``amp``...);
+        the defaults here are those of ``benchmarks/train_image_codec.py`` but for the epochs.
+
+        Returns ``self``.
+        """
+        options = {"patience": None, "restore_best": False, "validation_split": 0.0, "lr": 8e-4, "batch_size": 8,
+                   "grad_clip": 1.0}
+        tc = TrainConfig.from_kwargs(**{**options, **train_options})
+        train = self._patches(images, patch_size, patches_per_epoch, fixed=False)
+        val = None if validation is None else self._patches(validation, patch_size, 64, fixed=True)
+        trainer = Trainer(self, tc, callbacks)
+        self.history = list(self.history) + trainer.fit(train, val)
+        self.train_config = tc
+        self.fitted = True
+        self.to("cpu").eval()
+        return self
+
+    @staticmethod
+    def _patches(data, patch_size: int, count: int, fixed: bool):
+        if hasattr(data, "batches"):
+            return data
+        if torch.is_tensor(data) or (isinstance(data, np.ndarray) and data.ndim == 4):
+            t = torch.as_tensor(data, dtype=torch.float32)
+            if t.ndim != 4 or t.shape[1] != 1:
+                raise DataError(f"patches must be (N, 1, P, P) grey values in [0, 1], got shape {tuple(t.shape)}.")
+            return TensorData(t)
+        return PatchSampler(data, patch_size, count, mode="L", fixed=fixed, seed=1 if fixed else 0)
+
+    def check_fitted(self) -> None:
+        if not self.fitted:
+            raise NotFittedError(f"this {type(self).__name__} is not trained; call fit(...) or {type(self).__name__}.load(dir).")
+
+    # -------------------------------------------------------------- files
+    def save(self, path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write the folder ``path`` (``config.json``, ``model.safetensors``, ``metrics.json``) in one atomic step."""
+        self.check_fitted()
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        check_finite_state(state, what="codec")
+        weights = safetensors_save(state, metadata={"format": FORMAT})
+        self.metrics = {**self.metrics, **(metrics or {})}
+        doc = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "latentlab_version": __version__,
+            "config": self.config.to_dict(),
+            "train_config": None if self.train_config is None else self.train_config.to_dict(),
+        }
+
+        def write(folder: Path) -> None:
+            atomic_write_bytes(folder / "model.safetensors", weights)
+            atomic_write_json(folder / "metrics.json", {"history": self.history, **self.metrics})
+            atomic_write_json(folder / "config.json", doc)
+
+        try:
+            return atomic_folder(Path(path), write, FILES)
+        except FileExistsError as exc:
+            raise ModelFileError(str(exc)) from None
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild a codec saved by :meth:`save` (nothing is unpickled; every file is checked first)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ModelFileError(f"{path} is not a folder; pass the folder written by codec.save().")
+        doc = read_json(path / "config.json")
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ModelFileError(f"{path}/config.json is not a latentlab image codec (no format={FORMAT!r}).")
+        if doc.get("format_version") != FORMAT_VERSION:
+            raise ModelFileError(f"{path} uses codec format version {doc.get('format_version')!r}; this reads {FORMAT_VERSION}.")
+        model = cls(ImageCodecConfig.from_dict(doc.get("config"), f"{path}/config.json"))
+        tensors, _ = read_safetensors(path / "model.safetensors")
+        check_tensors(model.state_dict(), tensors, str(path / "model.safetensors"))
+        model.load_state_dict(tensors)
+        metrics = read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
+        if isinstance(metrics, dict):
+            history = metrics.pop("history", [])
+            model.history = list(history) if isinstance(history, list) else []
+            model.metrics = metrics
+        tc = doc.get("train_config")
+        if isinstance(tc, dict):
+            try:
+                model.train_config = TrainConfig.from_kwargs(**tc)
+            except (ConfigError, TypeError, ValueError):
+                model.train_config = None
+        model.fitted = True
+        return model.eval()
+
+
+__all__ = ["ImageCodecConfig", "ImageCodecModel", "DEFAULT_LAMBDAS"]
