@@ -11,6 +11,7 @@ from ._version import __version__  # noqa: E402, F401
 from .apps.compression import compress, decompress  # noqa: E402
 from .config import families, get_family  # noqa: E402
 from .data.datasets import load_digits  # noqa: E402
+from .data.photos import PatchSampler, load_photos  # noqa: E402
 from .data.sequences import load_sequences, make_sequences, pad_sequences  # noqa: E402
 from .errors import (  # noqa: E402
     ConfigError,
@@ -35,6 +36,7 @@ from .models import (  # noqa: E402
     SequenceVAE,
     SparseAutoencoder,
 )
+from .models.denoiser import ImageDenoiser  # noqa: E402
 from .models.io import load_model as load  # noqa: E402
 from .training import TrainConfig, Trainer  # noqa: E402
 
@@ -102,4 +104,7 @@ __all__ = [
     "NotFittedError",
     "TrainingError",
     "PosteriorCollapseWarning",
+    "ImageDenoiser",
+    "PatchSampler",
+    "load_photos",
 ]

@@ -4,6 +4,7 @@ from .ae import AEConfig, Autoencoder
 from .base import LatentModel
 from .contractive import ContractiveAutoencoder, ContractiveConfig
 from .cvae import ConditionalVAE, CVAEConfig
+from .denoiser import DenoiserConfig, ImageDenoiser
 from .io import load_model, save_model
 from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
 from .sparse import SparseAutoencoder, SparseConfig
@@ -33,4 +34,6 @@ __all__ = [
     "SeqVAEConfig",
     "load_model",
     "save_model",
+    "ImageDenoiser",
+    "DenoiserConfig",
 ]
