@@ -12,7 +12,7 @@ does not count the other jobs of a shared machine. The trained models are
 saved under ``runs/photos/`` (git-ignored); ``--reuse`` scores them again
 without training.
 
-    OMP_NUM_THREADS=1 python benchmarks/photos.py                 # train (2 x 600 CPU s) and score
+    OMP_NUM_THREADS=1 python benchmarks/photos.py --budget 300    # train (300 CPU s per level) and score
     python benchmarks/photos.py --reuse                           # score the saved models
     python benchmarks/photos.py --amp-check 150                   # bf16 autocast against float32 at equal CPU time
 """

@@ -55,8 +55,9 @@ class DenoiserConfig(ModelConfig):
     noise_level : float
         Standard deviation of the Gaussian noise it is trained to remove, on [0, 1] pixels (25/255 by default).
 
-    The defaults were chosen on the training photos' validation patches
-    within a budget of 10 CPU-minutes (``benchmarks/photos.py``, docs/photos.md).
+    The defaults were set from a throughput measurement on the CPU (not tuned
+    on test photos); ``benchmarks/photos.py`` and docs/photos.md give what
+    they reach in 300 CPU seconds of training.
     """
 
     family = "image_denoiser"
