@@ -37,7 +37,8 @@ def _run(path, **feed):
     return session.run(None, feed)[0]
 
 
-@pytest.mark.parametrize("family", latentlab.families())
+# A family without a code to decode from (the photo denoiser, codec "none") has nothing to export.
+@pytest.mark.parametrize("family", [f for f in latentlab.families() if latentlab.get_family(f).codec != "none"])
 def test_onnx_matches_torch_for_every_family(family, tmp_path):
     model, X, y = _fit(family)
     cond = model.config.n_classes > 0

@@ -187,7 +187,7 @@ def test_memory_bomb_is_refused_for_every_family():
     for name in latentlab.families():
         cls = latentlab.get_family(name)
         base = cls.config_class()
-        shape = (10, 3) if base.architecture == "seq" else (16,)
+        shape = (10, 3) if base.architecture == "seq" else (1, 16, 16) if base.architecture == "fcn" else (16,)
         cfg = base.replace(input_shape=shape, hidden=(1_000_000, 1_000_000))
         with pytest.raises(ModelFileError, match="refusing to build"):
             io.build_checked(cls, cfg, name)
@@ -198,7 +198,7 @@ def test_meta_count_is_exact_for_every_family():
     for name in latentlab.families():
         cls = latentlab.get_family(name)
         base = cls.config_class()
-        shape = (10, 3) if base.architecture == "seq" else (16,)
+        shape = (10, 3) if base.architecture == "seq" else (1, 16, 16) if base.architecture == "fcn" else (16,)
         cfg = base.replace(input_shape=shape, hidden=(8,))
         real = sum(t.numel() for t in cls(cfg).state_dict().values())
         assert io.count_values(cls, cfg) == real, name

@@ -34,6 +34,9 @@ _LAZY = {
     "make_sequences": "latentlab.data.sequences",
     "pad_sequences": "latentlab.data.sequences",
     "load_shapes": "latentlab.data.shapes",
+    "load_photos": "latentlab.data.photos",
+    "PatchSampler": "latentlab.data.photos",
+    "ImageDenoiser": "latentlab.models.denoiser",
     "load_dsprites": "latentlab.data.shapes",
     "VAE": "latentlab.models",
     "VQVAE": "latentlab.models",
@@ -122,4 +125,7 @@ __all__ = [
     "NotFittedError",
     "TrainingError",
     "PosteriorCollapseWarning",
+    "ImageDenoiser",
+    "PatchSampler",
+    "load_photos",
 ]

@@ -144,8 +144,11 @@ def _decode_array(image, name: str, layout: str) -> tuple[np.ndarray, float]:
     return arr, 1.0
 
 
-def check_pixels(arr: np.ndarray, name: str = "image", low: float = -0.5, high: float = 1.5) -> None:
-    """Refuse NaN or inf pixels, and float pixels far outside [0, 1] (a 0..255 image given as floats)."""
+def check_pixels(arr: np.ndarray, name: str = "image", low: float = -1.0, high: float = 2.0) -> None:
+    """Refuse NaN or inf pixels, and float pixels far outside [0, 1] (a 0..255 image given as floats).
+
+    Noisy photos leave [0, 1] a little, so [-1, 2] is accepted.
+    """
     finite = np.isfinite(arr)
     if not finite.all():
         bad = np.argwhere(~finite)[0].tolist()
@@ -202,7 +205,10 @@ class Photo:
         return p.astype(np.float32) * np.float32(1.0 / self.white)
 
     def to_float(self) -> np.ndarray:
-        return self.pixels.astype(np.float32) * np.float32(1.0 / self.white)
+        out = self.pixels.astype(np.float32)  # one float copy, scaled in place (photos can be large)
+        if self.white != 1.0:
+            out *= np.float32(1.0 / self.white)
+        return out
 
 
 def _open_one(item, name: str, layout: str) -> Photo:

@@ -21,7 +21,7 @@ from ..errors import DataError, DataTypeError, NotFittedError
 COMMON_CONSTRAINTS: dict[str, list] = {
     "family": [str],
     "latent_dim": [Interval(Integral, 1, None, closed="left")],
-    "architecture": [StrOptions({"mlp", "conv", "seq"})],
+    "architecture": [StrOptions({"mlp", "conv", "seq", "fcn"})],
     "hidden": [tuple, list],
     "epochs": [Interval(Integral, 1, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],

@@ -5,6 +5,7 @@ from .base import LatentModel
 from .btcvae import BetaTCVAE, BTCVAEConfig
 from .contractive import ContractiveAutoencoder, ContractiveConfig
 from .cvae import ConditionalVAE, CVAEConfig
+from .denoiser import DenoiserConfig, ImageDenoiser
 from .factorvae import FactorVAE, FactorVAEConfig
 from .io import load_model, save_model
 from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
@@ -39,4 +40,6 @@ __all__ = [
     "FactorVAEConfig",
     "load_model",
     "save_model",
+    "ImageDenoiser",
+    "DenoiserConfig",
 ]

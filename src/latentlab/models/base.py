@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ModelConfig
+from ..config import CONV_HIDDEN, ModelConfig
 from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError
 from ..nn import build_pair
@@ -47,6 +47,8 @@ class LatentModel(ModelAPI, nn.Module):
                 f"unknown option(s) {unknown} for {type(self).__name__}; known options: {sorted(known)}."
             )
         if config is None:
+            if "hidden" not in kwargs and kwargs.get("architecture") in ("conv", "fcn"):
+                kwargs["hidden"] = CONV_HIDDEN  # the family's default widths are for an MLP
             config = self.config_class(**kwargs)
         elif kwargs:
             config = config.replace(**kwargs)

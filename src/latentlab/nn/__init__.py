@@ -45,6 +45,10 @@ def build_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
         enc = ConvEncoder(image_shape, config.hidden, out_dim, config.activation, in_extra)
         dec = ConvDecoder(config.latent_dim + latent_extra, config.hidden[::-1], image_shape, config.activation)
         return enc, dec
+    if config.architecture == "fcn":
+        from .fcn import build_fcn_pair
+
+        return build_fcn_pair(config, conv_image_shape(config), out_dim, in_extra, latent_extra)
     if config.architecture == "seq":
         from .recurrent import build_recurrent_pair
 

@@ -31,6 +31,11 @@ def conv_image_shape(config) -> tuple[int, int, int]:
         return shape  # type: ignore[return-value]
     shape = tuple(config.input_shape or ())
     if len(shape) == 3:
+        if shape[-1] in (1, 3, 4) and shape[0] not in (1, 2, 3, 4):
+            raise ConfigError(
+                f"input_shape {shape} looks channels-last (H, W, C); conv models read (C, H, W). "
+                "Pass X.transpose(0, 3, 1, 2), or image_shape=(C, H, W) if it really is channels-first."
+            )
         return shape  # type: ignore[return-value]
     if len(shape) == 2:
         return (1, *shape)  # type: ignore[return-value]
