@@ -207,6 +207,7 @@ def export_onnx(model, path: str | os.PathLike, part: str = "both") -> dict[str,
     >>> bool(np.allclose(z, ae.encode(X[:5]), atol=1e-5))
     True
     """
+    model.check_fitted()
     if getattr(model, "decoder", None) is None:
         raise ConfigError(f"a {type(model).__name__} has no encoder and decoder of a code to export.")
     parts = _check_part(model, part)
