@@ -12,6 +12,7 @@ from .apps.compression import compress, decompress  # noqa: E402
 from .config import families, get_family  # noqa: E402
 from .data.datasets import load_digits  # noqa: E402
 from .data.sequences import load_sequences, make_sequences, pad_sequences  # noqa: E402
+from .data.text import load_text_corpus, load_texts  # noqa: E402
 from .errors import (  # noqa: E402
     ConfigError,
     DataError,
@@ -36,6 +37,7 @@ from .models import (  # noqa: E402
     SparseAutoencoder,
 )
 from .models.io import load_model as load  # noqa: E402
+from .models.text import TextAutoencoder, TextVAE  # noqa: E402
 from .training import TrainConfig, Trainer  # noqa: E402
 
 # scikit-learn (with SciPy and pandas) takes over a second to import: the estimators load on first use,
@@ -78,6 +80,10 @@ __all__ = [
     "SequenceAutoencoder",
     "SequenceVAE",
     "LatentModel",
+    "TextVAE",
+    "TextAutoencoder",
+    "load_text_corpus",
+    "load_texts",
     "Trainer",
     "TrainConfig",
     "create",

@@ -20,8 +20,8 @@ from .errors import ConfigError
 from .registry import families, get_family, register  # noqa: F401  (re-exported: the registry sits below the configs)
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid")
-ARCHITECTURES = ("mlp", "conv", "seq")
-LIKELIHOODS = ("gaussian", "bernoulli")
+ARCHITECTURES = ("mlp", "conv", "seq", "text")
+LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 VARIANCES = ("fixed", "global", "per_feature", "decoder")
 SCALINGS = ("minmax", "standard", "none")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
@@ -135,6 +135,11 @@ class ModelConfig:
             )
         if self.variance == "decoder" and self.likelihood == "gaussian" and self.architecture != "mlp":
             raise ConfigError("variance='decoder' needs architecture='mlp'; use variance='per_feature' with conv or seq.")
+        if (self.likelihood == "categorical") != (self.architecture == "text"):
+            raise ConfigError(
+                "likelihood='categorical' (over token ids) goes with architecture='text' and the reverse; "
+                "for texts use latentlab.TextVAE or latentlab.TextAutoencoder."
+            )
         if self.noise in ("masking", "salt_pepper") and self.noise_level > 1:
             raise ConfigError(f"noise_level={self.noise_level} is a fraction for {self.noise!r} noise; use 0..1.")
         if not isinstance(self.hidden, tuple) or len(self.hidden) == 0:

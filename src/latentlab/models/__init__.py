@@ -7,6 +7,7 @@ from .cvae import ConditionalVAE, CVAEConfig
 from .io import load_model, save_model
 from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
 from .sparse import SparseAutoencoder, SparseConfig
+from .text import TextAEConfig, TextAutoencoder, TextVAE, TextVAEConfig
 from .vae import VAE, VAEConfig
 from .vqvae import VQVAE, VQVAEConfig
 from .wae import WAE, WAEConfig
@@ -31,6 +32,10 @@ __all__ = [
     "SeqAEConfig",
     "SequenceVAE",
     "SeqVAEConfig",
+    "TextVAE",
+    "TextVAEConfig",
+    "TextAutoencoder",
+    "TextAEConfig",
     "load_model",
     "save_model",
 ]
