@@ -33,6 +33,7 @@ def train_text(args: argparse.Namespace, model, train_opts: dict, callbacks: dic
     if args.data in EMBEDDED and args.label_column is None:
         y = None  # the corpus's topic labels condition the model only when asked for (--label-column topic)
     model.fit(texts, y, **train_opts, **callbacks)
+    model.attach_view(texts[:2000], y if y is None else y[:2000])  # the explorer's map of training sentences
     exact = float(np.mean([a == b for a, b in zip(model.reconstruct(texts, y), texts)]))
     out = Path(args.out)
     model.save(out, metrics={"train_exact_match": exact, "epochs_run": len(model.history), "data_split": record})

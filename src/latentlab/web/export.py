@@ -140,10 +140,11 @@ def export_page(models: dict[str, object]) -> str:
     css = (STATIC / "explorer.css").read_text(encoding="utf-8")
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     scripts = f"<script>window.LATENTLAB_EXPORT = {blob};</script>\n"
-    for js in ("backend.js", "explorer.js"):
+    for js in ("backend.js", "explorer.js", "text.js"):
         scripts += f"<script>\n{(STATIC / js).read_text(encoding='utf-8')}\n</script>\n"
     html = html.replace('<link rel="stylesheet" href="static/explorer.css">', f"<style>\n{css}</style>")
     html = html.replace('<script src="static/backend.js"></script>\n<script src="static/explorer.js"></script>\n', "")
+    html = html.replace('<script src="static/text.js"></script>\n', "")
     return html.replace("</body>", scripts + "</body>")
 
 
