@@ -140,7 +140,7 @@ def export_page(models: dict[str, object]) -> str:
     css = (STATIC / "explorer.css").read_text(encoding="utf-8")
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     scripts = f"<script>window.LATENTLAB_EXPORT = {blob};</script>\n"
-    for js in ("backend.js", "explorer.js", "text.js"):
+    for js in ("backend.js", "explorer.js"):  # text models are served only (the page runs MLPs offline)
         scripts += f"<script>\n{(STATIC / js).read_text(encoding='utf-8')}\n</script>\n"
     html = html.replace('<link rel="stylesheet" href="static/explorer.css">', f"<style>\n{css}</style>")
     html = html.replace('<script src="static/backend.js"></script>\n<script src="static/explorer.js"></script>\n', "")
