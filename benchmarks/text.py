@@ -31,10 +31,12 @@ import json
 import math
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -50,7 +52,7 @@ from latentlab.training import TrainConfig, Trainer
 from latentlab.training.options import LossOutput
 
 MODEL = dict(latent_dim=16, hidden=(128,), embed_dim=64, cell="lstm", vocab_size=500, max_tokens=64)
-TRAIN = dict(epochs=40, patience=6, lr=3e-3, batch_size=64, lr_schedule="cosine", seed=0, verbose=False)
+TRAIN = dict(epochs=100, patience=6, lr=3e-3, batch_size=64, lr_schedule="cosine", seed=0, verbose=False)
 
 
 class LanguageModel(nn.Module):
@@ -110,6 +112,9 @@ def main(argv=None) -> None:
     ap.add_argument("--per-label", type=int, default=100, help="samples per label for attribute control")
     ap.add_argument("--skip-lm", action="store_true", help="train only the VAE (quicker sweeps)")
     ap.add_argument("--epochs", type=int, default=TRAIN["epochs"])
+    ap.add_argument("--temperature", type=float, default=0.0, help="decoding temperature of the attribute samples")
+    ap.add_argument("--save", default=None, help="folder to keep the trained models in")
+    ap.add_argument("--load", default=None, help="score the models a --save run kept (the same training) instead")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     TRAIN["epochs"] = args.epochs
@@ -122,9 +127,16 @@ def main(argv=None) -> None:
     print(f"TextVAE options: {opts}; training: {TRAIN}")
 
     t0 = time.process_time()
-    vae = latentlab.TextVAE(**opts).fit(tr_x, tr_y, validation_data=(va_x, va_y), **TRAIN)
-    vae_cpu = time.process_time() - t0
+    if args.load:  # the models a --save run trained: training does not depend on the part scored
+        vae = latentlab.load(Path(args.load) / "vae")
+        vae_cpu = vae.metrics["train_cpu_s"]
+    else:
+        vae = latentlab.TextVAE(**opts).fit(tr_x, tr_y, validation_data=(va_x, va_y), **TRAIN)
+        vae_cpu = time.process_time() - t0
+        if args.save:
+            vae.save(Path(args.save) / "vae", metrics={"train_cpu_s": vae_cpu})
     c = vae.config
+    print(f"trained with: {c.to_dict()}")
     n_tok = int(vae.token_counts(ev_x).sum())
     n_chr = sum(len(t) + 1 for t in ev_x)
     ll = vae.log_likelihood(ev_x, ev_y, k=args.k)
@@ -145,8 +157,17 @@ def main(argv=None) -> None:
         torch.manual_seed(0)
         t0 = time.process_time()
         to_data = lambda t, lab: TensorData(vae.to_model_space(t), torch.from_numpy(lab))  # noqa: E731
-        hist = Trainer(lm, tc).fit(to_data(tr_x, tr_y), to_data(va_x, va_y))
-        lm_cpu = time.process_time() - t0
+        lm_file = None if not (args.load or args.save) else Path(args.load or args.save) / "lm.safetensors"
+        if args.load:
+            lm.load_state_dict(load_file(lm_file))
+            meta = json.loads(lm_file.with_suffix(".json").read_text())
+            hist, lm_cpu = [None] * meta["epochs"], meta["train_cpu_s"]
+        else:
+            hist = Trainer(lm, tc).fit(to_data(tr_x, tr_y), to_data(va_x, va_y))
+            lm_cpu = time.process_time() - t0
+            if lm_file is not None:
+                save_file(lm.state_dict(), lm_file)
+                lm_file.with_suffix(".json").write_text(json.dumps({"epochs": len(hist), "train_cpu_s": lm_cpu}))
         with torch.no_grad():
             lm_nll = lm.eval().nll(x, yt).double().sum().item()
         rows.append(("LSTM language model", lm_nll / n_tok, lm_nll / n_chr / math.log(2), 0.0, 0, float("nan"), len(hist), lm_cpu))
@@ -167,13 +188,14 @@ def main(argv=None) -> None:
     clf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), LogisticRegression(C=10, max_iter=2000))
     clf.fit(tr_x, tr_y)
     real_acc = float((clf.predict(ev_x) == ev_y).mean())
-    print(f"\n## attribute control ({args.per_label} greedy prior samples per label)\n")
+    how = "greedy" if args.temperature == 0 else f"temperature {args.temperature:g}"
+    print(f"\n## attribute control ({args.per_label} prior samples per label, {how})\n")
     print(f"classifier accuracy on the real {where} sentences: {real_acc:.1%}\n")
     print("| label | samples classified as the label | distinct samples | copies of training sentences |")
     print("|---|---|---|---|")
     train_set = set(tr_x)
     for k, name in enumerate(TOPIC_GROUPS):
-        s = vae.sample(args.per_label, y=k, seed=k)
+        s = vae.sample(args.per_label, y=k, seed=k, temperature=args.temperature)
         hit = float((clf.predict(s) == k).mean())
         print(f"| {name} | {hit:.1%} | {len(set(s))} | {np.mean([t in train_set for t in s]):.0%} |")
 

@@ -31,7 +31,7 @@ def corpus():
 def fitted(corpus):
     torch.manual_seed(0)
     (tx, ty), _ = corpus
-    vae = latentlab.TextVAE(**SMALL, kl_anneal_epochs=3)
+    vae = latentlab.TextVAE(**SMALL, kl_anneal_epochs=3, word_dropout=0.25)
     with _quiet():  # a tiny model may warn of collapse; the tests below check what it learned
         vae.fit(tx, ty, epochs=12, batch_size=32, lr=1e-2, patience=None, verbose=False)
     return vae
