@@ -237,3 +237,26 @@ def test_static_export_runs_from_file_url(runs, browser, tmp_path):
     np.testing.assert_allclose(img, models["vae"].decode(z[None].astype(np.float32))[0], atol=ATOL)
     shot(page, "main", "static-export")
     page.close()
+
+
+def test_map_colours_points_by_cluster_on_request(server, browser, runs):
+    from latentlab.web.runs import make_entry
+
+    _, models = runs
+    entry = make_entry("ae", models["ae"])
+    assert len(entry.clusters) == len(entry.points) and len(np.unique(entry.clusters)) == 10
+    page = open_page(browser, server)
+    settle(page)
+    fills = lambda: page.eval_on_selector_all("#map circle.pt", "els => els.map(e => e.getAttribute('fill'))")  # noqa: E731
+    by_label = fills()
+    page.select_option("#colour-by", "clusters")
+    settle(page)
+    assert page.get_attribute("#points", "data-colour-by") == "clusters"
+    by_cluster = fills()
+    assert len(by_cluster) == len(entry.points) and by_cluster != by_label
+    # points of one cluster share one colour, and the legend lists the clusters
+    for c in range(10):
+        assert len({by_cluster[i] for i in np.flatnonzero(entry.clusters == c)}) == 1
+    assert page.locator("#legend > span").count() == 10
+    assert page.text_content("#legend").startswith("c0")
+    page.close()

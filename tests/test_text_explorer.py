@@ -99,6 +99,9 @@ def test_click_decodes_a_sentence_and_drag_interpolates(text_page, text_run):
     settle(page)
     assert page.locator("#map circle.pt").count() == len(texts)
     assert page.is_hidden("#decoded") and page.is_visible("#decoded-text")
+    if page.locator("#dims-text").count():  # the slider panel decodes its code to a sentence too
+        z = np.array(json.loads(page.get_attribute("#dims-text", "data-z")), dtype=np.float32)
+        assert page.text_content("#dims-text") == model.decode(z[None])[0]
     box = page.locator("#map").bounding_box()
     seen = []
     for fx, fy in ((0.3, 0.3), (0.7, 0.75)):

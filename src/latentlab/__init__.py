@@ -7,13 +7,8 @@
 (3, 2)
 """
 
-from ._version import __version__  # noqa: E402, F401
-from .apps.compression import compress, decompress  # noqa: E402
-from .config import families, get_family  # noqa: E402
-from .data.datasets import load_digits  # noqa: E402
-from .data.sequences import load_sequences, make_sequences, pad_sequences  # noqa: E402
-from .data.text import load_text_corpus, load_texts  # noqa: E402
-from .errors import (  # noqa: E402
+from ._version import __version__  # noqa: F401
+from .errors import (  # noqa: F401  (no heavy imports: the error types are always at hand)
     ConfigError,
     DataError,
     DataTypeError,
@@ -24,39 +19,57 @@ from .errors import (  # noqa: E402
     PosteriorCollapseWarning,
     TrainingError,
 )
-from .models import (  # noqa: E402
-    VAE,
-    VQVAE,
-    WAE,
-    Autoencoder,
-    ConditionalVAE,
-    ContractiveAutoencoder,
-    LatentModel,
-    SequenceAutoencoder,
-    SequenceVAE,
-    SparseAutoencoder,
-)
-from .models.io import load_model as load  # noqa: E402
-from .models.text import TextAutoencoder, TextVAE  # noqa: E402
-from .training import TrainConfig, Trainer  # noqa: E402
 
-# scikit-learn (with SciPy and pandas) takes over a second to import: the estimators load on first use,
-# so `import latentlab` and the command line's --help stay quick for those who never touch them.
+# Everything else loads on first use (PEP 562): torch alone takes about a second to import, and
+# scikit-learn (with SciPy and pandas) another, so `import latentlab` and the command line's --help
+# stay quick, and a user pays only for what they touch.
 _LAZY = {
+    "compress": "latentlab.apps.compression",
+    "decompress": "latentlab.apps.compression",
+    "families": "latentlab.registry",
+    "get_family": "latentlab.registry",
+    "load_digits": "latentlab.data.datasets",
+    "load_sequences": "latentlab.data.sequences",
+    "make_sequences": "latentlab.data.sequences",
+    "pad_sequences": "latentlab.data.sequences",
+    "load_shapes": "latentlab.data.shapes",
+    "load_dsprites": "latentlab.data.shapes",
+    "VAE": "latentlab.models",
+    "VQVAE": "latentlab.models",
+    "WAE": "latentlab.models",
+    "Autoencoder": "latentlab.models",
+    "BetaTCVAE": "latentlab.models",
+    "FactorVAE": "latentlab.models",
+    "ConditionalVAE": "latentlab.models",
+    "ContractiveAutoencoder": "latentlab.models",
+    "LatentModel": "latentlab.models",
+    "SequenceAutoencoder": "latentlab.models",
+    "SequenceVAE": "latentlab.models",
+    "SparseAutoencoder": "latentlab.models",
+    "TextVAE": "latentlab.models",
+    "TextAutoencoder": "latentlab.models",
+    "load_text_corpus": "latentlab.data.text",
+    "load_texts": "latentlab.data.text",
+    "load": ("latentlab.models.io", "load_model"),
+    "TrainConfig": "latentlab.training",
+    "Trainer": "latentlab.training",
     "AutoencoderImputer": "latentlab.estimators",
     "AutoencoderOutlierDetector": "latentlab.estimators",
     "AutoencoderTransformer": "latentlab.estimators",
+    "SeriesAnomalyDetector": "latentlab.estimators",
 }
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'latentlab' has no attribute {name!r}")
+    import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'latentlab' has no attribute {name!r}")
+    module, attr = (target, name) if isinstance(target, str) else target
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
@@ -65,6 +78,8 @@ def __dir__() -> list[str]:
 
 def create(family: str, **config):
     """Build a model of the named family, e.g. ``create('vae', latent_dim=2)``."""
+    from .registry import get_family
+
     return get_family(family)(**config)
 
 
@@ -90,10 +105,15 @@ __all__ = [
     "AutoencoderTransformer",
     "AutoencoderOutlierDetector",
     "AutoencoderImputer",
+    "SeriesAnomalyDetector",
     "compress",
     "decompress",
     "load",
     "load_digits",
+    "load_shapes",
+    "load_dsprites",
+    "BetaTCVAE",
+    "FactorVAE",
     "load_sequences",
     "make_sequences",
     "pad_sequences",

@@ -23,7 +23,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid")
 ARCHITECTURES = ("mlp", "conv", "seq", "text")
 LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 VARIANCES = ("fixed", "global", "per_feature", "decoder")
-SCALINGS = ("minmax", "standard", "none")
+SCALINGS = ("minmax", "standard", "robust", "none")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
 
 # A model larger than this many parameters is refused when a config is read:
@@ -78,8 +78,10 @@ class ModelConfig:
         Standard deviation of the fixed Gaussian likelihood, and the initial
         value of the learned ones when given; left at 1, a learned variance
         starts at the training data's own (in the model's space).
-    scaling : {'minmax', 'standard', 'none'}
+    scaling : {'minmax', 'standard', 'robust', 'none'}
         Input scaling fitted on the training data and saved with the model.
+        'robust' (median and interquartile range) keeps a few extreme rows
+        from setting the scale; fitting warns when such rows are present.
     noise, noise_level :
         Denoising: corruption applied to the inputs during training only,
         while the target stays clean ('gaussian' sigma, 'masking' fraction,
@@ -128,9 +130,9 @@ class ModelConfig:
         check_nonneg_float("sigma", self.sigma)
         if self.sigma == 0:
             raise ConfigError("sigma must be > 0.")
-        if self.likelihood == "bernoulli" and self.scaling == "standard":
+        if self.likelihood == "bernoulli" and self.scaling in ("standard", "robust"):
             raise ConfigError(
-                "likelihood='bernoulli' models values in [0, 1], but scaling='standard' gives negative ones; "
+                f"likelihood='bernoulli' models values in [0, 1], but scaling={self.scaling!r} gives negative ones; "
                 "use scaling='minmax' or likelihood='gaussian'."
             )
         if self.variance == "decoder" and self.likelihood == "gaussian" and self.architecture != "mlp":

@@ -39,8 +39,22 @@ def _source(cls: type) -> str | None:
     return getattr(sys.modules.get(cls.__module__), "__file__", None)
 
 
+def _load_builtin() -> None:
+    """Import the built-in families, which register themselves as their modules load.
+
+    ``import latentlab`` loads nothing heavy, so the registry fills on its first lookup, the
+    way plugins listed by entry points would; the import is by name so that this bottom layer
+    keeps no import arrow up to the models.
+    """
+    if "latentlab.models" not in sys.modules:
+        import importlib
+
+        importlib.import_module("latentlab.models")
+
+
 def get_family(name: str) -> type:
     """The model class registered under ``name``."""
+    _load_builtin()
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
@@ -49,6 +63,7 @@ def get_family(name: str) -> type:
 
 def families() -> list[str]:
     """Names of every registered family."""
+    _load_builtin()
     return sorted(_REGISTRY)
 
 

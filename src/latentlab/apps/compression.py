@@ -80,8 +80,10 @@ def rate_distortion(model, X, bits: int | None = None) -> dict[str, float]:
 
 
 def describe_rate(model, blob: bytes, n: int, bits: int | None = None) -> str:
-    """What a blob of ``n`` samples costs, in words (for the command line)."""
-    return codec_of(model).describe_rate(model, blob, n, bits)
+    """What a blob of ``n`` samples costs, in words (for the command line): the codes' own rate, and
+    the whole file's (header and framing included), which is what a user's disk sees."""
+    whole = 8 * len(blob) / max(n, 1)
+    return f"{codec_of(model).describe_rate(model, blob, n, bits)}; {whole:.2f} bits per sample with the header"
 
 
 def pca_rate_distortion(X_train, X, n_components: int, bits: int) -> dict[str, float]:

@@ -48,6 +48,7 @@ def evaluate_run(
     figures: bool = True,
     seed: int = 0,
     data: dict | None = None,
+    factors: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Metrics on ``X`` written to ``out/evaluation.json`` and ``out/report.md`` (and returned).
 
@@ -60,6 +61,11 @@ def evaluate_run(
     labels ``y`` exist; ROC-AUC and average precision of the
     reconstruction-error anomaly score when ``anomaly_labels`` (1 = anomaly)
     are given; and the standard figures.
+
+    With ``factors`` (the ground-truth factor indices of ``X``, one row per
+    sample, e.g. ``load_shapes(...).factors``) the report adds the
+    disentanglement metrics of :mod:`latentlab.apps.disentanglement` (MIG,
+    DCI, the FactorVAE score, SAP) and a latent traversal figure.
 
     ``data`` says which data ``X`` is (``{"split": 'held-out' | 'training' |
     'other' | 'unknown', "description": ...}``, see
@@ -86,11 +92,19 @@ def evaluate_run(
 
         scores = ScoreModel(model, "reconstruction").fit(X).score(X)
         metrics.update({f"anomaly_{k_}": v for k_, v in anomaly_metrics(anomaly_labels, scores).items()})
+    if factors is not None:
+        metrics.update(factor_metrics(model, X, factors, seed, yy))
     paths = {}
     if figures:
         from .figures import write_figures
 
         paths = write_figures(model, X, y, out, seed=seed)
+        if factors is not None and model.config.n_classes == 0:
+            from . import plots
+            from .traversal import latent_traversal
+
+            fig = latent_traversal(model, X[0], X=X)
+            paths["latent_traversal"] = plots.save(fig, out / "latent_traversal.png")
     atomic_write_json(out / "evaluation.json", {**({"data": data} if data else {}), **metrics})
     write_report(model, metrics, paths, out / "report.md", data=data)
     return metrics
@@ -106,3 +120,17 @@ def code_clustering(model, X: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[
     clusters = cluster_codes(model, X, n_clusters=k, method="kmeans", y=y, seed=seed)
     scores = cluster_scores(y, clusters.labels)
     return {"cluster_ari": scores["ari"], "cluster_nmi": scores["nmi"], "cluster_k": int(k)}
+
+
+def factor_metrics(model, X: np.ndarray, factors: np.ndarray, seed: int = 0, y=None) -> dict[str, float]:
+    """Disentanglement metrics of the model's codes of ``X`` against the factors that made ``X``."""
+    from ..errors import DataError
+    from .disentanglement import disentanglement_metrics
+
+    factors = np.asarray(factors)
+    if factors.ndim == 1:
+        factors = factors[:, None]
+    if len(factors) != len(X):
+        raise DataError(f"factors have {len(factors)} rows but {len(X)} samples are scored; pass one row per sample.")
+    Z = model.encode(X, y)
+    return disentanglement_metrics(Z, factors, seed=seed)

@@ -6,6 +6,8 @@ import numpy as np
 
 from ..errors import ConfigError
 
+MAX_GRID = 300  # points a side of a decoded latent grid: 90,000 samples
+
 
 def latent_plane(
     model, n: int = 15, span: tuple[float, float] = (-2.5, 2.5), base: np.ndarray | None = None
@@ -14,8 +16,10 @@ def latent_plane(
 
     Rows go from high z2 (top) to low z2, columns from low z1 to high z1.
     """
-    if n < 1:
-        raise ConfigError("n must be >= 1.")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_GRID:
+        raise ConfigError(
+            f"n={n!r}: n must be >= 1 and at most {MAX_GRID} points a side ({MAX_GRID**2:,} decoded samples)."
+        )
     L = model.config.latent_dim
     lin = np.linspace(span[0], span[1], n, dtype=np.float32)
     z1, z2 = np.meshgrid(lin, lin[::-1])

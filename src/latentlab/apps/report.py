@@ -19,6 +19,12 @@ _NAMES = {
     "cluster_k": "k-means clusters (one per class)",
     "anomaly_roc_auc": "anomaly ROC-AUC (reconstruction error)",
     "anomaly_average_precision": "anomaly average precision",
+    "mig": "MIG (mutual information gap)",
+    "dci_disentanglement": "DCI disentanglement",
+    "dci_completeness": "DCI completeness",
+    "dci_informativeness": "DCI informativeness (held-out accuracy)",
+    "factorvae_score": "FactorVAE score",
+    "sap": "SAP score",
 }
 
 

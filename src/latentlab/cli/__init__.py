@@ -15,7 +15,7 @@ import sys
 from ..errors import LatentlabError
 
 # Modules that add sub-commands, in the order they appear in --help.
-COMMAND_MODULES = ("core", "jobs", "web", "dist", "export")
+COMMAND_MODULES = ("core", "jobs", "web", "dist", "export", "series")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -73,8 +73,9 @@ def register(sub, command: str | None = None) -> None:
         help="share of --data held out from training, for `evaluate` (default: 0.25 of digits, the official test "
         "set of mnist & co., none of a file); recorded in OUT/metrics.json",
     )
-    add_model_options(p)
-    add_train_options(p)
+    if command == "train":  # the options come from the model and training configs, which import torch
+        add_model_options(p)
+        add_train_options(p)
     p.set_defaults(handler=cmd_train, train_parser=p)
 
     p = sub.add_parser(
@@ -93,6 +94,10 @@ def register(sub, command: str | None = None) -> None:
         "--on-training-data",
         action="store_true",
         help="score the rows the run trained on (optimistic); by default evaluate scores only data it did not see",
+    )
+    p.add_argument(
+        "--factors", default=None,
+        help=".npy of integer ground-truth factors, one row per scored sample: adds MIG, DCI, FactorVAE score, SAP",
     )
     p.set_defaults(handler=cmd_evaluate)
 
@@ -258,9 +263,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from latentlab.cli.jobs import read_vector
 
         anomalies = read_vector(args.anomaly_labels, len(X), "--anomaly-labels")
+    factors = None
+    if getattr(args, "factors", None):
+        from latentlab.data.datasets import read_table
+
+        factors = read_table(args.factors)[0].astype(np.int64)
     metrics = evaluate_run(
         model, X, y, Path(args.out or args.run_dir), anomaly_labels=anomalies, k=args.k,
-        data={"split": split, "description": description, "n_samples": int(len(X))},
+        data={"split": split, "description": description, "n_samples": int(len(X))}, factors=factors,
     )
     print(f"scored {description}", file=sys.stderr)
     print(json.dumps(metrics, indent=2))
@@ -269,15 +279,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     import latentlab
+    from latentlab.errors import ConfigError
+
+    from .._files import atomic_write_bytes
 
     model = latentlab.load(args.run_dir)
+    k = model.config.n_classes
+    if k and args.label is None:
+        raise ConfigError(f"this run is conditional: give --label K to pick the class (0..{k - 1}).")
+    if not k and args.label is not None:
+        raise ConfigError("--label needs a conditional run (a cvae); this one is unconditional.")
     if getattr(model, "is_text", False):  # texts are printed, one a line
         from .text import print_samples
 
         return print_samples(model, args)
     samples = model.sample(args.n, y=args.label, seed=args.seed)
     out = Path(args.out or Path(args.run_dir) / "samples.npy")
-    np.save(out, samples)
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, samples, allow_pickle=False)
+    atomic_write_bytes(out, buf.getvalue())
     print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {out}")
     return 0
 

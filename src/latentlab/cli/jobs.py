@@ -49,22 +49,39 @@ def read_vector(path: str, n: int, what: str) -> np.ndarray:
     return v
 
 
+ARRAY_SUFFIXES = (".png", ".csv", ".npy")
+
+
+def _check_array_out(out: Path) -> None:
+    """Refuse an output name whose format is unknown, before any work is done."""
+    if out.suffix.lower() not in ARRAY_SUFFIXES:
+        raise DataError(f"--out {out}: give a file ending in {', '.join(ARRAY_SUFFIXES)} (the format follows it).")
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder; give a file name ending in {', '.join(ARRAY_SUFFIXES)}.")
+
+
 def _save_array(arr: np.ndarray, out: Path, ncols: int = 8) -> Path:
+    """Write ``arr`` to ``out`` (PNG grid, CSV rows or .npy), atomically; return the path written."""
+    import io
+
+    _check_array_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".png":
+    if out.suffix.lower() == ".png":
         from ..apps import plots
 
         return plots.save(plots.image_grid(arr, ncols=ncols), out)
-    if out.suffix == ".csv":
-        np.savetxt(out, arr.reshape(len(arr), -1), delimiter=",")
-        return out
-    np.save(out, arr)
+    buf = io.BytesIO()
+    if out.suffix.lower() == ".csv":
+        np.savetxt(buf, arr.reshape(len(arr), -1), delimiter=",")
+    else:
+        np.save(buf, arr, allow_pickle=False)
+    atomic_write_bytes(out, buf.getvalue())
     return out
 
 
 def register(sub, command: str | None = None) -> None:
     """Add this group's sub-commands to the parser (``command``: see :func:`latentlab.cli.build_parser`)."""
-    estimator_options = command in (None, "detect", "impute")  # they import scikit-learn: only when needed
+    estimator_options = command in ("detect", "impute")  # they import scikit-learn: only when needed
     if estimator_options:
         from ..estimators import AutoencoderImputer, AutoencoderOutlierDetector
 
@@ -179,7 +196,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     import latentlab
     from latentlab.apps.generation import decode_grid, sample_prior
 
+    if args.out is not None:
+        _check_array_out(Path(args.out))
     model = latentlab.load(args.run_dir)
+    k = model.config.n_classes
+    if k and args.label is None:
+        from latentlab.errors import ConfigError
+
+        raise ConfigError(f"this run is conditional: give --label K to pick the class (0..{k - 1}).")
     if args.grid is not None:
         arr, ncols = decode_grid(model, n=args.grid), args.grid
     else:

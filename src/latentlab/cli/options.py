@@ -35,6 +35,14 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
+def _bool_or_word(text: str):
+    """A field typed ``bool | str`` (``amp``): true/false, or a word such as 'auto'."""
+    try:
+        return _parse_bool(text)
+    except argparse.ArgumentTypeError:
+        return text
+
+
 def _none_or(t):
     def parse(text: str):
         return None if text.lower() == "none" else t(text)
@@ -70,6 +78,8 @@ def add_dataclass_options(group, cls, exclude: set[str] = frozenset(), seen: set
         base, is_tuple = _kind(hints[f.name])
         flag = "--" + f.name.replace("_", "-")
         parse = _parse_bool if base is bool else _none_or(base)
+        if str(f.type).replace(" ", "") == "bool|str":
+            parse = _bool_or_word
         kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=f"(default: {_shown(_default(f))})")
         if is_tuple:
             kwargs.update(nargs="+", type=int, metavar="N")

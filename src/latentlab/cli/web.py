@@ -21,6 +21,21 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--root", default="runs", help="where the default demo models live (default runs)")
     p.add_argument("--epochs", type=int, default=None, help="epochs when the default models must be trained")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="also answer requests whose Host header is NAME (repeatable); by default only the bound address's "
+        "names are answered (localhost names for 127.0.0.1), which shuts out DNS rebinding",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="close a connection whose request headers are not complete within S seconds (default 10)",
+    )
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser(
@@ -40,22 +55,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError("the explorer needs the web extra: pip install 'latentlab[web]'.") from None
     import torch
 
-    from ..web.app import create_app
+    from ..web.app import create_app, hosts_for
     from ..web.runs import default_runs, load_runs
+    from ..web.serving import header_deadline_protocol
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port {args.port} is not a TCP port; use 1..65535.")
+    if not 0 < args.header_timeout <= 3600:
+        raise ConfigError(f"--header-timeout {args.header_timeout} must be between 0 and 3600 seconds.")
     torch.set_num_threads(1)  # a tiny decode is fastest on one thread; cores go to concurrent requests
     specs = args.runs or default_runs(args.root, epochs=args.epochs)
     entries = load_runs(specs)
-    app = create_app(entries)
+    app = create_app(entries, allowed_hosts=hosts_for(args.host, args.allow_host))
     # Everything loaded so far (torch, the models, the app) lives for the whole process: move it out of the
     # collector's sight, so a full collection walks only per-request garbage instead of ~300k start-up objects
     # (a 150 ms pause that shows up as the p99 latency).
     gc.collect()
     gc.freeze()
     print(f"serving {', '.join(entries)} at http://{args.host}:{args.port}/  (Ctrl-C to stop)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", access_log=False,
+        http=header_deadline_protocol(args.header_timeout),
+    )
     return 0
 
 

@@ -12,9 +12,19 @@ import numpy as np
 
 from ..errors import ConfigError, ModelFileError, NotFittedError
 
+# Robust scaling computes its quantiles on at most this many rows (a seeded reservoir of a stream).
+ROBUST_ROWS = 20_000
+
 
 class Scaler:
-    """Min-max (to [0, 1]), standard (zero mean, unit variance) or no scaling.
+    """Min-max (to [0, 1]), standard (zero mean, unit variance), robust or no scaling.
+
+    'robust' centres each feature on its median and divides by its
+    interquartile range (scikit-learn's ``RobustScaler``), so that a few
+    extreme rows do not set the scale; a feature whose quartiles coincide
+    (mostly one value) uses its 1-99% range, then its full range. The
+    quantiles come from at most ``ROBUST_ROWS`` rows (a seeded reservoir when
+    the data are streamed).
 
     Examples
     --------
@@ -24,13 +34,15 @@ class Scaler:
     """
 
     def __init__(self, kind: str = "minmax"):
-        if kind not in ("minmax", "standard", "none"):
-            raise ConfigError(f"scaling={kind!r} is not one of ['minmax', 'standard', 'none'].")
+        if kind not in ("minmax", "standard", "robust", "none"):
+            raise ConfigError(f"scaling={kind!r} is not one of ['minmax', 'standard', 'robust', 'none'].")
         self.kind = kind
         self.offset_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
         self._n = 0
         self._stats: dict[str, np.ndarray] = {}
+        self._reservoir: np.ndarray | None = None  # robust scaling: the rows its quantiles come from
+        self._rng = np.random.default_rng(0)
 
     # ---------------------------------------------------------------- fitting
     def partial_fit(self, X: np.ndarray) -> Scaler:
@@ -51,12 +63,33 @@ class Scaler:
             s["m2"] = s["m2"] + m2 + delta**2 * self._n * n / tot
             s["mean"] = s["mean"] + delta * n / tot
             s["min"], s["max"] = np.fmin(s["min"], lo), np.fmax(s["max"], hi)
+        if self.kind == "robust":
+            self._keep_rows(X)
         self._n += n
         self._finalise()
         return self
 
+    def _keep_rows(self, X: np.ndarray) -> None:
+        """Reservoir sampling (Algorithm R, vectorised per chunk) of up to ``ROBUST_ROWS`` rows."""
+        X = X.astype(np.float32)
+        if self._reservoir is None:
+            self._reservoir = X[:ROBUST_ROWS].copy()
+            rest, seen = X[ROBUST_ROWS:], min(len(X), ROBUST_ROWS)
+        else:
+            rest, seen = X, self._n
+        if len(self._reservoir) < ROBUST_ROWS and len(rest):
+            take = ROBUST_ROWS - len(self._reservoir)
+            self._reservoir = np.concatenate([self._reservoir, rest[:take]])
+            rest, seen = rest[take:], seen + min(take, len(rest))
+        if len(rest):
+            slots = self._rng.integers(0, seen + np.arange(1, len(rest) + 1))
+            keep = slots < ROBUST_ROWS
+            self._reservoir[slots[keep]] = rest[keep]
+
     def fit(self, X: np.ndarray) -> Scaler:
         self._n = 0
+        self._reservoir = None
+        self._rng = np.random.default_rng(0)
         return self.partial_fit(X)
 
     def _finalise(self) -> None:
@@ -65,9 +98,19 @@ class Scaler:
             offset, scale = s["min"], s["max"] - s["min"]
         elif self.kind == "standard":
             offset, scale = s["mean"], np.sqrt(s["m2"] / max(self._n, 1))
+        elif self.kind == "robust":
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN feature (imputation) stays NaN
+                q = np.nanpercentile(self._reservoir.astype(np.float64), [1, 25, 50, 75, 99], axis=0)
+            offset, scale = q[2], q[3] - q[1]
+            scale = np.where(scale > 1e-12, scale, q[4] - q[0])
+            scale = np.where(scale > 1e-12, scale, s["max"] - s["min"])
         else:
             offset, scale = np.zeros_like(s["min"]), np.ones_like(s["min"])
         scale = np.where(np.isfinite(scale) & (scale > 1e-12), scale, 1.0)
+        scale = np.minimum(scale, np.finfo(np.float32).max)  # a range of +-3e38 overflows float32 by itself
         offset = np.where(np.isfinite(offset), offset, 0.0)
         self.offset_, self.scale_ = offset.astype(np.float32), scale.astype(np.float32)
 

@@ -162,6 +162,60 @@ def check_training_range(scaled: np.ndarray, kind: str, *, name: str = "X") -> N
         )
 
 
+# A training value this many times its feature's bulk spread outside the bulk is "absurd": with
+# min-max or standard scaling it sets the scale and squashes every other value to a constant.
+ABSURD_SPREADS = 1e4
+
+
+def warn_absurd_rows(arr: np.ndarray, kind: str, *, name: str = "X", stacklevel: int = 2) -> None:
+    """Warn when a few training values lie absurdly far outside the bulk of their feature.
+
+    The bulk of a feature is its 1-99% quantile range (computed on at most
+    10,000 rows); a feature whose bulk is a single value (a sparse pixel)
+    is measured against the spread of all features together. A value more
+    than ``ABSURD_SPREADS`` times that spread outside the bulk (one row of
+    1e38 in [0, 1] data) would set a min-max or standard scale and leave the
+    model nothing to learn from the other rows, so fitting says so and names
+    the remedies. 'robust' and 'none' scaling are not affected and not checked.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> X = np.random.default_rng(0).random((200, 3)); X[7, 1] = 1e38
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_absurd_rows(X, "minmax")
+    >>> "1 row(s)" in str(w[0].message) and "remove them" in str(w[0].message)
+    True
+    """
+    if kind not in ("minmax", "standard"):
+        return
+    flat = np.asarray(arr).reshape(len(arr), -1)
+    if flat.shape[0] < 20:
+        return
+    step = max(1, flat.shape[0] // 10_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN features
+        q = np.nanpercentile(flat[::step].astype(np.float64), [1, 99], axis=0)
+        spread = q[1] - q[0]
+        pooled = np.nanpercentile(np.abs(flat[::step]).astype(np.float64), 99)
+    reference = np.where(spread > 0, spread, pooled if np.isfinite(pooled) and pooled > 0 else 1.0)
+    limit = ABSURD_SPREADS * reference
+    with np.errstate(invalid="ignore", over="ignore"):
+        far = (flat < q[0] - limit) | (flat > q[1] + limit)
+    rows = np.flatnonzero(far.any(axis=1))
+    if rows.size:
+        feature = int(np.flatnonzero(far[rows[0]])[0])
+        warnings.warn(
+            f"{name} has {rows.size} row(s) with values more than {ABSURD_SPREADS:g} times the bulk's spread outside "
+            f"it (row {int(rows[0])}, feature {feature}: {flat[rows[0], feature]:.3g}). With scaling={kind!r} they "
+            "set the scale and squash every other row: remove them before fitting (scaling='robust' copes with "
+            "skewed columns, not with values like these).",
+            DataWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
 def warn_constant(arr: np.ndarray, *, name: str = "X") -> None:
     """Warn when every feature of ``arr`` is constant: there is nothing to learn.
 

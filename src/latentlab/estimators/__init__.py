@@ -2,6 +2,7 @@
 
 from .imputer import AutoencoderImputer
 from .outlier import AutoencoderOutlierDetector
+from .series import SeriesAnomalyDetector
 from .transformer import AutoencoderTransformer
 
-__all__ = ["AutoencoderTransformer", "AutoencoderOutlierDetector", "AutoencoderImputer"]
+__all__ = ["AutoencoderTransformer", "AutoencoderOutlierDetector", "AutoencoderImputer", "SeriesAnomalyDetector"]

@@ -2,8 +2,10 @@
 
 from .ae import AEConfig, Autoencoder
 from .base import LatentModel
+from .btcvae import BetaTCVAE, BTCVAEConfig
 from .contractive import ContractiveAutoencoder, ContractiveConfig
 from .cvae import ConditionalVAE, CVAEConfig
+from .factorvae import FactorVAE, FactorVAEConfig
 from .io import load_model, save_model
 from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
 from .sparse import SparseAutoencoder, SparseConfig
@@ -36,6 +38,10 @@ __all__ = [
     "TextVAEConfig",
     "TextAutoencoder",
     "TextAEConfig",
+    "BetaTCVAE",
+    "BTCVAEConfig",
+    "FactorVAE",
+    "FactorVAEConfig",
     "load_model",
     "save_model",
 ]

@@ -17,7 +17,7 @@ from ..data.scaling import Scaler
 from ..data.validation import as_float_array, check_labels, check_shape, check_training_range
 from ..errors import ConfigError, DataError, NotFittedError
 from ..training.options import TrainConfig
-from .fitting import ArrayInput, FitReport, StreamInput, fit_model, train_config
+from .fitting import ArrayInput, FitReport, StreamInput, fit_batch, fit_model, train_config
 from .interpolation import interpolate_codes
 from .view import RunView
 
@@ -51,12 +51,32 @@ def fixed_chunks(fn, tensors: list, chunk: int = INVARIANT_CHUNK):
     return torch.cat(outs)
 
 
+# What one call of sample / interpolate / decode may produce: 1 GB of float32 (ask in parts for more).
+MAX_OUTPUT_VALUES = 250_000_000
+
+
 def make_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator | None:
     if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise ConfigError(f"generator must be a torch.Generator, got {type(generator).__name__}.")
         return generator
     if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ConfigError(f"seed={seed!r} must be an integer.")
+        if not -(2**63) <= int(seed) < 2**64:
+            raise ConfigError(f"seed={seed} is outside the generator's range [-2**63, 2**64); pick a smaller seed.")
         return torch.Generator().manual_seed(int(seed))
     return None
+
+
+def check_output_size(n: int, sample_shape, what: str) -> None:
+    """Refuse a request whose output could not be allocated, before anything is computed."""
+    values = int(n) * math.prod(int(s) for s in sample_shape)
+    if values > MAX_OUTPUT_VALUES:
+        raise ConfigError(
+            f"{what} would produce {values:,} values ({values * 4 / 1e9:.1f} GB of float32), more than "
+            f"{MAX_OUTPUT_VALUES:,}; ask for fewer at a time."
+        )
 
 
 class ModelAPI:
@@ -107,7 +127,7 @@ class ModelAPI:
         if not np.isfinite(out).all() and not np.isfinite(out[~np.isnan(arr)]).all():  # NaN is sequence padding
             raise DataError(
                 "the outputs overflow float32 once scaled back to your units (the fitted scale is absurdly large: "
-                "an extreme value in the training data?). Check the training data for outliers, or use scaling='standard'."
+                "an extreme value in the training data?). Check the training data for outliers, or use scaling='robust'."
             )
         return out
 
@@ -193,7 +213,10 @@ class ModelAPI:
         if isinstance(X, Source):  # data bigger than memory: read in chunks
             return self.fit_source(X, epochs=epochs, batch_size=batch_size, callbacks=callbacks, **train_options)
         tc = train_config(epochs, batch_size, train_options)
-        return fit_model(self, ArrayInput(X, y, validation_data, allow_nan=self.allows_nan), tc, callbacks, resume)
+        data = ArrayInput(X, y, validation_data, allow_nan=self.allows_nan)
+        if batch_size is None and "batch_size" not in train_options:  # the default batch shrinks to short data
+            tc = fit_batch(tc, data.arr.shape[0])
+        return fit_model(self, data, tc, callbacks, resume)
 
     def fit_source(self, source, *, epochs: int | None = None, batch_size: int | None = None, callbacks=None,
                    resume=None, **train_options: Any):
@@ -259,23 +282,40 @@ class ModelAPI:
         Reproducible with ``seed`` or an explicit ``torch.Generator``.
         """
         self.check_fitted()
-        if not isinstance(n, (int, np.integer)) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n={n!r} must be a positive integer.")
-        z = self.prior_sample(int(n), make_generator(seed, generator))
+        check_output_size(n, self.config.input_shape, f"sample(n={n})")
+        gen = make_generator(seed, generator)
         if y is not None and np.ndim(y) == 0:
-            y = np.full(int(n), int(y))
-        return self.to_user_space(self.run_batched(self.decode_mean, z, self.label_tensor(y, int(n))))
+            y = np.full(int(n), y)  # checked as labels below: 1.5 or 'a' are refused, not truncated
+        labels = self.label_tensor(y, int(n))
+        z = self.prior_sample(int(n), gen)
+        return self.to_user_space(self.run_batched(self.decode_mean, z, labels))
 
     def interpolate(self, a, b, steps: int = 10, method: str = "linear", y=None) -> np.ndarray:
         """Decode ``steps`` points on the path between the codes of samples ``a`` and ``b``.
 
         ``method`` is 'linear' or 'slerp' (spherical).
         """
-        a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
-        ya = None if y is None else np.full(2, int(y))
-        codes = self.encode(np.stack([a.reshape(self.config.input_shape), b.reshape(self.config.input_shape)]), ya)
+        self.check_fitted()
+        shape = tuple(self.config.input_shape)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+            raise ConfigError(f"steps={steps!r} must be an integer >= 2.")
+        check_output_size(steps, shape, f"interpolate(steps={steps})")
+        ends = []
+        for name, v in (("a", a), ("b", b)):
+            given = np.shape(v)
+            v = as_float_array(np.asarray(v).reshape(1, -1), name=name, min_samples=1)
+            if v.size != math.prod(shape):
+                raise DataError(
+                    f"{name} has shape {given} ({v.size} values); interpolate takes one sample each, of shape "
+                    f"{shape}."
+                )
+            ends.append(v.reshape(shape))
+        ya = None if y is None else np.full(2, y)
+        codes = self.encode(np.stack(ends), ya)
         path = interpolate_codes(codes[0], codes[1], steps, method)
-        return self.decode(path, None if y is None else np.full(steps, int(y)))
+        return self.decode(path, None if y is None else np.full(int(steps), y))
 
     def attach_view(self, X=None, y=None, *, image_shape=None, examples=None, example_labels=None):
         """Record what a viewer needs: the codes of ``X`` (with labels ``y``) for the map, the image

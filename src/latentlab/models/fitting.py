@@ -13,6 +13,7 @@ Nothing about fitting stays on the model but what describes the result
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import torch
 
 from ..data.scaling import Scaler
 from ..data.tensors import TensorData
-from ..data.validation import as_float_array, check_finite, check_shape, warn_constant
+from ..data.validation import as_float_array, check_finite, check_shape, warn_absurd_rows, warn_constant
 from ..errors import ConfigError, DataError
 from ..training.checkpoint import load_checkpoint
 from ..training.device import seed_everything
@@ -69,6 +70,7 @@ class ArrayInput:
 
     def fit_scaler(self, model) -> Scaler:
         shape = model.config.input_shape
+        warn_absurd_rows(self.arr, model.config.scaling, stacklevel=4)  # the user's call of fit
         return Scaler(model.config.scaling).fit(self.arr.reshape(self.arr.shape[0], *shape))
 
     def data(self, model, tc: TrainConfig):
@@ -76,7 +78,9 @@ class ArrayInput:
         labels = model.label_tensor(self.y, arr.shape[0]) if (self.y is not None and model.config.n_classes > 0) else None
         if model.config.n_classes > 0 and labels is None:
             raise DataError("this model is conditional: pass labels y to fit.")
-        scaled = model.scaler.transform(arr)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = model.scaler.transform(arr)
+        check_scaled_finite(scaled, arr, "X")
         check_bernoulli_range(model.config, scaled)
         mask = None if self.mask is None else torch.from_numpy(np.asarray(self.mask, dtype=np.float32))
         train = TensorData(torch.from_numpy(scaled), labels, mask)
@@ -87,11 +91,25 @@ class ArrayInput:
             varr = as_float_array(vx, name="validation X", allow_nan=self.allow_nan)
             varr = check_shape(varr, model.config.input_shape, name="validation X")
             vlab = model.label_tensor(vy, varr.shape[0]) if model.config.n_classes > 0 else None
-            val = TensorData(torch.from_numpy(model.scaler.transform(varr)), vlab)
+            with np.errstate(over="ignore", invalid="ignore"):
+                vscaled = model.scaler.transform(varr)
+            check_scaled_finite(vscaled, varr, "validation X")
+            val = TensorData(torch.from_numpy(vscaled), vlab)
         return train, val
 
     def statistics_rows(self, train) -> TensorData:
         return TensorData(train.x, train.y)
+
+
+def check_scaled_finite(scaled: np.ndarray, raw: np.ndarray, name: str) -> None:
+    """Refuse training rows that overflow float32 once scaled (NaN where the raw value was NaN is padding)."""
+    bad = ~np.isfinite(scaled) & ~np.isnan(raw)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise DataError(
+            f"{name} row {row} (and {int(bad.any(axis=tuple(range(1, bad.ndim))).sum()) - 1} more) overflows float32 "
+            "once scaled: its values are absurdly far from the rest. Remove such rows before fitting."
+        )
 
 
 class StreamInput:
@@ -205,10 +223,22 @@ def fit_model(model, data, tc: TrainConfig, callbacks=None, resume=None):
     return model
 
 
+def fit_batch(tc: TrainConfig, n: int) -> TrainConfig:
+    """``tc`` with its batch no larger than the rows left for training after ``validation_split``.
+
+    Mirrors the trainer's split: with too few rows to hold any out, all of them train.
+    """
+    n_val = int(round(n * tc.validation_split))
+    n_train = n if (tc.validation_split <= 0 or n_val < 1 or n - n_val < 1) else n - n_val
+    if tc.batch_size <= n_train:
+        return tc
+    return dataclasses.replace(tc, batch_size=max(1, n_train))
+
+
 def train_config(epochs: int | None, batch_size: int | None, options: dict[str, Any]) -> TrainConfig:
     """``TrainConfig`` from ``fit``'s keyword arguments (``None`` keeps the default)."""
     given = {"epochs": epochs, "batch_size": batch_size}
     return TrainConfig.from_kwargs(**options, **{k: v for k, v in given.items() if v is not None})
 
 
-__all__ = ["fit_model", "ArrayInput", "StreamInput", "FitReport", "train_config", "check_bernoulli_range"]
+__all__ = ["fit_model", "ArrayInput", "StreamInput", "FitReport", "train_config", "fit_batch", "check_bernoulli_range"]

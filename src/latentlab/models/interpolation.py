@@ -37,10 +37,10 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def interpolate_codes(a, b, steps: int = 10, method: str = "linear") -> np.ndarray:
-    """``steps`` codes from ``a`` to ``b`` inclusive, by 'linear' or 'slerp'."""
+    """``steps`` codes from ``a`` to ``b`` inclusive, by 'linear' or 'slerp' (also called 'spherical')."""
     if not isinstance(steps, (int, np.integer)) or steps < 2:
         raise ConfigError(f"steps={steps!r} must be an integer >= 2.")
-    fns = {"linear": lerp, "slerp": slerp}
+    fns = {"linear": lerp, "slerp": slerp, "spherical": slerp}
     if method not in fns:
         raise ConfigError(f"method={method!r} is not one of {sorted(fns)}.")
     t = np.linspace(0.0, 1.0, int(steps))

@@ -137,6 +137,12 @@ class VAE(LatentModel):
             bound = torch.logsumexp(logw, 0) - math.log(c.iw_samples)  # (B,)
             parts = {"reconstruction": -log_px.mean(), "kl": kl.mean(), "iwae_bound": bound.mean()}
             return LossOutput(-bound.mean(), parts)
+        q, z, rec, kl, term = self.elbo_terms(batch, inputs)
+        return LossOutput(rec + beta * term, {"reconstruction": rec, "kl": kl})
+
+    def elbo_terms(self, batch: Batch, inputs: torch.Tensor):
+        """``(q, z, reconstruction, kl, kl_term)`` of one draw: the KL as measured and as free bits count it."""
+        c = self.config
         q = self.posterior(inputs, batch.y)
         z = q.rsample()  # (B, L) reparameterisation trick
         rec = self.decoded_nll(z, batch).mean()
@@ -148,7 +154,7 @@ class VAE(LatentModel):
         else:
             kl = (q.log_prob(z) - self.prior.log_prob(z)).mean()  # single-draw estimate
             term = kl.clamp_min(free * c.latent_dim) if free > 0 else kl
-        return LossOutput(rec + beta * term, {"reconstruction": rec, "kl": kl})
+        return q, z, rec, kl, term
 
     def fit_statistics(self, rows) -> dict:
         report = super().fit_statistics(rows)

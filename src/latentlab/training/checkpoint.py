@@ -304,6 +304,13 @@ class Checkpoint(Callback):
             except ModelFileError as exc:  # non-finite weights: keep the last good checkpoint
                 warnings.warn(f"checkpoint not written: {exc}", stacklevel=2)
                 return
+            except OSError as exc:  # a full disk or a lost mount: training goes on, the last checkpoint stays whole
+                warnings.warn(
+                    f"checkpoint not written to {self.path} ({exc.strerror or exc}); training continues and the "
+                    "previous checkpoint is kept. Free some space or checkpoint elsewhere.",
+                    stacklevel=2,
+                )
+                return
             self.last_saved_epoch = epoch
             self._last_time = time.monotonic()
 

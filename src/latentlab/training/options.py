@@ -49,8 +49,12 @@ class TrainConfig:
         lets Inductor pick the fastest matrix-multiply kernels for the
         model's shapes (a few seconds more at start-up); 'default' compiles
         faster.
-    amp : bool
-        bf16 autocast (CUDA and CPU).
+    amp : bool or 'auto'
+        bf16 autocast (weights stay float32). ``'auto'`` (the default) turns
+        it on only where it is faster: CUDA devices with bf16, and CPUs with
+        bf16 matrix units (AMX or AVX-512 BF16) when the widest layer has at
+        least 100,000 weights (a 784x512 layer; not the digits nets). See
+        :func:`~latentlab.training.device.resolve_amp` and docs/performance.md.
     nan_policy : {'stop', 'skip'}
         On a non-finite loss: stop and restore the last good weights, or skip
         that step.
@@ -76,7 +80,7 @@ class TrainConfig:
     device: str = "auto"
     compile: bool = False
     compile_mode: str = "max-autotune-no-cudagraphs"
-    amp: bool = False
+    amp: bool | str = "auto"
     nan_policy: str = "stop"
     verbose: bool = True
     log_dir: str | None = None
@@ -99,6 +103,8 @@ class TrainConfig:
         check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
         check_choice("compile_mode", self.compile_mode, COMPILE_MODES)
         check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
+        if self.amp is not True and self.amp is not False and self.amp != "auto":
+            raise ConfigError(f"amp={self.amp!r} must be True, False or 'auto'.")
         for name in ("log_dir", "csv_log"):
             value = getattr(self, name)
             if value is not None:

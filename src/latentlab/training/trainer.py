@@ -29,7 +29,7 @@ from ..errors import DataError, TrainingError
 from . import distributed
 from .callbacks import Callback, EarlyStopping, ProgressBar
 from .checkpoint import restore_trainer_state
-from .device import resolve_device, seed_everything
+from .device import resolve_amp, resolve_device, seed_everything
 from .logs import CSVLogger, TensorBoardLogger
 from .options import LossOutput, TrainConfig, auto_epochs
 
@@ -70,6 +70,7 @@ class Trainer:
         self.config = config or TrainConfig()
         self.device = distributed.init_distributed(resolve_device(self.config.device))
         self.shard = (distributed.rank(), distributed.world_size())  # (rank, world) under torchrun
+        self.amp = resolve_amp(self.config.amp, self.device, model)  # 'auto': only where bf16 is faster
         self.ddp = None
         self.epoch = 0
         self.callbacks: list[Callback] = list(callbacks or [])
@@ -263,7 +264,7 @@ class Trainer:
                 yield _as_batch(item, self.device)
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
     def _run_epoch(self, src, loss_fn, gen) -> dict[str, float]:
         c = self.config

@@ -105,11 +105,33 @@ def _fail(status: int, detail: str):
 
 
 def _floats(a: np.ndarray) -> list:
-    return np.asarray(a, dtype=np.float32).tolist()
+    """Finite float32 values as a JSON-ready list; an inf (an overflow) is refused, never sent."""
+    a = np.asarray(a, dtype=np.float32)
+    if np.isinf(a).any():
+        _fail(
+            400,
+            "the model's output overflows float32 here (its scaler or this code is extreme); "
+            "use codes nearer the training codes, or refit the model on data in sensible units.",
+        )
+    return a.tolist()
 
 
-def create_app(entries: dict[str, Entry]) -> FastAPI:
+def _rows(a: np.ndarray) -> list:
+    """Output rows with NaN (a sequence's padding) as JSON null, so that every answer is valid JSON."""
+    a = np.asarray(a, dtype=np.float32)
+    rows = _floats(a)
+    if np.isnan(a).any():
+        rows = [[None if v != v else v for v in row] for row in rows]
+    return rows
+
+
+def create_app(entries: dict[str, Entry], allowed_hosts: list[str] | None = None) -> FastAPI:
     """Build the app serving ``entries`` (from :func:`latentlab.web.runs.load_runs`).
+
+    ``allowed_hosts``: the ``Host`` header values accepted (port ignored), others get 400; this
+    shuts out DNS rebinding, where a web page makes the browser send requests to a loopback
+    server under a host name of its own. ``latentlab serve`` passes the names of the address it
+    binds (:func:`hosts_for`); ``None`` accepts any host.
 
     Examples
     --------
@@ -163,7 +185,8 @@ def create_app(entries: dict[str, Entry]) -> FastAPI:
         """Codes of the training samples (all coordinates) and their labels, for the map."""
         e = entry(name)
         if name not in latents_json:  # the same for the life of the server: build the body once
-            body = Latents(model=name, points=_floats(e.points), labels=e.labels.tolist())
+            clusters = [] if e.clusters is None else e.clusters.tolist()
+            body = Latents(model=name, points=_floats(e.points), labels=e.labels.tolist(), clusters=clusters)
             latents_json[name] = body.model_dump_json().encode()
         return Response(latents_json[name], media_type="application/json")
 
@@ -185,6 +208,8 @@ def create_app(entries: dict[str, Entry]) -> FastAPI:
         code = e.model.encode(x, y)
         rec = e.model.reconstruct(x, y)
         err = float(np.mean((rec - x) ** 2))
+        if not np.isfinite(err):
+            _fail(400, "the reconstruction overflows float32 for this input; send values in the training data's units.")
         return EncodeResponse(model=e.name, code=_floats(code[0]), reconstruction=_floats(rec.ravel()), error=err)
 
     batcher = app.state.decode_batcher = DecodeBatcher()
@@ -204,7 +229,7 @@ def create_app(entries: dict[str, Entry]) -> FastAPI:
     async def decode(req: DecodeRequest):
         """Decoder means of the given codes (clicks, interpolation paths, grids)."""
         # Served by ``decode_bytes`` through the Front middleware; declared here for the OpenAPI document.
-        return JSONResponse({"model": req.model, "images": _floats(await decode_images(req))})
+        return JSONResponse({"model": req.model, "images": _rows(await decode_images(req))})
 
     async def decode_bytes(body: bytes) -> tuple[int, bytes]:
         try:
@@ -216,7 +241,11 @@ def create_app(entries: dict[str, Entry]) -> FastAPI:
             return exc.status_code, to_json({"detail": exc.detail})
         except LatentlabError as exc:
             return 400, to_json({"detail": str(exc)})
-        return 200, to_json({"model": req.model, "images": images.tolist()})
+        try:
+            payload = {"model": req.model, "images": _rows(images)}
+        except HTTPException as exc:
+            return exc.status_code, to_json({"detail": exc.detail})
+        return 200, to_json(payload)
 
     @app.post("/api/sample", response_model=DecodeResponse, responses=ERRORS)
     async def sample(req: SampleRequest):
@@ -226,7 +255,7 @@ def create_app(entries: dict[str, Entry]) -> FastAPI:
             _fail(400, f"model {e.name!r} samples sentences; use POST /api/text/sample.")
         y = label_for(e, req.label, req.n)
         images = e.model.sample(req.n, y=None if y is None else int(y[0]), seed=req.seed)
-        return DecodeResponse(model=e.name, images=_floats(images.reshape(req.n, -1)))
+        return DecodeResponse(model=e.name, images=_rows(images.reshape(req.n, -1)))
 
     def text_entry(name: str) -> Entry:
         e = entry(name)
@@ -252,7 +281,34 @@ def create_app(entries: dict[str, Entry]) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Front, decode=decode_bytes)
+    if allowed_hosts is not None:  # outermost, so that the decode fast path is guarded too
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     return app
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def hosts_for(bind: str, extra: list[str] | None = None) -> list[str] | None:
+    """The ``Host`` names a server bound to ``bind`` answers: loopback names for a loopback address,
+    the address itself otherwise, plus ``extra``; ``None`` (any) for a wildcard bind without ``extra``.
+
+    Examples
+    --------
+    >>> hosts_for("127.0.0.1")
+    ['127.0.0.1', 'localhost', '::1', '[::1]']
+    >>> hosts_for("0.0.0.0") is None, hosts_for("0.0.0.0", ["lab.example.org"])
+    (True, ['lab.example.org'])
+    """
+    extra = list(extra or [])
+    if bind in ("0.0.0.0", "::", ""):
+        return extra or None
+    names = list(LOOPBACK) if bind in LOOPBACK or bind.startswith("127.") else [bind]
+    if bind.startswith("127.") and bind not in names:
+        names.insert(0, bind)
+    return names + [h for h in extra if h not in names]
 
 
 def openapi_json(entries: dict[str, Entry]) -> str:

@@ -2,7 +2,8 @@
 
 The decoder (and, when it can be, the encoder) runs in the page as plain
 JavaScript over the exported weights of the MLP. That keeps the page a
-single file of a few hundred kilobytes with no runtime to bundle; an ONNX
+single file with no runtime to bundle (about 2 MB for the demo's two digits
+models, most of it the training codes of the map and the weights); an ONNX
 export would need a multi-megabyte WebAssembly runtime for networks of a
 few thousand weights. Every export is checked before it is written: a NumPy
 replay of the exported networks must agree with ``model.decode`` (and
@@ -118,7 +119,8 @@ def export_model(name: str, model) -> dict:
     }
     return {
         "info": entry.info.model_dump(),
-        "latents": {"model": name, "points": entry.points.tolist(), "labels": entry.labels.tolist()},
+        "latents": {"model": name, "points": entry.points.tolist(), "labels": entry.labels.tolist(),
+                    "clusters": [] if entry.clusters is None else entry.clusters.tolist()},
         "net": {"decoder": dec, "encoder": enc, "offset": offset.tolist(), "scale": scale.tolist()},
         "samples": {key: v.astype(np.float64).tolist() for key, v in bank.items()},
     }
@@ -140,11 +142,15 @@ def export_page(models: dict[str, object]) -> str:
     css = (STATIC / "explorer.css").read_text(encoding="utf-8")
     blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     scripts = f"<script>window.LATENTLAB_EXPORT = {blob};</script>\n"
-    for js in ("backend.js", "explorer.js"):  # text models are served only (the page runs MLPs offline)
-        scripts += f"<script>\n{(STATIC / js).read_text(encoding='utf-8')}\n</script>\n"
+    for js in ("backend.js", "explorer.js"):
+        text = (STATIC / js).read_text(encoding="utf-8")
+        if js == "explorer.js":  # the page's panels are one script: the slider panel builds on explorer.js's state
+            text += "\n" + (STATIC / "sliders.js").read_text(encoding="utf-8")
+        scripts += f"<script>\n{text}\n</script>\n"
     html = html.replace('<link rel="stylesheet" href="static/explorer.css">', f"<style>\n{css}</style>")
     html = html.replace('<script src="static/backend.js"></script>\n<script src="static/explorer.js"></script>\n', "")
-    html = html.replace('<script src="static/text.js"></script>\n', "")
+    html = html.replace('<script src="static/sliders.js"></script>\n', "")
+    html = html.replace('<script src="static/text.js"></script>\n', "")  # text models are served, not exported
     return html.replace("</body>", scripts + "</body>")
 
 
@@ -166,12 +172,17 @@ def export_explorer(run_dirs: list[str], out_dir: str | Path) -> Path:
     from .. import load
     from .runs import parse_run
 
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"OUT_DIR {out} is a file; give a folder (index.html is written inside it).")
     models = {}
     for spec in run_dirs:
         name, path = parse_run(spec)
         models[name] = load(path)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"OUT_DIR {out} cannot be made ({exc.strerror}); choose a writable folder.") from None
     page = out / "index.html"
     atomic_write_bytes(page, export_page(models).encode("utf-8"))
     page.chmod(0o644)  # a page to share, not a secret

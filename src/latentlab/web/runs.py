@@ -29,6 +29,7 @@ class Entry:
     model: object
     points: np.ndarray  # (N, L) codes of the training samples (may be empty)
     labels: np.ndarray  # (N,)
+    clusters: np.ndarray | None = None  # (N,) k-means clusters of the codes, for colouring the map
     info: ModelInfo = field(init=False)
 
     def __post_init__(self) -> None:
@@ -96,7 +97,20 @@ def make_entry(name: str, model) -> Entry:
     """The map of a model: the training codes its run saved (no encoding at start-up)."""
     points, _, labels, _ = training_data(model)
     points, labels = points[:SCATTER_POINTS], labels[:SCATTER_POINTS]
-    return Entry(name, model, np.asarray(points, np.float32), np.asarray(labels, np.int64))
+    return Entry(name, model, np.asarray(points, np.float32), np.asarray(labels, np.int64),
+                 map_clusters(points, labels))
+
+
+def map_clusters(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """k-means clusters of the map's codes (all coordinates), k = the number of labels seen (10 without
+    labels), from :func:`latentlab.apps.clustering.cluster`; empty for an empty map."""
+    from ..apps.clustering import cluster
+
+    points = np.asarray(points, np.float32)
+    if len(points) < 2:
+        return np.zeros(len(points), np.int64)
+    k = len(np.unique(labels)) if len(labels) and len(np.unique(labels)) > 1 else 10
+    return np.asarray(cluster(points, min(k, len(points)), seed=0).labels, np.int64)
 
 
 def load_runs(specs: list[str]) -> dict[str, Entry]:

@@ -58,6 +58,7 @@ class Latents(_Strict):
     model: str
     points: list[list[float]]
     labels: list[int]
+    clusters: list[int] = Field(default_factory=list, description="k-means cluster of each point's code")
 
 
 class EncodeRequest(_Strict):
@@ -87,7 +88,9 @@ class DecodeRequest(_Strict):
 
 class DecodeResponse(_Strict):
     model: str
-    images: list[list[float]]
+    images: list[list[float | None]] = Field(
+        description="one flattened output per code; null marks padding past a sequence's end"
+    )
 
 
 class SampleRequest(_Strict):

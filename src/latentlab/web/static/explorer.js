@@ -81,15 +81,19 @@ async function drawMap() {
   const svg = $("map");
   svg.replaceChildren();
   const lat = await backend.latents(state.info.name);
+  // Colour by the samples' labels, or by the k-means cluster of their codes (computed by the server/export).
+  const byCluster = $("colour-by").value === "clusters" && (lat.clusters || []).length === lat.points.length;
+  const colourOf = byCluster ? lat.clusters : lat.labels;
   const g = svgEl("g", { id: "points" }, svg);
+  g.dataset.colourBy = byCluster ? "clusters" : "labels";
   lat.points.forEach((p, i) => {
     const [px, py] = toPixel(p);
-    svgEl("circle", { class: "pt", cx: px.toFixed(1), cy: py.toFixed(1), r: 2.2, fill: COLORS[lat.labels[i] % 10] }, g);
+    svgEl("circle", { class: "pt", cx: px.toFixed(1), cy: py.toFixed(1), r: 2.2, fill: COLORS[colourOf[i] % 10] }, g);
   });
-  const labels = [...new Set(lat.labels)].sort((a, b) => a - b);
+  const labels = [...new Set(colourOf)].sort((a, b) => a - b);
   $("legend").replaceChildren(...labels.map(l => {
     const s = document.createElement("span");
-    s.innerHTML = `<span class="sw" style="background:${COLORS[l % 10]}"></span>${l}`;
+    s.innerHTML = `<span class="sw" style="background:${COLORS[l % 10]}"></span>${byCluster ? "c" : ""}${l}`;
     return s;
   }));
   svgEl("line", { id: "drag-line", stroke: "#d6336c", "stroke-width": 2, visibility: "hidden" }, svg);
@@ -260,6 +264,7 @@ async function main() {
   await guard(async () => { state.models = await backend.models(); });
   $("model-select").replaceChildren(...state.models.map(m => new Option(`${m.name} (${m.family})`, m.name)));
   $("model-select").addEventListener("change", ev => selectModel(ev.target.value));
+  $("colour-by").addEventListener("change", () => guard(drawMap));
   $("class-select").addEventListener("change", ev => { state.label = Number(ev.target.value); refreshGrid(); });
   $("preset-clear").addEventListener("click", () => { state.grid = state.grid.map(() => 0); refreshGrid(); });
   $("preset-invert").addEventListener("click", () => { state.grid = state.grid.map(v => 1 - v); refreshGrid(); });

@@ -10,7 +10,8 @@ function showTextPanels(isText) {
     $(id).hidden = !isText;
     $(id).replaceChildren();
   }
-  for (const id of ["decoded", "strip", "samples", "plane", "plane-btn"]) $(id).hidden = !!isText;
+  for (const id of ["decoded", "strip", "samples", "plane", "plane-btn", "dims-decoded"]) if ($(id)) $(id).hidden = !!isText;
+  if ($("dims-text")) $("dims-text").hidden = !isText;
 }
 function sentenceItems(texts, rows) {
   return texts.map((t, i) => {
@@ -41,4 +42,21 @@ async function sampleText() {
     const texts = await backend.sampleText(state.info.name, SAMPLES_N, Number($("seed").value) || 0, state.label);
     $("samples-text").replaceChildren(...sentenceItems(texts));
   });
+}
+
+// The slider panel (sliders.js, loaded before this file) decodes its code to a sentence for a text model.
+if (typeof dimsDecode === "function" && $("dims-decoded")) {
+  const out = document.createElement("p");
+  out.id = "dims-text"; out.className = "sentence"; out.hidden = true;
+  $("dims-decoded").after(out);
+  const dimsDecodeImage = dimsDecode;
+  window.dimsDecode = async function () {
+    if (!state.info || !state.info.text) return dimsDecodeImage();
+    await guard(async () => {
+      const z = DIMS.z.slice();
+      const [text] = await backend.decodeText(state.info.name, [z], state.label);
+      $("dims-text").textContent = text;
+      $("dims-text").dataset.z = JSON.stringify(z);
+    });
+  };
 }

@@ -1,0 +1,338 @@
+"""Long series: period and window length, window normalisation, per-step scores, and the metrics to judge them.
+
+A series is a ``(T, F)`` float array (``(T,)`` for one channel) in which NaN
+marks a missing value. It is cut into overlapping windows of ``window``
+steps (stride 1); a model reconstructs each window; the squared error of each
+point of each window is kept, and the score of a step is the mean of the
+errors at that step over the windows that cover it. Missing points are left
+out of every mean (never filled in), and a step whose values are all missing
+has a NaN score.
+
+The metrics follow what the time-series anomaly literature reports:
+step-level ROC-AUC and average precision, window-level ROC-AUC, event recall,
+and VUS-PR, the volume under the range-aware precision-recall surface of
+Paparrizos et al., "Volume Under the Surface: a new accuracy evaluation
+measure for time-series anomaly detection", PVLDB 15(11), 2022, recommended
+by the TSB-AD benchmark (Liu and Paparrizos, NeurIPS 2024).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from ..errors import ConfigError, DataError
+
+NORMALISATIONS = ("raw", "centre", "standard")
+
+
+# ------------------------------------------------------------------ window length
+def dominant_period(series, *, min_period: int = 3, max_period: int | None = None) -> int | None:
+    """The lag of the highest peak of the autocorrelation of the detrended series, or None.
+
+    Each channel is detrended by a straight line (missing points are
+    interpolated for this estimate only), the autocorrelations are averaged
+    over channels, and the highest local maximum in
+    ``[min_period, max_period]`` (default a third of the length) that lies
+    above 0.2 is the period. A series without such a peak has none.
+
+    Examples
+    --------
+    >>> t = np.arange(400)
+    >>> dominant_period(np.sin(2 * np.pi * t / 25) + 0.01 * t)
+    25
+    >>> dominant_period(np.random.default_rng(0).standard_normal(400)) is None
+    True
+    """
+    x = as_series_array(series)
+    n = len(x)
+    max_period = n // 3 if max_period is None else min(int(max_period), n // 3)
+    if max_period <= min_period:
+        return None
+    acf = np.zeros(max_period + 1)
+    t = np.arange(n, dtype=np.float64)
+    for j in range(x.shape[1]):
+        v = x[:, j].astype(np.float64)
+        ok = np.isfinite(v)
+        if ok.sum() < 4:
+            continue
+        v = np.interp(t, t[ok], v[ok])
+        v = v - np.polyval(np.polyfit(t, v, 1), t)
+        if v.std() <= 1e-12:
+            continue
+        f = np.fft.rfft(v - v.mean(), 2 * n)
+        r = np.fft.irfft(f * np.conj(f))[: max_period + 1]
+        acf += r / r[0]
+    acf /= x.shape[1]
+    lags = np.arange(min_period, max_period)
+    peaks = [k for k in lags if acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > 0.2]
+    if not peaks:
+        return None
+    return int(max(peaks, key=lambda k: acf[k]))
+
+
+def choose_window(series, *, default: int = 16, min_window: int = 4, max_window: int = 128) -> int:
+    """Window length for a series: its dominant period (:func:`dominant_period`), else ``default``.
+
+    Clipped to ``[min_window, max_window]`` and to a quarter of the series, so
+    that a fit always has windows to learn from.
+
+    Examples
+    --------
+    >>> choose_window(np.sin(2 * np.pi * np.arange(500) / 12))
+    12
+    """
+    x = as_series_array(series)
+    p = dominant_period(x, max_period=max_window)
+    w = default if p is None else p
+    return int(max(min_window, min(w, max_window, max(min_window, len(x) // 4))))
+
+
+def level_drifts(series, p_value: float = 0.1) -> bool:
+    """Whether the level of any channel may wander: the augmented Dickey-Fuller test keeps its unit root.
+
+    A channel whose ADF p-value (statsmodels' ``adfuller``, constant term,
+    lags by BIC) exceeds ``p_value`` is taken to drift (a random walk, or a
+    trend), and raw windows of its later data would look unlike any it was
+    trained on. Missing points are interpolated for the test only.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> level_drifts(rng.standard_normal(300)), level_drifts(np.cumsum(rng.standard_normal(300)))
+    (False, True)
+    """
+    from statsmodels.tsa.stattools import adfuller
+
+    x = as_series_array(series)
+    t = np.arange(len(x), dtype=np.float64)
+    for j in range(x.shape[1]):
+        v = x[:, j]
+        ok = np.isfinite(v)
+        if ok.sum() < 20:
+            continue
+        v = np.interp(t, t[ok], v[ok])
+        if v.std() <= 1e-12:
+            continue
+        if adfuller(v, regression="c", autolag="BIC", result_object=False)[1] > p_value:
+            return True
+    return False
+
+
+# ------------------------------------------------------------------ windows
+def as_series_array(series, name: str = "series") -> np.ndarray:
+    """A series as a float64 ``(T, F)`` array; NaN stays (missing), infinities are refused."""
+    if hasattr(series, "to_numpy"):
+        series = series.to_numpy()
+    try:
+        x = np.asarray(series, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{name} holds non-numeric values; pass numbers (NaN for missing).") from None
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise DataError(f"{name} has shape {x.shape}; a series is (time,) or (time, channels).")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise DataError(f"{name} is empty (shape {x.shape}); pass at least a few time steps.")
+    if np.isinf(x).any():
+        raise DataError(f"{name} holds infinite values; mark unknown values as NaN instead.")
+    return x
+
+
+def sliding_windows(x: np.ndarray, window: int) -> np.ndarray:
+    """``(T, F)`` -> ``(T - window + 1, window, F)`` overlapping windows (a read-only view)."""
+    if window > len(x):
+        raise DataError(f"the series has {len(x)} steps, fewer than the window of {window}; pass a longer series.")
+    return np.lib.stride_tricks.sliding_window_view(x, window, axis=0).transpose(0, 2, 1)
+
+
+def normalise_windows(W: np.ndarray, how: str, floor: float = 0.1) -> np.ndarray:
+    """Windows ``(n, w, F)`` made raw, centred (each channel's window mean removed) or standardised.
+
+    'standard' divides by each window's standard deviation, floored at
+    ``floor`` (in the series' scaled units) so a flat window does not blow up.
+    Missing points stay NaN and are left out of the means.
+    """
+    if how not in NORMALISATIONS:
+        raise ConfigError(f"normalisation={how!r} is not one of {list(NORMALISATIONS)}.")
+    if how == "raw":
+        return np.array(W, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a window of one channel all missing
+        mean = np.nanmean(W, axis=1, keepdims=True)
+        out = W - np.nan_to_num(mean)
+        if how == "standard":
+            out = out / np.maximum(np.nan_to_num(np.nanstd(W, axis=1, keepdims=True)), floor)
+    return out
+
+
+def step_means(E: np.ndarray, first: int, n_steps: int) -> np.ndarray:
+    """Mean over covering windows of point errors ``E`` ``(n, w, F)`` -> per-step ``(n_steps, F)``.
+
+    Window ``i`` of ``E`` starts at step ``first + i``; the result covers
+    steps ``first .. first + n_steps - 1`` and uses only the windows in
+    ``E``. Offsets are added in one fixed order, so a step's mean is the same
+    whether the windows came in one call or many (streaming).
+    """
+    n, w, f = E.shape
+    total = np.zeros((n_steps + w, f))
+    count = np.zeros((n_steps + w, f))
+    ok = np.isfinite(E)
+    vals = np.where(ok, E, 0.0)
+    for j in range(w):  # window i, offset j is step i + j
+        total[j : j + n] += vals[:, j]
+        count[j : j + n] += ok[:, j]
+    total, count = total[:n_steps], count[:n_steps]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def window_error_means(E: np.ndarray) -> np.ndarray:
+    """Mean point error of each window ``(n, w, F)`` -> ``(n,)``, missing points left out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(E.reshape(len(E), -1), axis=1)
+
+
+# ------------------------------------------------------------------ metrics
+def _labels_scores(labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(labels).astype(int).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if y.shape != s.shape:
+        raise DataError(f"{y.shape[0]} labels but {s.shape[0]} scores; pass one label per step.")
+    ok = np.isfinite(s)  # missing steps have no score
+    y, s = y[ok], s[ok]
+    if len(np.unique(y)) != 2:
+        raise DataError("labels need both classes (0 = normal, 1 = anomaly) among the scored steps.")
+    return y, s
+
+
+def step_metrics(labels, scores) -> dict[str, float]:
+    """Step-level ROC-AUC and average precision (steps with a NaN score are left out).
+
+    Examples
+    --------
+    >>> step_metrics([0, 0, 1, 0], [0.1, 0.2, 0.9, 0.3])
+    {'roc_auc': 1.0, 'average_precision': 1.0}
+    """
+    y, s = _labels_scores(labels, scores)
+    return {"roc_auc": float(roc_auc_score(y, s)), "average_precision": float(average_precision_score(y, s))}
+
+
+def window_labels(labels, window: int) -> np.ndarray:
+    """A window is anomalous when any of its steps is: ``(T,)`` -> ``(T - window + 1,)``.
+
+    Examples
+    --------
+    >>> window_labels([0, 0, 1, 0, 0], 2).tolist()
+    [0, 1, 1, 0]
+    """
+    y = np.asarray(labels).astype(int).ravel()
+    return sliding_windows(y[:, None], window)[:, :, 0].max(axis=1)
+
+
+def window_roc_auc(labels, window_scores, window: int) -> float:
+    """ROC-AUC of per-window scores against :func:`window_labels` of per-step ``labels``."""
+    y = window_labels(labels, window)
+    return float(roc_auc_score(*_labels_scores(y, window_scores)))
+
+
+def events(labels) -> list[tuple[int, int]]:
+    """Runs of consecutive anomalous steps as ``(start, stop)`` (stop exclusive).
+
+    Examples
+    --------
+    >>> events([0, 1, 1, 0, 1])
+    [(1, 3), (4, 5)]
+    """
+    y = np.r_[0, (np.asarray(labels).ravel() > 0).astype(int), 0]
+    d = np.diff(y)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def event_recall(labels, predicted) -> float:
+    """Fraction of anomalous events (runs of labelled steps) with at least one step flagged.
+
+    Examples
+    --------
+    >>> event_recall([0, 1, 1, 0, 1, 0], [0, 0, 1, 0, 0, 0])
+    0.5
+    """
+    p = np.asarray(predicted).ravel() > 0
+    ev = events(labels)
+    if not ev:
+        raise DataError("labels hold no anomalous step; event recall needs at least one event.")
+    return float(np.mean([p[s:e].any() for s, e in ev]))
+
+
+def _range_labels(y: np.ndarray, buffer: int) -> np.ndarray:
+    """Labels widened by ``buffer // 2`` steps each side with weights ``sqrt(1 - d / buffer)``."""
+    out = y.astype(np.float64)
+    if buffer <= 1:
+        return out
+    half, n = buffer // 2, len(y)
+    for s, e in events(y):
+        after = np.arange(e - 1, min(e - 1 + half, n))  # from the last anomalous step on
+        out[after] += np.sqrt(1 - (after - (e - 1)) / buffer)
+        before = np.arange(max(s - half, 0), s)
+        out[before] += np.sqrt(1 - (s - before) / buffer)
+    return np.minimum(out, 1.0)
+
+
+def range_pr_auc(labels, scores, buffer: int, n_thresholds: int = 250) -> float:
+    """Area under the range-aware precision-recall curve with one buffer length (Paparrizos et al. 2022).
+
+    The labels get sloped buffers of ``buffer // 2`` steps on each side of every
+    event; at each of ``n_thresholds`` thresholds (evenly spaced ranks of the
+    scores) true positives are weighted by those labels, recall is divided by
+    the mean of the binary and the widened positive mass and multiplied by the
+    fraction of (widened) events hit, and the area is taken by trapezoids.
+    """
+    y, s = _labels_scores(labels, scores)
+    soft = _range_labels(y, buffer)
+    ranges = events(soft > 0)
+    thresholds = np.sort(s)[::-1][np.linspace(0, len(s) - 1, n_thresholds).astype(int)]
+    pred = s[None, :] >= thresholds[:, None]  # (K, T)
+    tp = pred @ soft
+    n_pred = pred.sum(axis=1)
+    positives = (y.sum() + soft.sum()) / 2
+    hit = np.stack([pred[:, a:b].any(axis=1) for a, b in ranges], axis=1).mean(axis=1)
+    recall = np.r_[0.0, np.minimum(tp / positives, 1.0) * hit, 1.0]
+    precision = np.r_[1.0, tp / np.maximum(n_pred, 1)]
+    return float(np.sum((recall[1:-1] - recall[:-2]) * (precision[1:] + precision[:-1]) / 2))
+
+
+def vus_pr(labels, scores, max_buffer: int) -> float:
+    """VUS-PR: the mean of :func:`range_pr_auc` over buffer lengths ``0 .. max_buffer``.
+
+    TSB-AD sets ``max_buffer`` to twice the sliding window (the period).
+    Without buffers (``max_buffer=0``) it is close to plain average precision.
+
+    Examples
+    --------
+    >>> y = np.zeros(200, int); y[100:105] = 1
+    >>> s = np.zeros(200); s[98:107] = 1.0
+    >>> round(vus_pr(y, s, 0), 2) < round(vus_pr(y, s, 10), 2)
+    True
+    """
+    if max_buffer < 0:
+        raise ConfigError(f"max_buffer={max_buffer} must be >= 0.")
+    return float(np.mean([range_pr_auc(labels, scores, b) for b in range(int(max_buffer) + 1)]))
+
+
+def series_metrics(labels, step_scores, window_scores, window: int, predicted=None,
+                   max_buffer: int | None = None) -> dict[str, float]:
+    """The whole report for one scored series: step and window ROC-AUC, AP, VUS-PR, event recall.
+
+    ``max_buffer`` defaults to ``2 * window``; ``predicted`` (0/1 per step)
+    adds ``event_recall``.
+    """
+    out = {f"step_{k}": v for k, v in step_metrics(labels, step_scores).items()}
+    out["window_roc_auc"] = window_roc_auc(labels, window_scores, window)
+    out["vus_pr"] = vus_pr(labels, step_scores, 2 * window if max_buffer is None else max_buffer)
+    if predicted is not None:
+        out["event_recall"] = event_recall(labels, predicted)
+    return out
+

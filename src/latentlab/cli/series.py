@@ -1,0 +1,101 @@
+"""``latentlab detect-series``: per-step anomaly scores and labels of a series in a CSV, and a figure."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from .._files import atomic_write_bytes
+from ..errors import ConfigError, DataError
+
+
+def register(sub, command: str | None = None) -> None:
+    """Add ``detect-series`` (its estimator options only when it is the command: they import scikit-learn)."""
+    p = sub.add_parser(
+        "detect-series",
+        help="score every step of a long series in a CSV and write scores, labels and a PNG",
+        description="Fit a SeriesAnomalyDetector on the first --train-fraction of the series (assumed mostly "
+        "normal), score every step, and write OUT.csv (time, values, score, anomaly) and OUT.png.",
+    )
+    p.add_argument("input", help="CSV with a header row")
+    p.add_argument("--column", action="append", default=None, metavar="NAME",
+                   help="column to score (repeat for several channels; default: every numeric column)")
+    p.add_argument("--time-column", default=None, metavar="T", help="column of timestamps (kept in the outputs)")
+    p.add_argument("--out", default="series_scores.csv", help="CSV to write (default series_scores.csv)")
+    p.add_argument("--plot", default=None, help="PNG to write (default: OUT with .png); 'none' for no figure")
+    p.add_argument("--train-fraction", type=float, default=1.0,
+                   help="fit on this leading fraction of the series (default 1.0: all of it)")
+    if command == "detect-series":  # the options come from the estimator, which imports scikit-learn
+        from ..estimators import SeriesAnomalyDetector
+        from .jobs import _add_estimator_options
+
+        _add_estimator_options(p, SeriesAnomalyDetector)
+        p.add_argument("--window", type=int, default=None, help="window length (default: the dominant period)")
+    p.set_defaults(handler=cmd_detect_series)
+
+
+def read_series(path: str, columns: list[str] | None, time_column: str | None):
+    """The chosen columns of a CSV as a DataFrame, indexed by ``time_column`` when given."""
+    import pandas as pd
+
+    src = Path(path)
+    if not src.is_file():
+        raise DataError(f"{src} does not exist; pass a CSV file with a header row.")
+    try:
+        df = pd.read_csv(src)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{src} is not a readable CSV ({exc}).") from None
+    for name in [*(columns or []), *([time_column] if time_column else [])]:
+        if name not in df.columns:
+            raise DataError(f"{src} has no column {name!r}; its columns are {list(df.columns)[:10]}.")
+    if time_column:
+        stamps = pd.to_datetime(df[time_column], errors="coerce")
+        if stamps.isna().any():  # not dates: numbers, or give up
+            stamps = pd.to_numeric(df[time_column], errors="coerce")
+        if stamps.isna().any():
+            raise DataError(f"column {time_column!r} holds values that are neither dates nor numbers.")
+        df = df.drop(columns=[time_column]).set_index(pd.Index(stamps, name=time_column))
+    chosen = columns or [c for c in df.columns if df[c].dtype.kind in "iufb"]
+    bad = [c for c in chosen if df[c].dtype.kind not in "iufb"]
+    if bad or not chosen:
+        raise DataError(f"column(s) {bad or list(df.columns)[:5]} are not numeric; pick numeric ones with --column.")
+    return df[chosen].astype(np.float64)
+
+
+def cmd_detect_series(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ..apps.series_plot import save_series_figure
+    from ..estimators import SeriesAnomalyDetector
+    from .jobs import _estimator
+
+    df = read_series(args.input, args.column, args.time_column)
+    if not 0 < args.train_fraction <= 1:
+        raise DataError(f"--train-fraction {args.train_fraction} must be in (0, 1].")
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    det = _estimator(SeriesAnomalyDetector, args)
+    det.set_params(window=args.window)
+    try:
+        det.fit(df.iloc[: max(2, int(round(len(df) * args.train_fraction)))])
+    except InvalidParameterError as exc:  # an option out of range: say which, without a traceback
+        raise ConfigError(str(exc).replace("parameter of SeriesAnomalyDetector", "option")) from None
+    scores = det.anomaly_score(df)
+    flags = det.predict(df)
+    out = pd.DataFrame({**{c: df[c] for c in df.columns}, "score": scores, "anomaly": flags}, index=df.index)
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, out.to_csv(index=args.time_column is not None).encode())
+    wrote = [str(path)]
+    if (args.plot or "").lower() != "none":
+        png = Path(args.plot) if args.plot else path.with_suffix(".png")
+        save_series_figure(png, df.to_numpy(), np.asarray(scores), np.asarray(flags), det.threshold_,
+                           index=df.index if args.time_column else None, names=list(df.columns),
+                           title=Path(args.input).name)
+        wrote.append(str(png))
+    n_flag = int(np.asarray(flags).sum())
+    print(f"scored {len(df)} steps x {df.shape[1]} channel(s) with window {det.window_} "
+          f"({det.normalisation_} windows); {n_flag} above the threshold {det.threshold_:.4g}; wrote {', '.join(wrote)}")
+    return 0

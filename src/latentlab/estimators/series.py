@@ -1,0 +1,361 @@
+"""``SeriesAnomalyDetector``: anomaly scores for every step of a long series, in batch or as points arrive."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._files import atomic_folder, atomic_write_json
+from ..apps import timeseries as ts
+from ..errors import DataError, DataWarning, ModelFileError
+from ..models.fitting import ArrayInput, fit_model
+from ..storage import read_json
+from ..training.options import TrainConfig
+from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin
+from ._stream import SeriesStreamMixin
+
+FORMAT = "latentlab-series-detector"
+POINT_WEIGHT = 0.5  # of a point's own error in its score, against its window's mean error
+AUTO_HOLDOUT = 0.25  # the later part of the training windows that judges the normalisation
+
+
+class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEstimator):
+    """Anomaly detection on one long series (or a few channels) with an autoencoder on its windows.
+
+    The series is scaled per channel (training mean and standard deviation),
+    cut into windows of ``window`` steps (stride 1), each window is
+    normalised, and an autoencoder is trained to reconstruct them. The score
+    of a step is the mean, over the windows that cover it, of half its own
+    squared reconstruction error plus half the mean error of its channel in
+    that window; channels are averaged. So an anomaly scores at the steps
+    where it is, and the inside of a long event is not missed. Window scores
+    are the mean squared error of each window. See
+    :mod:`latentlab.apps.timeseries` and docs/timeseries.md.
+
+    Parameters
+    ----------
+    window : int or None, default=None
+        Window length; None takes the dominant period of the training series
+        (the highest autocorrelation peak), else 16, within ``[4, 128]``.
+    normalisation : {'auto', 'raw', 'centre', 'standard', 'heldout'}, default='auto'
+        'raw' keeps the level, 'centre' removes each window's mean (robust to
+        level drift), 'standard' also divides by its spread. 'auto' takes
+        'centre' when a channel of the training series keeps a unit root
+        (:func:`latentlab.apps.timeseries.level_drifts`), else 'raw'.
+        'heldout' fits 'raw' and 'centre' on the first 75% of the training
+        windows and keeps the one that raises fewer false alarms (scores
+        above the 99th percentile of its own training scores) on the last 25%.
+    contamination : float in (0, 0.5), default=0.01
+        The threshold is the ``1 - contamination`` quantile of the training
+        steps' scores.
+    family, latent_dim, architecture, hidden, epochs, batch_size, lr, model_params, train_params, random_state, verbose :
+        As in :class:`~latentlab.AutoencoderTransformer`: any registered
+        family ('ae' with ``architecture='mlp'`` by default, 'conv' for a 1-D
+        convolutional autoencoder over the window, 'seq_ae' or 'seq_vae').
+        The defaults were chosen on validation series in
+        ``benchmarks/timeseries.py`` (see docs/timeseries.md).
+
+    Attributes
+    ----------
+    window_ : int
+    normalisation_ : str
+        The normalisation used ('auto' resolved).
+    threshold_ : float
+        Step scores above it are anomalies (``predict`` gives 1).
+    decision_scores_ : ndarray of shape (n_steps,)
+        Step scores of the training series.
+    n_features_in_ : int
+        Number of channels.
+
+    Examples
+    --------
+    >>> import numpy as np, latentlab
+    >>> t = np.arange(600)
+    >>> x = np.sin(2 * np.pi * t / 20) + 0.05 * np.random.default_rng(0).standard_normal(600)
+    >>> det = latentlab.SeriesAnomalyDetector(epochs=20).fit(x[:400])
+    >>> det.window_
+    20
+    >>> y = x[400:].copy(); y[100] += 3.0  # a spike
+    >>> int(np.argmax(det.anomaly_score(y)))
+    100
+    """
+
+    _parameter_constraints: dict = {
+        **COMMON_CONSTRAINTS,
+        "architecture": [StrOptions({"mlp", "conv", "seq"})],
+        "window": [Interval(Integral, 2, None, closed="left"), None],
+        "normalisation": [StrOptions({"auto", "heldout", *ts.NORMALISATIONS})],
+        "contamination": [Interval(Real, 0, 0.5, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        window: int | None = None,
+        normalisation: str = "auto",
+        contamination: float = 0.01,
+        family: str = "ae",
+        latent_dim: int = 4,
+        architecture: str = "mlp",
+        hidden: tuple[int, ...] = (64,),
+        epochs: int = 120,
+        batch_size: int = 64,
+        lr: float = 2e-3,
+        model_params: dict | None = None,
+        train_params: dict | None = None,
+        random_state: int | None = 0,
+        verbose: bool = False,
+    ):
+        self.window = window
+        self.normalisation = normalisation
+        self.contamination = contamination
+        self.family = family
+        self.latent_dim = latent_dim
+        self.architecture = architecture
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.model_params = model_params
+        self.train_params = train_params
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ input
+    def _values(self, series, *, reset: bool) -> tuple[np.ndarray, object]:
+        """``(T, F)`` float64 values and the index to put on outputs (None for arrays)."""
+        index = None
+        names = None
+        if hasattr(series, "index") and hasattr(series, "to_numpy"):
+            index = series.index
+            if not (index.is_monotonic_increasing and index.is_unique):
+                what = "duplicated" if not index.is_unique else "out of order"
+                raise DataError(f"the series' timestamps are {what}; sort the rows by time and drop duplicates.")
+            names = list(series.columns) if hasattr(series, "columns") else [series.name]
+        x = ts.as_series_array(series)
+        if reset:
+            self.n_features_in_ = x.shape[1]
+            if names is not None and all(isinstance(n, str) for n in names):
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif x.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"the series has {x.shape[1]} channel(s); this detector was fitted on {self.n_features_in_}. "
+                "Pass the same channels, in the same order."
+            )
+        return x, index
+
+    def _scaled(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.center_) / self.scale_
+
+    # ------------------------------------------------------------------ model
+    def _layout(self, Z: np.ndarray) -> np.ndarray:
+        """Normalised windows ``(n, w, F)`` in the model's input layout, missing points at 0 (masked)."""
+        Z = np.nan_to_num(Z).astype(np.float32)
+        if self.architecture == "seq" or self.family.startswith("seq"):
+            return Z
+        return np.ascontiguousarray(Z.transpose(0, 2, 1)).reshape(len(Z), -1)  # (n, F * w)
+
+    def _model_config(self, n_features: int) -> dict:
+        cfg = super()._model_config(n_features)
+        if self.family.startswith("seq"):
+            cfg["architecture"] = "seq"
+        elif self.architecture == "conv":
+            cfg["image_shape"] = (n_features, int(self.window_), 1)  # a 1-D conv over time, channels as channels
+        return {"scaling": "none", **cfg}
+
+    def _fit_windows(self, Z: np.ndarray):
+        """Train one model on normalised windows ``Z`` (n, w, F); missing points are masked out of the loss."""
+        model = self._build(Z.shape[2])
+        opts = self._train_options(len(Z))
+        observed = np.isfinite(Z)
+        X = self._layout(Z)
+        if observed.all() or model.allows_nan:
+            model.fit(X if observed.all() else Z.astype(np.float32), **opts)
+        else:
+            mask = self._layout(observed.astype(np.float64))
+            from ..data.scaling import Scaler
+
+            model.config = model.config.replace(input_shape=tuple(X.shape[1:]))
+            model.scaler = Scaler(model.config.scaling).fit(X)
+            fit_model(model, ArrayInput(X, mask=mask), TrainConfig.from_kwargs(**opts))
+        model.row_invariant = True  # a window's error never depends on the windows it is scored with
+        return model
+
+    def _errors(self, model, W: np.ndarray, how: str) -> np.ndarray:
+        """Half each point's own squared error, half its window's mean: a step's score then also counts
+        the windows it sits in, which lifts the inside of long events (chosen on the validation series)."""
+        E = self._point_errors(model, W, how)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a channel missing in a whole window
+            own = np.nanmean(E, axis=1, keepdims=True)  # (n, 1, F): each channel's mean in the window
+        return POINT_WEIGHT * E + (1 - POINT_WEIGHT) * own
+
+    def _point_errors(self, model, W: np.ndarray, how: str) -> np.ndarray:
+        """Point-wise squared errors ``(n, w, F)`` of scaled windows ``W``; NaN where a point is missing."""
+        Z = ts.normalise_windows(W, how)
+        if len(Z) == 0:
+            return np.zeros((0, *W.shape[1:]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # anomalies lie outside the training range on purpose
+            R = model.reconstruct(self._layout(Z)).astype(np.float64)
+        n, w, f = Z.shape
+        R = R.reshape(n, w, f) if R.ndim == 3 else R.reshape(n, f, w).transpose(0, 2, 1)  # seq | flat (F, w)
+        return (R - Z) ** 2  # NaN stays NaN
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, series, y=None):
+        """Train on ``series`` (``(T,)``, ``(T, F)``, a pandas Series or DataFrame), assumed mostly normal."""
+        x, _ = self._values(series, reset=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            center, scale = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+        for j in range(x.shape[1]):
+            name = self.feature_names_in_[j] if hasattr(self, "feature_names_in_") else j
+            if not np.isfinite(x[:, j]).any():
+                raise DataError(f"channel {name!r} is all missing (NaN); drop it or pass data for it.")
+            if scale[j] <= 1e-12 * max(1.0, abs(center[j])):
+                raise DataError(f"channel {name!r} is constant; there is nothing to learn from it. Drop it.")
+        self.center_, self.scale_ = center, scale
+        xs = self._scaled(x)
+        self.window_ = int(self.window) if self.window is not None else ts.choose_window(xs)
+        if len(x) < 2 * self.window_:
+            raise DataError(
+                f"the series has {len(x)} steps, fewer than twice the window of {self.window_}; "
+                "pass a longer series or a smaller window=."
+            )
+        W = ts.sliding_windows(xs, self.window_)
+        how = self.normalisation
+        if how == "auto":
+            how = "centre" if ts.level_drifts(xs) else "raw"
+        elif how == "heldout":
+            how = self._choose_normalisation(W)
+        self.normalisation_ = how
+        self.model_ = self._fit_windows(ts.normalise_windows(W, how))
+        self.history_ = list(self.model_.history)
+        self.decision_scores_ = self._combine(self._step_scores(xs))
+        self.threshold_ = float(np.nanquantile(self.decision_scores_, 1.0 - float(self.contamination)))
+        self.reset_stream()
+        return self
+
+    def _choose_normalisation(self, W: np.ndarray) -> str:
+        """'raw' or 'centre': the fewer false alarms on the later, held-out training windows."""
+        n = len(W)
+        n_hold = int(round(n * AUTO_HOLDOUT))
+        n_fit = n - n_hold - self.window_  # a gap of one window: held-out windows share no step with fitted ones
+        self.normalisation_scores_ = {}
+        if n_hold < 8 or n_fit < 16:
+            return "centre"
+        for how in ("raw", "centre"):
+            model = self._fit_windows(ts.normalise_windows(W[:n_fit], how))
+            fitted = ts.window_error_means(self._errors(model, W[:n_fit], how))
+            held = ts.window_error_means(self._errors(model, W[n - n_hold :], how))
+            self.normalisation_scores_[how] = float(np.mean(held > np.nanquantile(fitted, 0.99)))
+        rates = self.normalisation_scores_
+        return "raw" if rates["raw"] <= rates["centre"] else "centre"
+
+    # ------------------------------------------------------------------ scores
+    def _step_scores(self, xs: np.ndarray) -> np.ndarray:
+        E = self._errors(self.model_, ts.sliding_windows(xs, self.window_), self.normalisation_)
+        return ts.step_means(E, 0, len(xs))  # (T, F)
+
+    def _combine(self, per: np.ndarray) -> np.ndarray:
+        """Channel scores ``(T, F)`` -> step scores: their mean over the channels that were observed."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(per, axis=1)
+
+    def _prepare(self, series) -> tuple[np.ndarray, object]:
+        self._check_fitted()
+        x, index = self._values(series, reset=False)
+        if len(x) < self.window_:
+            raise DataError(f"the series has {len(x)} steps, fewer than the window of {self.window_}; pass a longer one.")
+        return self._scaled(x), index
+
+    @staticmethod
+    def _wrap(values, index, name: str, columns=None):
+        if index is None:
+            return values
+        import pandas as pd
+
+        if values.ndim == 2:
+            return pd.DataFrame(values, index=index, columns=columns)
+        return pd.Series(values, index=index, name=name)
+
+    def channel_scores(self, series):
+        """Per-step, per-channel scores ``(T, F)``: which channel is anomalous."""
+        xs, index = self._prepare(series)
+        cols = list(self.feature_names_in_) if hasattr(self, "feature_names_in_") else None
+        return self._wrap(self._step_scores(xs), index, "score", cols)
+
+    def anomaly_score(self, series):
+        """Per-step anomaly scores ``(T,)``, larger = more anomalous; NaN at steps with every value missing."""
+        xs, index = self._prepare(series)
+        return self._wrap(self._combine(self._step_scores(xs)), index, "score")
+
+    def window_scores(self, series):
+        """Mean squared error of each window ``(T - window + 1,)``, indexed by the window's first step."""
+        xs, index = self._prepare(series)
+        E = self._errors(self.model_, ts.sliding_windows(xs, self.window_), self.normalisation_)
+        return self._wrap(ts.window_error_means(E), None if index is None else index[: len(E)], "window_score")
+
+    def predict(self, series):
+        """Per-step labels: 1 where the score exceeds ``threshold_``, else 0."""
+        s = self.anomaly_score(series)
+        out = (np.nan_to_num(np.asarray(s, dtype=np.float64), nan=-np.inf) > self.threshold_).astype(int)
+        return self._wrap(out, getattr(s, "index", None), "anomaly")
+
+    # ------------------------------------------------------------------ files
+    def save(self, path) -> Path:
+        """Write the detector to folder ``path``: ``detector.json`` and the model's folder ``model/``."""
+        self._check_fitted()
+        doc = {
+            "format": FORMAT,
+            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
+            "window": self.window_, "normalisation": self.normalisation_, "threshold": self.threshold_,
+            "center": self.center_.tolist(), "scale": self.scale_.tolist(), "n_features": self.n_features_in_,
+            "feature_names": None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
+        }
+
+        def write(folder: Path) -> None:
+            self.model_.save(folder / "model")
+            atomic_write_json(folder / "detector.json", doc)
+
+        return atomic_folder(path, write, {"detector.json", "model"})
+
+    @classmethod
+    def load(cls, path) -> SeriesAnomalyDetector:
+        """Read a detector written by :meth:`save` (nothing is unpickled)."""
+        import latentlab
+
+        path = Path(path)
+        file = path / "detector.json"
+        if not file.is_file():
+            raise ModelFileError(f"{path} holds no detector.json; pass a folder written by SeriesAnomalyDetector.save.")
+        doc = read_json(file)
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise ModelFileError(f"{file} is not a latentlab series detector (no format={FORMAT!r}).")
+        try:
+            params = {k: (tuple(v) if k == "hidden" else v) for k, v in doc["params"].items()}
+            det = cls(**params)
+            det.window_, det.normalisation_ = int(doc["window"]), str(doc["normalisation"])
+            det.threshold_, det.n_features_in_ = float(doc["threshold"]), int(doc["n_features"])
+            det.center_ = np.asarray(doc["center"], dtype=np.float64)
+            det.scale_ = np.asarray(doc["scale"], dtype=np.float64)
+            if det.center_.shape != (det.n_features_in_,) or det.scale_.shape != (det.n_features_in_,):
+                raise ValueError("center and scale do not match n_features")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{file} is damaged ({exc}); save the detector again.") from None
+        if doc.get("feature_names"):
+            det.feature_names_in_ = np.asarray(doc["feature_names"], dtype=object)
+        det.model_ = latentlab.load(path / "model")
+        det.model_.row_invariant = True
+        det.history_ = list(det.model_.history)
+        det.reset_stream()
+        return det
