@@ -20,11 +20,11 @@ from .errors import ConfigError
 from .registry import families, get_family, register  # noqa: F401  (re-exported: the registry sits below the configs)
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid")
-ARCHITECTURES = ("mlp", "conv", "seq", "fcn")
+ARCHITECTURES = ("mlp", "conv", "seq", "fcn", "text")
 # Channels of the conv and fcn stages when ``hidden`` is not given: the families' defaults are MLP widths,
 # which as channel counts ((512, 256, 128)) made a conv model 40 times slower than the MLP on 8x8 digits.
 CONV_HIDDEN = (32, 64)
-LIKELIHOODS = ("gaussian", "bernoulli")
+LIKELIHOODS = ("gaussian", "bernoulli", "categorical")
 VARIANCES = ("fixed", "global", "per_feature", "decoder")
 SCALINGS = ("minmax", "standard", "robust", "none")
 NOISES = ("none", "gaussian", "masking", "salt_pepper")
@@ -140,6 +140,11 @@ class ModelConfig:
             )
         if self.variance == "decoder" and self.likelihood == "gaussian" and self.architecture != "mlp":
             raise ConfigError("variance='decoder' needs architecture='mlp'; use variance='per_feature' with conv or seq.")
+        if (self.likelihood == "categorical") != (self.architecture == "text"):
+            raise ConfigError(
+                "likelihood='categorical' (over token ids) goes with architecture='text' and the reverse; "
+                "for texts use latentlab.TextVAE or latentlab.TextAutoencoder."
+            )
         if self.noise in ("masking", "salt_pepper") and self.noise_level > 1:
             raise ConfigError(f"noise_level={self.noise_level} is a fraction for {self.noise!r} noise; use 0..1.")
         if not isinstance(self.hidden, tuple) or len(self.hidden) == 0:

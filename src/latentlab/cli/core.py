@@ -107,6 +107,7 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=int, default=None, help="class to sample (conditional models)")
     p.add_argument("--out", default=None, help=".npy file to write (default RUN_DIR/samples.npy)")
+    p.add_argument("--temperature", type=float, default=0.0, help="text models: 0 decodes greedily (default)")
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("info", help="version, device and available families")
@@ -158,6 +159,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_opts = pick(args, TrainConfig)
     if distributed.is_main_process():
         _check_writable(Path(args.out))  # before training, not after it
+    if getattr(model, "is_text", False):
+        from .text import train_text
+
+        return train_text(args, model, train_opts, _fit_callbacks(args, None))
     X_test = y_test = None
     if args.stream or Path(args.data).is_dir() or args.data.endswith((".parquet", ".pq")):
         from latentlab.apps.datasplit import streamed_record
@@ -284,6 +289,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"this run is conditional: give --label K to pick the class (0..{k - 1}).")
     if not k and args.label is not None:
         raise ConfigError("--label needs a conditional run (a cvae); this one is unconditional.")
+    if getattr(model, "is_text", False):  # texts are printed, one a line
+        from .text import print_samples
+
+        return print_samples(model, args)
     samples = model.sample(args.n, y=args.label, seed=args.seed)
     out = Path(args.out or Path(args.run_dir) / "samples.npy")
     import io

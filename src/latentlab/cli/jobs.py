@@ -130,7 +130,10 @@ def register(sub, command: str | None = None) -> None:
 
     p = sub.add_parser("interpolate", help="decode the path between the codes of two samples")
     p.add_argument("run_dir")
-    p.add_argument("data")
+    p.add_argument("data", nargs="?", default=None, help="the data holding samples --a and --b (not for text models)")
+    p.add_argument("--from", dest="from_text", default=None, help="text models: the first text")
+    p.add_argument("--to", dest="to_text", default=None, help="text models: the last text")
+    p.add_argument("--label", type=int, default=None, help="text models conditioned on labels: the label")
     p.add_argument("--a", type=int, default=0, help="index of the first sample")
     p.add_argument("--b", type=int, default=1, help="index of the second sample")
     p.add_argument("--steps", type=int, default=10)
@@ -245,6 +248,12 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     from latentlab.data.datasets import load_data
 
     model = latentlab.load(args.run_dir)
+    if getattr(model, "is_text", False):
+        from .text import print_interpolation
+
+        return print_interpolation(model, args)
+    if args.data is None:
+        raise DataError("pass the data holding the samples to interpolate between (and --a, --b).")
     X, _ = load_data(args.data)
     for name in ("a", "b"):
         i = getattr(args, name)

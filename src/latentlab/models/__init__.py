@@ -10,6 +10,7 @@ from .factorvae import FactorVAE, FactorVAEConfig
 from .io import load_model, save_model
 from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
 from .sparse import SparseAutoencoder, SparseConfig
+from .text import TextAEConfig, TextAutoencoder, TextVAE, TextVAEConfig
 from .vae import VAE, VAEConfig
 from .vqvae import VQVAE, VQVAEConfig
 from .wae import WAE, WAEConfig
@@ -34,6 +35,10 @@ __all__ = [
     "SeqAEConfig",
     "SequenceVAE",
     "SeqVAEConfig",
+    "TextVAE",
+    "TextVAEConfig",
+    "TextAutoencoder",
+    "TextAEConfig",
     "BetaTCVAE",
     "BTCVAEConfig",
     "FactorVAE",

@@ -50,5 +50,5 @@ class Autoencoder(LatentModel):
 
     def loss(self, batch: Batch) -> LossOutput:
         z = self.posterior(self.corrupt(batch.x), batch.y).mean  # (B, L)
-        rec = self.reconstruction(self.decode_params(z, batch.y), batch).mean()
+        rec = self.decoded_nll(z, batch).mean()
         return LossOutput(rec, {"reconstruction": rec})

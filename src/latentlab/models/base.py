@@ -142,6 +142,13 @@ class LatentModel(ModelAPI, nn.Module):
         """Per-sample negative log-likelihood of the clean batch, ``(B,)``."""
         return self.likelihood.nll(params, batch.x, batch.mask)
 
+    def decoded_nll(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Per-sample NLL of ``batch`` decoded from codes ``z``, ``(B,)``: what the losses and bounds score.
+
+        An autoregressive decoder (text) overrides it, as it also reads the target tokens.
+        """
+        return self.reconstruction(self.decode_params(z, batch.y), batch)
+
     def loss(self, batch: Batch) -> LossOutput:
         raise NotImplementedError
 
@@ -167,6 +174,13 @@ class LatentModel(ModelAPI, nn.Module):
         return self.prior.fit(codes.to(self.device), seed=seed)
 
     # -------------------------------------------------------------- files
+    def extra_files(self) -> dict[str, bytes]:
+        """Files beyond the weights that a family saves in its model folder (a text model's tokenizer)."""
+        return {}
+
+    def read_extra_files(self, path) -> None:
+        """Read back what :meth:`extra_files` wrote into folder ``path`` (called by ``load``)."""
+
     def optional_tensors(self) -> tuple[str, ...]:
         """State names that files from earlier versions may lack (loaded at their initial values)."""
         return ()

@@ -50,14 +50,14 @@ def log_weights(model, x: torch.Tensor, y, k: int, generator=None, beta=1.0, inp
     flat = z.reshape(kb, -1)
     yk = None if y is None else y.repeat(k)
     xk = x.unsqueeze(0).expand(k, *x.shape).reshape(kb, *x.shape[1:])
-    log_px = -model.reconstruction(model.decode_params(flat, yk), Batch(xk)).reshape(k, -1)  # (K, B)
+    log_px = -model.decoded_nll(flat, Batch(xk, yk)).reshape(k, -1)  # (K, B)
     kl = q.log_prob(z) - model.prior.log_prob(z)  # (K, B) single-draw KL estimates
     return log_px - beta * kl, log_px, kl
 
 
 def data_log_jacobian(model, x: torch.Tensor) -> torch.Tensor:
     """``-sum log scale`` over each sample's observed entries, ``(B,)``: 0 for a Bernoulli likelihood."""
-    if model.config.likelihood == "bernoulli":
+    if model.config.likelihood in ("bernoulli", "categorical"):  # probabilities of discrete values
         return x.new_zeros(x.shape[0])
     log_scale = torch.from_numpy(np.log(model.scaler.scale_.astype(np.float64))).to(x.device)  # (*input_shape)
     observed = torch.isfinite(x).double()

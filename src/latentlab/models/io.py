@@ -36,7 +36,8 @@ FORMAT = "latentlab-model"
 FORMAT_VERSION = 1
 
 
-MODEL_FILES = {"config.json", "model.safetensors", "scaler.json", "metrics.json", "view.json", "view.safetensors"}
+MODEL_FILES = {"config.json", "model.safetensors", "scaler.json", "metrics.json", "view.json", "view.safetensors",
+               "tokenizer.json"}
 
 
 def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
@@ -53,6 +54,7 @@ def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
     check_finite_state(state, what="model")
     weights = safetensors_save(state, metadata={"format": FORMAT})
     merged = {**model.metrics, **(metrics or {})}
+    extra = model.extra_files()  # a text model's tokenizer
     doc = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -67,6 +69,8 @@ def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
         atomic_write_json(folder / "metrics.json", {"history": model.history, **merged})
         if model.view is not None:
             save_view(model.view, folder)
+        for name, data in extra.items():
+            atomic_write_bytes(folder / name, data)
         atomic_write_json(folder / "config.json", doc)
 
     try:
@@ -128,6 +132,7 @@ def load_model(path):
             model.metrics = metrics
     model.train_config = train_config_from_dict(doc.get("train_config"))
     model.view = load_view(path, config.input_shape, config.latent_dim)
+    model.read_extra_files(path)
     model.eval()
     return model
 

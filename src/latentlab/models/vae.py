@@ -145,7 +145,7 @@ class VAE(LatentModel):
         c = self.config
         q = self.posterior(inputs, batch.y)
         z = q.rsample()  # (B, L) reparameterisation trick
-        rec = self.reconstruction(self.decode_params(z, batch.y), batch).mean()
+        rec = self.decoded_nll(z, batch).mean()
         free = c.free_bits  # validation scores the same objective, so early stopping agrees with training
         if isinstance(self.prior, StandardNormal):
             per_dim = q.kl_per_dim()  # (B, L) closed form

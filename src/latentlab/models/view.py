@@ -58,7 +58,7 @@ def save_view(view: RunView, path: Path) -> None:
     tensors = {
         "points": torch.from_numpy(np.ascontiguousarray(view.points, np.float32)),
         "labels": torch.from_numpy(np.ascontiguousarray(view.labels, np.int64)),
-        "examples": torch.from_numpy(np.ascontiguousarray(view.examples.reshape(len(view.examples), -1), np.float32)),
+        "examples": torch.from_numpy(np.ascontiguousarray(view.examples.reshape(len(view.examples), int(np.prod(view.examples.shape[1:]))), np.float32)),
         "example_labels": torch.from_numpy(np.ascontiguousarray(view.example_labels, np.int64)),
     }
     atomic_write_bytes(path / "view.safetensors", safetensors_save(tensors, metadata={"format": "latentlab-view"}))

@@ -53,4 +53,8 @@ def build_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
         from .recurrent import build_recurrent_pair
 
         return build_recurrent_pair(config, out_dim, in_extra, latent_extra)
+    if config.architecture == "text":
+        from .text import build_text_pair
+
+        return build_text_pair(config, out_dim, in_extra, latent_extra)
     raise ConfigError(f"unknown architecture {config.architecture!r}")

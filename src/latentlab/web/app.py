@@ -36,6 +36,8 @@ from .schemas import (
     ModelList,
     Problem,
     SampleRequest,
+    TextDecodeResponse,
+    TextSampleRequest,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -214,6 +216,8 @@ def create_app(entries: dict[str, Entry], allowed_hosts: list[str] | None = None
 
     async def decode_images(req: DecodeRequest) -> np.ndarray:
         e = entry(req.model)
+        if e.info.text:
+            _fail(400, f"model {e.name!r} decodes to sentences; use POST /api/text/decode.")
         L = e.info.latent_dim
         if any(len(row) != L for row in req.z):
             _fail(400, f"each row of z must have {L} coordinates for model {e.name!r}.")
@@ -247,9 +251,33 @@ def create_app(entries: dict[str, Entry], allowed_hosts: list[str] | None = None
     async def sample(req: SampleRequest):
         """``n`` decoded draws from the prior (of class ``label`` for a conditional model)."""
         e = entry(req.model)
+        if e.info.text:
+            _fail(400, f"model {e.name!r} samples sentences; use POST /api/text/sample.")
         y = label_for(e, req.label, req.n)
         images = e.model.sample(req.n, y=None if y is None else int(y[0]), seed=req.seed)
         return DecodeResponse(model=e.name, images=_rows(images.reshape(req.n, -1)))
+
+    def text_entry(name: str) -> Entry:
+        e = entry(name)
+        if not e.info.text:
+            _fail(400, f"model {name!r} is not a text model; use /api/decode and /api/sample.")
+        return e
+
+    @app.post("/api/text/decode", response_model=TextDecodeResponse, responses=ERRORS)
+    async def text_decode(req: DecodeRequest):
+        """The sentences a text model decodes (greedily) from the given codes: a click, or a drag's path."""
+        e = text_entry(req.model)
+        if any(len(row) != e.info.latent_dim for row in req.z):
+            _fail(400, f"each row of z must have {e.info.latent_dim} coordinates for model {e.name!r}.")
+        y = label_for(e, req.label, len(req.z))
+        return TextDecodeResponse(model=e.name, texts=e.model.decode(np.asarray(req.z, dtype=np.float32), y))
+
+    @app.post("/api/text/sample", response_model=TextDecodeResponse, responses=ERRORS)
+    async def text_sample(req: TextSampleRequest):
+        """``n`` sentences decoded from prior draws of a text model (of class ``label`` when conditional)."""
+        e = text_entry(req.model)
+        y = label_for(e, req.label, req.n)
+        return TextDecodeResponse(model=e.name, texts=e.model.sample(req.n, y=y, seed=req.seed))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Front, decode=decode_bytes)

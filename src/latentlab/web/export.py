@@ -150,6 +150,7 @@ def export_page(models: dict[str, object]) -> str:
     html = html.replace('<link rel="stylesheet" href="static/explorer.css">', f"<style>\n{css}</style>")
     html = html.replace('<script src="static/backend.js"></script>\n<script src="static/explorer.js"></script>\n', "")
     html = html.replace('<script src="static/sliders.js"></script>\n', "")
+    html = html.replace('<script src="static/text.js"></script>\n', "")  # text models are served, not exported
     return html.replace("</body>", scripts + "</body>")
 
 

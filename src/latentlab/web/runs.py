@@ -55,6 +55,7 @@ class Entry:
             likelihood=c.likelihood,
             extent=[float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])],
             code_mean=[float(v) for v in mean],
+            text=bool(getattr(self.model, "is_text", False)),
         )
 
 

@@ -45,6 +45,7 @@ class ModelInfo(_Strict):
     likelihood: str
     extent: list[float] = Field(description="[xmin, xmax, ymin, ymax] of the training codes' first two coordinates")
     code_mean: list[float] = Field(description="mean training code: the default of the slider coordinates")
+    text: bool = Field(default=False, description="a text model: decodes to sentences (POST /api/text/decode)")
 
 
 class ModelList(_Strict):
@@ -111,3 +112,14 @@ class Problem(_Strict):
     """Body of every 4xx answer."""
 
     detail: str
+
+
+class TextDecodeResponse(_Strict):
+    """Sentences decoded (greedily) from codes by a text model: one per row of the request's ``z``."""
+
+    model: str
+    texts: list[str]
+
+
+class TextSampleRequest(SampleRequest):
+    """Prior samples of a text model, decoded greedily."""

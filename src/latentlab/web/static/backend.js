@@ -25,6 +25,8 @@ class ServerBackend {
   encode(name, x, label) { return this.call("api/encode", { model: name, x, label }); }
   async decode(name, z, label) { return (await this.call("api/decode", { model: name, z, label })).images; }
   async sample(name, n, seed, label) { return (await this.call("api/sample", { model: name, n, seed, label })).images; }
+  async decodeText(name, z, label) { return (await this.call("api/text/decode", { model: name, z, label })).texts; }
+  async sampleText(name, n, seed, label) { return (await this.call("api/text/sample", { model: name, n, seed, label })).texts; }
 }
 
 // ---------------------------------------------------------------- MLP in JS

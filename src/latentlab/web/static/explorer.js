@@ -122,6 +122,7 @@ let lastClick = null;
 async function decodeAt(xy) {
   lastClick = xy;
   const z = fullCode(xy);
+  if (state.info.text) return decodeTextAt(z); // text.js
   await guard(async () => {
     const [img] = await backend.decode(state.info.name, [z], state.label);
     drawImage($("decoded"), img, state.info.image_side);
@@ -136,6 +137,7 @@ async function interpolate(a, b) {
     const t = i / (STRIP_STEPS - 1);
     return za.map((v, k) => v + t * (zb[k] - v));
   });
+  if (state.info.text) return interpolateText(rows); // text.js
   await guard(async () => {
     const imgs = await backend.decode(state.info.name, rows, state.label);
     $("strip").replaceChildren(...imgs.map((im, i) => {
@@ -210,6 +212,7 @@ async function refreshGrid() {
 
 // ---------------------------------------------------------------- panel 3
 async function sample() {
+  if (state.info.text) return sampleText(); // text.js
   await guard(async () => {
     const imgs = await backend.sample(state.info.name, SAMPLES_N, Number($("seed").value) || 0, state.label);
     $("samples").replaceChildren(...imgs.map(im => tile(im)));
@@ -248,6 +251,7 @@ async function loadModel(name) {
     ? "Static page: samples come from a bank of prior draws made at export time." : "";
   document.body.dataset.model = name;
   buildSliders();
+  if (window.showTextPanels) showTextPanels(m.text); // text.js
   await guard(drawMap);
   buildGrid();
   $("strip").replaceChildren();

@@ -1,0 +1,213 @@
+"""The sentence VAE on held-out sentences, against a same-size LSTM language model trained in the same run.
+
+Data: the embedded corpus (``latentlab.load_text_corpus()``: about 1,400
+sentences of Python's own documentation topics, labelled 'statements' or
+'objects' by topic), shuffled with seed 0 and cut 70 / 15 / 15 into train,
+validation and test. ``--validate`` scores on the validation part (how the
+defaults were chosen); without it the test part is scored, once.
+
+Both models are conditioned on the label and see the same tokens (the VAE's
+byte-level BPE): the VAE is ``TextVAE`` (LSTM encoder and decoder), the
+baseline is the VAE's decoder network with no code, i.e. an LSTM language
+model ``p(text | label)`` of the same width, trained by the same ``Trainer``
+with the same options. Figures:
+
+- NLL per token (``[EOS]`` counted) and bits per character (one end-of-text
+  character counted per sentence); the VAE's is the importance-sampled bound
+  ``model.log_likelihood`` with ``--k`` draws, so it is an upper bound on its
+  true NLL;
+- KL(q(z|x) || p(z)) per sentence and active units (posterior-mean variance > 0.01);
+- exact-match rate of greedy reconstructions;
+- attribute control: TF-IDF + logistic regression trained on the labelled
+  training sentences labels ``--per-label`` greedy samples drawn for each label.
+
+    python benchmarks/text.py [--validate] [--set word_dropout=0.4 ...] [--k 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from torch import nn
+
+import latentlab
+from latentlab.data.tensors import TensorData
+from latentlab.data.text import BOS_ID, PAD_ID, TOPIC_GROUPS
+from latentlab.models.likelihood import Categorical
+from latentlab.models.variational import active_units
+from latentlab.nn.text import TextDecoder
+from latentlab.training import TrainConfig, Trainer
+from latentlab.training.options import LossOutput
+
+MODEL = dict(latent_dim=16, hidden=(128,), embed_dim=64, cell="lstm", vocab_size=500, max_tokens=64)
+TRAIN = dict(epochs=100, patience=6, lr=3e-3, batch_size=64, lr_schedule="cosine", seed=0, verbose=False)
+
+
+class LanguageModel(nn.Module):
+    """The VAE's decoder network without a code: an LSTM language model of the tokens given the label."""
+
+    def __init__(self, n_classes: int, vocab_size: int, embed_dim: int, hidden: int, cell: str):
+        super().__init__()
+        self.n_classes = n_classes
+        self.decoder = TextDecoder(n_classes, vocab_size, embed_dim, hidden, cell)
+        self.likelihood = Categorical()
+
+    def nll(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        ids = x.long()
+        inputs = torch.cat([torch.full_like(ids[:, :1], BOS_ID), ids[:, :-1]], dim=1)
+        logits = self.decoder(F.one_hot(y.long(), self.n_classes).float(), inputs)
+        return self.likelihood.nll(logits, ids, (ids != PAD_ID).float())  # (B,)
+
+    def loss(self, batch) -> LossOutput:
+        nll = self.nll(batch.x, batch.y).mean()
+        return LossOutput(nll, {"reconstruction": nll})
+
+
+def splits(validate: bool):
+    texts, y = latentlab.load_text_corpus()
+    order = np.random.default_rng(0).permutation(len(texts))
+    n_test = n_val = int(0.15 * len(texts))
+    test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
+    pick = lambda idx: ([texts[i] for i in idx], y[idx])  # noqa: E731
+    return pick(train), pick(val), pick(val if validate else test)
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def parse_set(items) -> dict:
+    out = {}
+    for item in items or []:
+        key, value = item.split("=", 1)
+        out[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
+        if isinstance(out[key], list):
+            out[key] = tuple(out[key])
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--validate", action="store_true", help="score on the validation part (choosing defaults)")
+    ap.add_argument("--set", nargs="*", help="TextVAE options, e.g. word_dropout=0.4 free_bits=0.25")
+    ap.add_argument("--k", type=int, default=100, help="importance samples of the VAE's NLL")
+    ap.add_argument("--per-label", type=int, default=100, help="samples per label for attribute control")
+    ap.add_argument("--skip-lm", action="store_true", help="train only the VAE (quicker sweeps)")
+    ap.add_argument("--epochs", type=int, default=TRAIN["epochs"])
+    ap.add_argument("--temperature", type=float, default=0.0, help="decoding temperature of the attribute samples")
+    ap.add_argument("--save", default=None, help="folder to keep the trained models in")
+    ap.add_argument("--load", default=None, help="score the models a --save run kept (the same training) instead")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    TRAIN["epochs"] = args.epochs
+    torch.set_num_threads(args.threads)
+    (tr_x, tr_y), (va_x, va_y), (ev_x, ev_y) = splits(args.validate)
+    opts = {**MODEL, **parse_set(args.set)}
+    where = "validation" if args.validate else "test"
+    print(f"CPU: {cpu_name()}; torch {torch.__version__}; {args.threads} thread(s); shared machine, CPU seconds shown")
+    print(f"sentences: {len(tr_x)} train, {len(va_x)} validation, scored on {len(ev_x)} {where}")
+    print(f"TextVAE options: {opts}; training: {TRAIN}")
+
+    t0 = time.process_time()
+    if args.load:  # the models a --save run trained: training does not depend on the part scored
+        vae = latentlab.load(Path(args.load) / "vae")
+        vae_cpu = vae.metrics["train_cpu_s"]
+    else:
+        vae = latentlab.TextVAE(**opts).fit(tr_x, tr_y, validation_data=(va_x, va_y), **TRAIN)
+        vae_cpu = time.process_time() - t0
+        if args.save:
+            vae.save(Path(args.save) / "vae", metrics={"train_cpu_s": vae_cpu})
+    c = vae.config
+    print(f"trained with: {c.to_dict()}")
+    n_tok = int(vae.token_counts(ev_x).sum())
+    n_chr = sum(len(t) + 1 for t in ev_x)
+    ll = vae.log_likelihood(ev_x, ev_y, k=args.k)
+    elbo = vae.elbo(ev_x, ev_y, n_samples=10)
+    x = vae.to_model_space(ev_x)
+    yt = torch.from_numpy(ev_y)
+    with torch.no_grad():
+        q = vae.eval().posterior(x, yt)
+        kl = q.kl().mean().item()
+        n_active, _ = active_units(q.mean)
+    recon = vae.reconstruct(ev_x, ev_y)
+    exact = float(np.mean([a == b for a, b in zip(recon, ev_x)]))
+    rows = [("TextVAE", -ll.sum() / n_tok, -ll.sum() / n_chr / math.log(2), kl, n_active, exact, len(vae.history), vae_cpu)]
+
+    if not args.skip_lm:
+        lm = LanguageModel(c.n_classes, c.vocab_size, c.embed_dim, c.hidden[0], c.cell)
+        tc = TrainConfig(**TRAIN)
+        torch.manual_seed(0)
+        t0 = time.process_time()
+        to_data = lambda t, lab: TensorData(vae.to_model_space(t), torch.from_numpy(lab))  # noqa: E731
+        lm_file = None if not (args.load or args.save) else Path(args.load or args.save) / "lm.safetensors"
+        if args.load:
+            lm.load_state_dict(load_file(lm_file))
+            meta = json.loads(lm_file.with_suffix(".json").read_text())
+            hist, lm_cpu = [None] * meta["epochs"], meta["train_cpu_s"]
+        else:
+            hist = Trainer(lm, tc).fit(to_data(tr_x, tr_y), to_data(va_x, va_y))
+            lm_cpu = time.process_time() - t0
+            if lm_file is not None:
+                save_file(lm.state_dict(), lm_file)
+                lm_file.with_suffix(".json").write_text(json.dumps({"epochs": len(hist), "train_cpu_s": lm_cpu}))
+        with torch.no_grad():
+            lm_nll = lm.eval().nll(x, yt).double().sum().item()
+        rows.append(("LSTM language model", lm_nll / n_tok, lm_nll / n_chr / math.log(2), 0.0, 0, float("nan"), len(hist), lm_cpu))
+
+    print(f"\n## {where}: {len(ev_x)} sentences, {n_tok} tokens, {n_chr} characters (vocabulary {c.vocab_size}, k={args.k})\n")
+    print("| model | NLL / token (nats) | bits / char | KL / sentence (nats) | active units | exact reconstructions | epochs | CPU s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, nt, bpc, k, au, em, ep, cpu in rows:
+        au_s = f"{au} of {c.latent_dim}" if name == "TextVAE" else "-"
+        em_s = f"{em:.1%}" if em == em else "-"
+        kl_s = f"{k:.2f}" if name == "TextVAE" else "-"
+        print(f"| {name} | {nt:.4f} | {bpc:.4f} | {kl_s} | {au_s} | {em_s} | {ep} | {cpu:.0f} |")
+    print(f"\nVAE ELBO (10 draws): {-elbo.sum() / n_tok:.4f} nats / token; perplexity {math.exp(-ll.sum() / n_tok):.2f}")
+    if not args.skip_lm:
+        gap = rows[0][1] / rows[1][1] - 1
+        print(f"VAE NLL vs LM: {gap:+.2%} (target within 3%); KL {kl:.2f} nats / sentence (target >= 3)")
+
+    clf = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), LogisticRegression(C=10, max_iter=2000))
+    clf.fit(tr_x, tr_y)
+    real_acc = float((clf.predict(ev_x) == ev_y).mean())
+    how = "greedy" if args.temperature == 0 else f"temperature {args.temperature:g}"
+    print(f"\n## attribute control ({args.per_label} prior samples per label, {how})\n")
+    print(f"classifier accuracy on the real {where} sentences: {real_acc:.1%}\n")
+    print("| label | samples classified as the label | distinct samples | copies of training sentences |")
+    print("|---|---|---|---|")
+    train_set = set(tr_x)
+    for k, name in enumerate(TOPIC_GROUPS):
+        s = vae.sample(args.per_label, y=k, seed=k, temperature=args.temperature)
+        hit = float((clf.predict(s) == k).mean())
+        print(f"| {name} | {hit:.1%} | {len(set(s))} | {np.mean([t in train_set for t in s]):.0%} |")
+
+    print("\n## five samples (seed 0, greedy)\n")
+    for k, t in zip([0, 1, 0, 1, 0], vae.sample(5, y=np.array([0, 1, 0, 1, 0]), seed=0)):
+        print(f"- [{TOPIC_GROUPS[k]}] {t}")
+    a, b = ev_x[0], ev_x[1]
+    print(f"\n## interpolation ({where} sentences 0 and 1, label {TOPIC_GROUPS[ev_y[0]]})\n")
+    for i, t in enumerate(vae.interpolate(a, b, steps=7, y=int(ev_y[0]))):
+        print(f"{i}. {t}")
+    print(f"\n(from: {a}\n   to: {b})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""The explorer with a text model, in real headless Chromium: a click decodes a sentence, a drag interpolates.
+
+Follows tests/test_explorer_browser.py (Debian's chromium through Playwright, the real
+uvicorn server on a loopback port); what the page shows is checked against the Python API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import latentlab
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def _need_browser():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package"
+    else:
+        missing = None if CHROMIUM else "a chromium binary"
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests need {missing}, and CI must run them")
+        pytest.skip(f"browser tests need {missing}")
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1480, "height": 1000})
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    return page
+
+
+def settle(page):
+    page.wait_for_function("document.body.dataset.busy === '0'", timeout=10000)
+    assert page.text_content("#status") == "", page.text_content("#status")
+    assert not page.errors, page.errors
+
+
+def shot(page, panel, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(panel).screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    import torch
+
+    texts, y = latentlab.load_text_corpus()
+    texts = [t for t in texts if len(t) <= 60][:150]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        vae = latentlab.TextVAE(latent_dim=3, hidden=(32,), embed_dim=16, vocab_size=280, max_tokens=40)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a two-epoch model may warn of collapse
+            vae.fit(texts, epochs=2, batch_size=32, verbose=False, seed=0)
+    finally:
+        torch.set_num_threads(threads)
+    root = tmp_path_factory.mktemp("text-explorer")
+    vae.attach_view(texts, None).save(root / "text")
+    return root / "text", latentlab.load(root / "text"), texts
+
+
+@pytest.fixture(scope="module")
+def text_page(text_run, serve_in_thread):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    from latentlab.web.app import create_app
+    from latentlab.web.runs import load_runs
+
+    path, _, _ = text_run
+    app = create_app(load_runs([f"text={path}"]))
+    with serve_in_thread(app) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = open_page(browser, base + "/")
+        yield page
+        browser.close()
+
+
+def test_click_decodes_a_sentence_and_drag_interpolates(text_page, text_run):
+    _, model, texts = text_run
+    page = text_page
+    settle(page)
+    assert page.locator("#map circle.pt").count() == len(texts)
+    assert page.is_hidden("#decoded") and page.is_visible("#decoded-text")
+    if page.locator("#dims-text").count():  # the slider panel decodes its code to a sentence too
+        z = np.array(json.loads(page.get_attribute("#dims-text", "data-z")), dtype=np.float32)
+        assert page.text_content("#dims-text") == model.decode(z[None])[0]
+    box = page.locator("#map").bounding_box()
+    seen = []
+    for fx, fy in ((0.3, 0.3), (0.7, 0.75)):
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        settle(page)
+        z = np.array(json.loads(page.get_attribute("#decoded-text", "data-z")), dtype=np.float32)
+        shown = page.text_content("#decoded-text")
+        assert shown == model.decode(z[None])[0]
+        seen.append(z)
+    assert not np.allclose(seen[0], seen[1])
+    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.8 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"], steps=4)
+    page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"], steps=4)
+    page.mouse.up()
+    settle(page)
+    items = page.locator("#strip-text li")
+    assert items.count() == 8
+    path = np.array(json.loads(page.get_attribute("#strip-text", "data-z")), dtype=np.float32)
+    assert path[0, 0] < path[-1, 0] and path[0, 1] < path[-1, 1]
+    assert [items.nth(i).text_content() for i in range(8)] == model.decode(path)
+    page.click("#sample-btn")
+    settle(page)
+    samples = page.locator("#samples-text li")
+    assert [samples.nth(i).text_content() for i in range(samples.count())] == model.sample(16, seed=0)
+    shot(page, "#panel-map", "panel-map-text")
+
+
+def test_text_endpoints_refuse_image_models_and_the_reverse(text_run, serve_in_thread):
+    import httpx
+
+    from latentlab.web.app import create_app
+    from latentlab.web.runs import load_runs
+
+    path, model, _ = text_run
+    app = create_app(load_runs([f"text={path}"]))
+    with serve_in_thread(app) as base:
+        z = [[0.0] * model.config.latent_dim]
+        r = httpx.post(base + "/api/text/decode", json={"model": "text", "z": z})
+        assert r.status_code == 200 and r.json()["texts"] == model.decode(np.zeros((1, 3), np.float32))
+        r = httpx.post(base + "/api/decode", json={"model": "text", "z": z})
+        assert r.status_code == 400 and "/api/text/decode" in r.json()["detail"]
+        r = httpx.post(base + "/api/text/decode", json={"model": "text", "z": [[0.0, 1.0]]})
+        assert r.status_code == 400 and "3 coordinates" in r.json()["detail"]
+        r = httpx.post(base + "/api/text/sample", json={"model": "text", "n": 3, "seed": 2})
+        assert r.json()["texts"] == model.sample(3, seed=2)
