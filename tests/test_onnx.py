@@ -38,7 +38,19 @@ def _run(path, **feed):
 
 
 # A family without a code to decode from (the photo denoiser, codec "none") has nothing to export.
-@pytest.mark.parametrize("family", [f for f in latentlab.families() if latentlab.get_family(f).codec != "none"])
+EXPORTABLE = [f for f in latentlab.families() if latentlab.get_family(f).codec != "none"
+              and latentlab.get_family(f).config_class().architecture != "text"]
+
+
+def test_text_models_are_refused_clearly(tmp_path):
+    texts = ["the cat sat on the mat", "a dog ran in the park", "the sun is warm today", "we like to read books"] * 8
+    model = latentlab.TextAutoencoder(latent_dim=2).fit(texts, epochs=1, verbose=False, seed=0)
+    with pytest.raises(latentlab.ConfigError, match="text models cannot be exported"):
+        export_onnx(model, tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("family", EXPORTABLE)
 def test_onnx_matches_torch_for_every_family(family, tmp_path):
     model, X, y = _fit(family)
     cond = model.config.n_classes > 0

@@ -188,7 +188,8 @@ def test_memory_bomb_is_refused_for_every_family():
         cls = latentlab.get_family(name)
         base = cls.config_class()
         shape = (10, 3) if base.architecture == "seq" else (1, 16, 16) if base.architecture == "fcn" else (16,)
-        cfg = base.replace(input_shape=shape, hidden=(1_000_000, 1_000_000))
+        hidden = (1_000_000,) if base.architecture == "text" else (1_000_000, 1_000_000)  # text: one LSTM width
+        cfg = base.replace(input_shape=shape, hidden=hidden)
         with pytest.raises(ModelFileError, match="refusing to build"):
             io.build_checked(cls, cfg, name)
 

@@ -208,6 +208,11 @@ def export_onnx(model, path: str | os.PathLike, part: str = "both") -> dict[str,
     True
     """
     model.check_fitted()
+    if model.config.architecture == "text":
+        raise ConfigError(
+            "text models cannot be exported to ONNX: the encoder reads token ids through the tokenizer and the "
+            "decoder generates a token at a time; serve them with `latentlab serve` or the Python API."
+        )
     if getattr(model, "decoder", None) is None:
         raise ConfigError(f"a {type(model).__name__} has no encoder and decoder of a code to export.")
     parts = _check_part(model, part)
