@@ -12,7 +12,8 @@ splits in the same run:
 - scikit-learn's IsolationForest and PCA reconstruction error (95% of the
   variance, standardised columns);
 - with PyOD (``pip install 'latentlab[bench]'``): KNN (standardised
-  columns), ECOD, AutoEncoder and VAE at their defaults.
+  columns, and min-max scaled columns, the transform latentlab's detector
+  applies), ECOD, AutoEncoder and VAE at their defaults.
 
 Splits ``--seed 0`` (the default) onwards are the reported ones; the defaults
 of latentlab's detector were chosen on ``--seed 1000`` onwards (development
@@ -41,7 +42,7 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import latentlab
 
@@ -175,6 +176,14 @@ def _standardised(fn):
     return run
 
 
+def _minmax(fn):
+    def run(tr, te, seed):
+        sc = MinMaxScaler().fit(tr)
+        return fn(sc.transform(tr), sc.transform(te), seed)
+
+    return run
+
+
 def _pca(tr, te, seed):
     pca = PCA(n_components=0.95, svd_solver="full", random_state=seed).fit(tr)
     return ((pca.inverse_transform(pca.transform(te)) - te) ** 2).sum(1)
@@ -200,6 +209,7 @@ def detectors(variants: dict[str, dict]) -> dict:
         print("(PyOD not installed: pip install 'latentlab[bench]' to add its KNN, ECOD, AutoEncoder and VAE)")
         return out
     out["PyOD KNN"] = _standardised(lambda tr, te, s: KNN().fit(tr).decision_function(te))
+    out["PyOD KNN, min-max"] = _minmax(lambda tr, te, s: KNN().fit(tr).decision_function(te))
     out["PyOD ECOD"] = lambda tr, te, s: ECOD().fit(tr).decision_function(te)
     out["PyOD AE"] = lambda tr, te, s: AutoEncoder(verbose=0, random_state=s).fit(tr).decision_function(te)
     out["PyOD VAE"] = lambda tr, te, s: VAE(verbose=0, random_state=s).fit(tr).decision_function(te)
@@ -223,7 +233,17 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[],
                         help="NAME=JSON: a latentlab detector with these parameters (development)")
     parser.add_argument("--json", default=None, help="also write the per-split results here")
+    parser.add_argument("--tables-from", nargs="+", default=None,
+                        help="print the tables of --json files written before (sets run in parallel), nothing run")
     args = parser.parse_args()
+    if args.tables_from:
+        results = {}
+        for f in args.tables_from:
+            results.update(json.loads(Path(f).read_text()))
+        names = [k for k in next(iter(results.values())) if k not in ("shape", "n_test")]
+        print(f"CPU: {cpu_model()}; from {', '.join(args.tables_from)}")
+        _print_tables(results, names)
+        return
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     warnings.filterwarnings("ignore")
@@ -252,6 +272,8 @@ def main() -> None:
                 per[name]["roc"].append(roc_auc_score(y, scores))
                 per[name]["ap"].append(average_precision_score(y, scores))
         results[set_name] = {"shape": [len(tr), X.shape[1]], "n_test": len(y), **per}
+        if args.json:  # after each set: a long run keeps what it has done
+            Path(args.json).write_text(json.dumps(results))
         print(f"{set_name} (train {len(tr)} x {X.shape[1]}, test {len(y)}): "
               + ", ".join(f"{k} {np.mean(v['roc']):.3f}" for k, v in per.items()), flush=True)
     if args.json:

@@ -63,9 +63,10 @@ def test_given_sizes_override_auto():
     "params",
     [
         {},
-        {"preprocessing": "robust", "classical": "none"},
+        {"preprocessing": "robust", "classical": "none", "scoring": "combined"},
+        {"preprocessing": "power", "classical_weight": 1.0},
         {"preprocessing": "quantile", "error_weighting": "inverse"},
-        {"preprocessing": "standard", "classical": "iforest", "scoring": "reconstruction"},
+        {"preprocessing": "standard", "classical": "iforest"},
         {"preprocessing": "minmax", "scoring": "latent", "classical": "none"},
     ],
 )
@@ -73,11 +74,9 @@ def test_every_option_finds_the_planted_outliers(params):
     tr, te, y = _table()
     det = AutoencoderOutlierDetector(epochs=30, **params).fit(tr)
     assert roc_auc_score(y, -det.score_samples(te)) > 0.9
-    assert set(det.part_stats_) == (
-        {"reconstruction", "latent", "classical"} - ({"classical"} if params.get("classical") == "none" else set())
-        - ({"latent"} if params.get("scoring") == "reconstruction" else set())
-        - ({"reconstruction"} if params.get("scoring") == "latent" else set())
-    )
+    expected = {"reconstruction": {"reconstruction"}, "combined": {"reconstruction", "latent"}, "latent": {"latent"}}
+    expected = expected[det.scoring] | ({"classical"} if det.classical != "none" else set())
+    assert set(det.part_stats_) == expected
 
 
 def test_inverse_error_weights_have_their_known_values():
@@ -97,8 +96,9 @@ def test_parts_are_standardised_on_the_training_rows():
     parts = det._raw_parts(det._transform(tr))
     for name, (med, spread) in det.part_stats_.items():
         assert med == pytest.approx(np.median(parts[name])) and spread == pytest.approx(parts[name].std())
+    assert set(parts) == {"reconstruction", "classical"}  # the defaults: no latent part
     expected = sum(w * (parts[k] - det.part_stats_[k][0]) / det.part_stats_[k][1]
-                   for k, w in [("reconstruction", 1.0), ("latent", det.latent_weight), ("classical", det.classical_weight)])
+                   for k, w in [("reconstruction", 1.0), ("classical", det.classical_weight)])
     np.testing.assert_allclose(det.decision_scores_, expected, rtol=1e-10)
 
 
