@@ -20,7 +20,11 @@ def _add_estimator_options(parser, cls) -> None:
     group = parser.add_argument_group(f"{cls.__name__} parameters")
     for name, default in cls().get_params().items():
         flag = "--" + name.replace("_", "-")
-        if isinstance(default, bool):
+        if default == "auto":  # sized from the data unless given: a number (or numbers, for hidden)
+            nargs = "+" if name == "hidden" else None
+            group.add_argument(flag, dest=name, type=_auto_or_int, nargs=nargs, default=default,
+                               help="(default: auto, from the data's size)")
+        elif isinstance(default, bool):
             group.add_argument(flag, dest=name, type=lambda t: t.lower() in ("1", "true", "yes"), default=default)
         elif isinstance(default, (int, float, str)):
             group.add_argument(flag, dest=name, type=type(default), default=default, help=f"(default: {default})")
@@ -28,9 +32,13 @@ def _add_estimator_options(parser, cls) -> None:
             group.add_argument(flag, dest=name, type=int, nargs="+", default=default, help=f"(default: {default})")
 
 
+def _auto_or_int(text: str):
+    return "auto" if text == "auto" else int(text)
+
+
 def _estimator(cls, args):
     params = {k: getattr(args, k) for k in cls().get_params() if hasattr(args, k)}
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    params = {k: ("auto" if v == ["auto"] else tuple(v)) if isinstance(v, list) else v for k, v in params.items()}
     return cls(**params)
 
 

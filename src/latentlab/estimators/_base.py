@@ -79,9 +79,11 @@ class AutoencoderEstimatorMixin:
         cfg.update(self.model_params or {})
         return cfg
 
-    def _train_options(self, n_samples: int) -> dict[str, Any]:
+    def _train_options(self, n_samples: int, epochs: int | None = None) -> dict[str, Any]:
+        """Trainer options; ``epochs`` overrides ``self.epochs`` (a size resolved from the data)."""
         opts: dict[str, Any] = dict(
-            epochs=int(self.epochs), lr=float(self.lr), verbose=bool(self.verbose), seed=self.random_state
+            epochs=int(self.epochs if epochs is None else epochs), lr=float(self.lr), verbose=bool(self.verbose),
+            seed=self.random_state,
         )
         opts.update(self.train_params or {})
         split = float(opts.get("validation_split", 0.1))

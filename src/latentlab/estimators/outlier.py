@@ -1,30 +1,122 @@
-"""``AutoencoderOutlierDetector``: anomaly scores from reconstruction error and latent density."""
+"""``AutoencoderOutlierDetector``: anomaly scores from reconstruction error, latent density and a classical detector."""
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.ensemble import IsolationForest
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import MinMaxScaler, PowerTransformer, QuantileTransformer, RobustScaler, StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..apps.anomaly import ScoreModel
+from ..models.api import INVARIANT_CHUNK, fixed_chunks
 from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin, check_array
+
+PREPROCESSINGS = ("standard", "robust", "power", "quantile", "minmax")
+
+
+def tabular_sizes(n_samples: int, n_features: int) -> dict[str, Any]:
+    """The sizes ``'auto'`` stands for, from the shape of the training data.
+
+    - ``latent_dim`` = ``ceil(n_features / 4)``, clipped to [2, 16];
+    - ``hidden`` = one layer of ``w`` units, ``w`` the power of two at or above
+      ``2 * n_features`` clipped to [16, 128]; a second layer of ``w // 2``
+      from 2,000 rows on;
+    - ``epochs`` = enough for about 600 optimiser steps of 64 rows, clipped to
+      [10, 100] (small tables take many short epochs, large ones few);
+    - ``n_models`` = 1 below 2,000 rows, else 2.
+
+    Examples
+    --------
+    >>> tabular_sizes(300, 30)
+    {'latent_dim': 8, 'hidden': (64,), 'epochs': 100, 'n_models': 1}
+    >>> tabular_sizes(5000, 64)
+    {'latent_dim': 16, 'hidden': (128, 64), 'epochs': 10, 'n_models': 2}
+    """
+    n, d = int(n_samples), int(n_features)
+    width = int(min(128, max(16, 2 ** math.ceil(math.log2(max(2 * d, 1))))))
+    steps_per_epoch = max(1, math.ceil(0.9 * n / 64))
+    return {
+        "latent_dim": int(min(16, max(2, math.ceil(d / 4)))),
+        "hidden": (width,) if n < 2000 else (width, width // 2),
+        "epochs": int(min(100, max(10, math.ceil(600 / steps_per_epoch)))),
+        "n_models": 1 if n < 2000 else 2,
+    }
+
+
+def _preprocessor(kind: str, n_samples: int, seed: int | None):
+    if kind == "standard":
+        return StandardScaler()
+    if kind == "robust":
+        return RobustScaler()
+    if kind == "power":
+        return PowerTransformer(method="yeo-johnson", standardize=True)
+    if kind == "quantile":
+        return QuantileTransformer(n_quantiles=min(1000, n_samples), output_distribution="normal", random_state=seed)
+    return MinMaxScaler()
+
+
+def _standardise(v: np.ndarray) -> tuple[float, float]:
+    spread = float(v.std())
+    return float(np.median(v)), spread if spread > 1e-12 else 1.0
+
+
+class _KnnDistance:
+    """Mean distance to the ``k`` nearest training rows; a training row's own copy is left out.
+
+    A k-d tree computes each query's distances on its own, so a row's score
+    does not depend on the rows it is scored with.
+    """
+
+    def __init__(self, X: np.ndarray, k: int):
+        self.k = int(min(k, len(X) - 1))
+        self.index = NearestNeighbors(n_neighbors=self.k + 1, algorithm="kd_tree").fit(X)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        dist, _ = self.index.kneighbors(X)  # (N, k + 1), ascending
+        own = dist[:, 0] <= 1e-12  # an exact copy of a training row: drop it
+        return np.where(own, dist[:, 1:].mean(1), dist[:, : self.k].mean(1))
 
 
 class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEstimator):
-    """Outlier detection with an ensemble of autoencoders.
+    """Outlier detection with autoencoders, sized to the data, and a classical detector beside them.
 
-    The anomaly score of a sample combines, over ``n_models`` autoencoders
-    trained from different seeds, its reconstruction error (squared error in
-    the model's scaled space) and, with ``scoring='combined'``, the mean
-    distance of its code to the ``n_neighbors`` nearest training codes (a
-    k-NN estimate of the latent density; a training sample's own code is left
-    out). Each part is standardised by its median and spread on the training
-    data, and the latent part is weighted by ``latent_weight`` before they are
-    added. The defaults were chosen on the digits benchmark in
-    ``benchmarks/anomaly.py``. Scores are
-    deterministic: codes are posterior means, never random draws.
+    ``X`` is first transformed column by column (``preprocessing``: min-max
+    scaling by default; a robust, power or quantile transform for skewed
+    columns). The anomaly score of a sample then adds up standardised parts:
+
+    - its reconstruction error, summed over features; with
+      ``error_weighting='inverse'`` each feature's squared error is divided by
+      its mean on the training data, so that a column the autoencoders cannot
+      reconstruct even for normal rows does not drown the others;
+    - with ``scoring='combined'`` (or ``'latent'``, alone), the mean distance of its code to the
+      ``n_neighbors`` nearest training codes (a k-NN estimate of the latent
+      density), weighted by ``latent_weight``;
+    - with ``classical='knn'``, the mean distance to the ``n_neighbors``
+      nearest training rows in the transformed input space (or, with
+      ``classical='iforest'``, an IsolationForest score), weighted by
+      ``classical_weight``.
+
+    The autoencoder parts are averaged over ``n_models`` autoencoders trained
+    from different seeds. Each part is standardised by its median and spread
+    on the training data (a training row's own copy is left out of the k-NN
+    parts). Scores are deterministic: codes are posterior means, never random
+    draws, and every row is computed in fixed-size chunks, so it does not
+    depend on the rows it shares a call with.
+
+    ``latent_dim``, ``hidden``, ``epochs`` and ``n_models`` default to
+    ``'auto'``: sizes that follow the number of rows and features (the rule is
+    :func:`tabular_sizes`; a 300 x 30 table gets one autoencoder of 64 hidden
+    units and fits and scores in about a second of CPU time). The defaults were chosen on
+    development splits of the benchmark collection in
+    ``benchmarks/tabular_anomaly.py`` (see ``docs/tabular_anomaly.md``): on
+    those tables the input-space k-NN part carries most of the strength, and
+    the reconstruction part, at a fifth of the weight, adds to it.
 
     It follows scikit-learn's outlier contract (``score_samples`` and
     ``decision_function`` are large for normal samples; ``predict`` gives +1
@@ -38,21 +130,39 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
     ----------
     contamination : float in (0, 0.5], default=0.1
         Expected fraction of outliers in the training data; sets the threshold.
-    scoring : {'combined', 'reconstruction', 'latent'}, default='combined'
-        Which parts make up the score.
-    n_models : int, default=3
+    scoring : {'reconstruction', 'combined', 'latent'}, default='reconstruction'
+        Which autoencoder parts make up the score: reconstruction error,
+        its sum with the latent part, or the latent part alone.
+    n_models : int or 'auto', default='auto'
         Size of the seed ensemble (seeds ``random_state``, ``random_state + 1``...).
     n_neighbors : int, default=5
-        Neighbours of the latent k-NN density.
-    latent_weight : float, default=2.0
+        Neighbours of the k-NN parts (latent and input space).
+    latent_weight : float, default=1.0
         Weight of the latent part against the reconstruction part.
-    family, latent_dim, architecture, hidden, epochs, batch_size, lr, model_params, train_params, random_state, verbose :
+    preprocessing : {'minmax', 'standard', 'robust', 'power', 'quantile'}, default='minmax'
+        Column transform fitted on the training data: min-max scaling to
+        [0, 1], mean/std, median/IQR (robust to outlying training values),
+        Yeo-Johnson power transform or normal quantiles (both against skewed
+        columns).
+    error_weighting : {'none', 'inverse'}, default='none'
+        Per-feature weights of the reconstruction error.
+    classical : {'knn', 'iforest', 'none'}, default='knn'
+        The classical detector added to the autoencoder parts.
+    classical_weight : float, default=4.0
+        Its weight against the reconstruction part.
+    latent_dim, hidden, epochs : int, tuple or 'auto', default='auto'
+        Sizes of the autoencoders; ``'auto'`` follows :func:`tabular_sizes`.
+    family, architecture, batch_size, lr, model_params, train_params, random_state, verbose :
         As in :class:`~latentlab.AutoencoderTransformer`.
 
     Attributes
     ----------
     model_ : LatentModel
         The first model of the ensemble; ``models_`` holds them all.
+    sizes_ : dict
+        The ``latent_dim``, ``hidden``, ``epochs`` and ``n_models`` used.
+    preprocessor_ : scikit-learn transformer
+        The fitted column transform.
     history_ : list of dict
         Training history of ``model_``.
     offset_ : float
@@ -68,7 +178,9 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
     --------
     >>> import numpy as np, latentlab
     >>> X, _ = latentlab.load_digits()
-    >>> det = latentlab.AutoencoderOutlierDetector(n_models=1, epochs=3, hidden=(32,), latent_dim=4).fit(X[:500])
+    >>> det = latentlab.AutoencoderOutlierDetector().fit(X[:500])
+    >>> det.sizes_
+    {'latent_dim': 16, 'hidden': (128,), 'epochs': 75, 'n_models': 1}
     >>> det.predict(X[:5]).tolist()  # +1 inlier, -1 outlier
     [1, 1, 1, 1, 1]
     >>> bool(np.mean(det.labels_) <= 0.11)
@@ -77,20 +189,27 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
 
     _parameter_constraints: dict = {
         **COMMON_CONSTRAINTS,
+        "latent_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "hidden": [tuple, list, StrOptions({"auto"})],
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
         "scoring": [StrOptions({"combined", "reconstruction", "latent"})],
-        "n_models": [Interval(Integral, 1, None, closed="left")],
+        "n_models": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "latent_weight": [Interval(Real, 0, None, closed="left")],
+        "preprocessing": [StrOptions(set(PREPROCESSINGS))],
+        "error_weighting": [StrOptions({"none", "inverse"})],
+        "classical": [StrOptions({"knn", "iforest", "none"})],
+        "classical_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
         self,
         family: str = "ae",
-        latent_dim: int = 16,
+        latent_dim: int | str = "auto",
         architecture: str = "mlp",
-        hidden: tuple[int, ...] = (128, 64),
-        epochs: int = 100,
+        hidden: tuple[int, ...] | str = "auto",
+        epochs: int | str = "auto",
         batch_size: int = 64,
         lr: float = 2e-3,
         model_params: dict | None = None,
@@ -98,10 +217,14 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         random_state: int | None = 0,
         verbose: bool = False,
         contamination: float = 0.1,
-        scoring: str = "combined",
-        n_models: int = 3,
+        scoring: str = "reconstruction",
+        n_models: int | str = "auto",
         n_neighbors: int = 5,
-        latent_weight: float = 2.0,
+        latent_weight: float = 1.0,
+        preprocessing: str = "minmax",
+        error_weighting: str = "none",
+        classical: str = "knn",
+        classical_weight: float = 4.0,
     ):
         self.family = family
         self.latent_dim = latent_dim
@@ -119,20 +242,48 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         self.n_models = n_models
         self.n_neighbors = n_neighbors
         self.latent_weight = latent_weight
+        self.preprocessing = preprocessing
+        self.error_weighting = error_weighting
+        self.classical = classical
+        self.classical_weight = classical_weight
 
+    # ------------------------------------------------------------------ sizes
+    def _resolve_sizes(self, n_samples: int, n_features: int) -> dict[str, Any]:
+        auto = tabular_sizes(n_samples, n_features)
+        given = {"latent_dim": self.latent_dim, "hidden": self.hidden, "epochs": self.epochs, "n_models": self.n_models}
+        sizes = {k: (auto[k] if isinstance(v, str) else v) for k, v in given.items()}
+        sizes["hidden"] = tuple(int(h) for h in sizes["hidden"])
+        return {k: (int(v) if k != "hidden" else v) for k, v in sizes.items()}
+
+    def _model_config(self, n_features: int) -> dict[str, Any]:
+        cfg = dict(latent_dim=self.sizes_["latent_dim"], architecture=self.architecture, hidden=self.sizes_["hidden"])
+        cfg["scaling"] = "none"  # the column transform has already scaled the data
+        cfg.update(self.model_params or {})
+        return cfg
+
+    def _train_options(self, n_samples: int) -> dict[str, Any]:
+        return super()._train_options(n_samples, epochs=self.sizes_["epochs"])
+
+    # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the ensemble on ``X`` (assumed mostly normal) and set the threshold."""
-        X = check_array(self, X, reset=True).astype(np.float32)
-        self.models_ = []
-        self.scorers_ = []
-        for i in range(int(self.n_models)):
-            model = self._fit_model(X, seed_offset=i)
-            self.models_.append(model)
-            self.scorers_.append(ScoreModel(model, self.scoring, self.n_neighbors, self.latent_weight).fit(X))
+        X = check_array(self, X, reset=True)
+        n, d = X.shape
+        self.sizes_ = self._resolve_sizes(n, d)
+        self.preprocessor_ = _preprocessor(self.preprocessing, n, self.random_state).fit(X)
+        Xp = self._transform(X)
+        self.models_ = [self._fit_model(Xp, seed_offset=i) for i in range(self.sizes_["n_models"])]
         self.model_ = self.models_[0]
         self.history_ = list(self.model_.history)
-        self.decision_scores_ = self._anomaly_scores(X)
+        self.classical_ = None
+        if self.classical == "knn":
+            self.classical_ = _KnnDistance(Xp, self.n_neighbors)
+        elif self.classical == "iforest":
+            self.classical_ = IsolationForest(random_state=self.random_state).fit(Xp)
+        parts = self._raw_parts(Xp, fitting=True)
+        self.part_stats_ = {name: _standardise(v) for name, v in parts.items()}
+        self.decision_scores_ = self._combine(parts)
         self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - float(self.contamination)))
         self.offset_ = -self.threshold_
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
@@ -140,13 +291,75 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         self._proba_range = (lo, hi if hi > lo else lo + 1.0)
         return self
 
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        """The column transform, as float32 (each value on its own: row-invariant)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            Xp = self.preprocessor_.transform(X)
+        return np.nan_to_num(Xp, nan=0.0, posinf=1e6, neginf=-1e6).astype(np.float32)
+
+    # ---------------------------------------------------------------- scoring
+    @torch.no_grad()
+    def _codes_and_errors(self, model, Xp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes and per-feature squared errors (model space) in fixed chunks, in float32."""
+        model.eval()
+        x = model.to_model_space(Xp)  # (N, D)
+
+        def parts(xb):  # (C, D)
+            z = model.posterior(xb).mean  # (C, L)
+            return z, (model.decode_mean(z) - xb) ** 2  # (C, L), (C, D)
+
+        with torch.inference_mode():
+            codes, errs = fixed_chunks(parts, [x], chunk=INVARIANT_CHUNK)
+        return codes.numpy(), errs.reshape(len(x), -1).numpy()
+
+    def _raw_parts(self, Xp: np.ndarray, fitting: bool = False) -> dict[str, np.ndarray]:
+        """Unstandardised parts; ``fitting`` also records the per-model k-NN indexes and error weights."""
+        if fitting:
+            self.latent_index_, self.error_weights_ = [], []
+        rec, lat = [], []
+        for i, model in enumerate(self.models_):
+            Z, E = self._codes_and_errors(model, Xp)
+            if fitting:
+                w = np.ones(E.shape[1])
+                if self.error_weighting == "inverse":
+                    mean_err = E.mean(0).astype(np.float64)
+                    w = 1.0 / (mean_err + 0.05 * mean_err.mean() + 1e-12)
+                    w = w / w.mean()
+                self.error_weights_.append(w)
+                if self.scoring != "reconstruction":
+                    self.latent_index_.append(_KnnDistance(Z, self.n_neighbors))
+            if self.scoring != "latent":
+                rec.append(E.astype(np.float64) @ self.error_weights_[i])
+            if self.scoring != "reconstruction":
+                lat.append(self.latent_index_[i](Z))
+        parts: dict[str, np.ndarray] = {}
+        if rec:
+            parts["reconstruction"] = np.mean(rec, axis=0)
+        if lat:
+            parts["latent"] = np.mean(lat, axis=0)
+        if isinstance(self.classical_, _KnnDistance):
+            parts["classical"] = self.classical_(Xp)
+        elif self.classical_ is not None:
+            parts["classical"] = -self.classical_.score_samples(Xp)
+        return parts
+
+    def _combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        weights = {"reconstruction": 1.0, "latent": float(self.latent_weight), "classical": float(self.classical_weight)}
+        if self.scoring == "latent":
+            weights["latent"] = 1.0
+        total = np.zeros(len(next(iter(parts.values()))))
+        for name, v in parts.items():
+            med, spread = self.part_stats_[name]
+            total += weights[name] * (v - med) / spread
+        return total
+
     def _anomaly_scores(self, X: np.ndarray) -> np.ndarray:
-        return np.mean([s.score(X) for s in self.scorers_], axis=0).astype(np.float64)
+        return self._combine(self._raw_parts(self._transform(X)))
 
     def score_samples(self, X) -> np.ndarray:
         """Opposite of the anomaly score: the lower, the more abnormal."""
         self._check_fitted()
-        X = check_array(self, X, reset=False).astype(np.float32)
+        X = check_array(self, X, reset=False)
         return -self._anomaly_scores(X)
 
     def decision_function(self, X) -> np.ndarray:
