@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 # Figures the issues ask for; each script prints its own table (minutes each on 2 cores).
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'  # PyOD, BM3D and scikit-image for the baselines
 	$(BIN)/python benchmarks/reconstruction.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/families.py
@@ -34,6 +35,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/likelihood.py
 	$(BIN)/python benchmarks/clustering.py
 	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/timeseries.py --split test
+	$(BIN)/python benchmarks/tabular_anomaly.py
+	$(BIN)/python benchmarks/photos.py
+	$(BIN)/python benchmarks/train_image_codec.py
+	$(BIN)/python benchmarks/image_codec.py
+	$(BIN)/python benchmarks/text.py
+	$(BIN)/python benchmarks/disentanglement.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info
