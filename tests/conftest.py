@@ -85,3 +85,18 @@ def _run_async(main, timeout: float):
 def run_async():
     """``run_async(main, timeout)``: the result of ``asyncio.run(main())``, run in a thread of its own."""
     return _run_async
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (Debian's, driven by Playwright) for the whole session: Playwright's sync
+    API runs an event loop in this thread while it is started, so a second instance cannot start."""
+    from .test_explorer_browser import ARGS, CHROMIUM, _need_browser
+
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

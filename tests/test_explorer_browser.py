@@ -79,17 +79,6 @@ def server(runs, serve_in_thread):
         yield base + "/"
 
 
-@pytest.fixture(scope="session")
-def browser():
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
 def open_page(browser, url):
     page = browser.new_page(viewport={"width": 1480, "height": 1000})
     errors = []

@@ -22,21 +22,15 @@ def vae3(tmp_path_factory, digits, digits_view):
 
 
 @pytest.fixture(scope="module")
-def page(vae3, serve_in_thread):
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
+def page(vae3, serve_in_thread, browser):
     from latentlab.web.app import create_app
     from latentlab.web.runs import load_runs
 
-    from .test_explorer_browser import ARGS, CHROMIUM
-
-    with serve_in_thread(create_app(load_runs([f"vae3={vae3[0]}"]))) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with serve_in_thread(create_app(load_runs([f"vae3={vae3[0]}"]))) as base:
         pg = open_page(browser, base + "/")
         settle(pg)
         yield pg
-        browser.close()
+        pg.close()
 
 
 def test_one_slider_per_dimension_decodes_like_the_api(page, vae3):

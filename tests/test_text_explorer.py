@@ -77,20 +77,16 @@ def text_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def text_page(text_run, serve_in_thread):
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
+def text_page(text_run, serve_in_thread, browser):
     from latentlab.web.app import create_app
     from latentlab.web.runs import load_runs
 
     path, _, _ = text_run
     app = create_app(load_runs([f"text={path}"]))
-    with serve_in_thread(app) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with serve_in_thread(app) as base:
         page = open_page(browser, base + "/")
         yield page
-        browser.close()
+        page.close()
 
 
 def test_click_decodes_a_sentence_and_drag_interpolates(text_page, text_run):

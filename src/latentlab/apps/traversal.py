@@ -23,7 +23,8 @@ def traversal_codes(model, x: np.ndarray, steps: int = 9, span: float = 2.5, dim
     Examples
     --------
     >>> import latentlab
-    >>> m = latentlab.VAE(input_shape=(4,), latent_dim=3, hidden=(8,))
+    >>> rows = np.random.default_rng(0).random((64, 4)).astype(np.float32)
+    >>> m = latentlab.VAE(latent_dim=3, hidden=(8,)).fit(rows, epochs=1, verbose=False)
     >>> codes = traversal_codes(m, np.zeros(4, np.float32), steps=5, dims=[0, 2])
     >>> codes.shape, codes[1, :, 2].tolist()
     ((2, 5, 3), [-2.5, -1.25, 0.0, 1.25, 2.5])
@@ -54,7 +55,8 @@ def latent_traversal(model, x: np.ndarray, steps: int = 9, span: float = 2.5, X:
     Examples
     --------
     >>> import latentlab
-    >>> m = latentlab.VAE(input_shape=(16,), latent_dim=3, hidden=(8,))
+    >>> rows = np.random.default_rng(0).random((64, 16)).astype(np.float32)
+    >>> m = latentlab.VAE(latent_dim=3, hidden=(8,)).fit(rows, epochs=1, verbose=False)
     >>> fig = latent_traversal(m, np.zeros(16, np.float32), steps=4)
     >>> len([a for a in fig.axes if a.images]), fig._suptitle.get_text()[:16]
     (12, 'vae: latent trav')

@@ -33,7 +33,14 @@ def _add_estimator_options(parser, cls) -> None:
 
 
 def _auto_or_int(text: str):
-    return "auto" if text == "auto" else int(text)
+    """'auto', an integer, or (for an option whose choices are words, such as a normalisation) the word
+    itself, which the estimator then checks and names in its error."""
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _estimator(cls, args):
