@@ -7,53 +7,14 @@ uvicorn server on a loopback port); what the page shows is checked against the P
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import latentlab
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-def _need_browser():
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package"
-    else:
-        missing = None if CHROMIUM else "a chromium binary"
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests need {missing}, and CI must run them")
-        pytest.skip(f"browser tests need {missing}")
-
-
-def open_page(browser, url):
-    page = browser.new_page(viewport={"width": 1480, "height": 1000})
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(url)
-    page.wait_for_selector("body[data-ready='1']", timeout=20000)
-    return page
-
-
-def settle(page):
-    page.wait_for_function("document.body.dataset.busy === '0'", timeout=10000)
-    assert page.text_content("#status") == "", page.text_content("#status")
-    assert not page.errors, page.errors
-
-
-def shot(page, panel, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator(panel).screenshot(path=str(ARTIFACTS / f"{name}.png"))
+from .test_explorer_browser import open_page, settle, shot  # noqa: F401  (one set of browser helpers)
 
 
 @pytest.fixture(scope="module")
