@@ -131,3 +131,24 @@ def test_progress_bar_in_a_log_file_is_sparse_and_keeps_the_loss(digits, capsys,
     monkeypatch.setattr(callbacks.sys.stderr, "isatty", lambda: True, raising=False)
     latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(X, epochs=40, seed=0, verbose=True, patience=None)
     assert capsys.readouterr().err.count("\r") >= 40  # a terminal gets every epoch
+
+
+def test_state_snapshots_are_independent_copies_and_mode_switches_reach_every_module():
+    import torch
+
+    from latentlab.training.state import copy_state, set_training, snapshot
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.5), torch.nn.Linear(4, 2))
+    held = snapshot(net)
+    before = {k: v.clone() for k, v in held.items()}
+    with torch.no_grad():
+        net[0].weight.add_(1.0)
+    assert all(torch.equal(held[k], before[k]) for k in held)  # the snapshot did not follow the model
+    buffer = held["0.weight"]
+    copy_state(held, net)
+    assert held["0.weight"] is buffer and torch.equal(buffer, net[0].weight)  # overwritten in place
+    net[1].train(False)  # one submodule out of step with the root
+    set_training(net, True)
+    assert all(m.training for m in net.modules())
+    set_training(net, False)
+    assert not any(m.training for m in net.modules())

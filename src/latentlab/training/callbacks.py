@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 
 from tqdm.auto import tqdm
+
+from .state import snapshot
 
 
 class Callback:
@@ -51,7 +52,7 @@ class EarlyStopping(Callback):
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
-                self.best_state = copy.deepcopy(trainer.model.state_dict())
+                self.best_state = snapshot(trainer.model)
         else:
             self.wait += 1
             if self.patience is not None and self.wait >= self.patience:

@@ -13,7 +13,6 @@ read back once per epoch, and ``torch.compile`` is one option away.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import time
@@ -32,6 +31,7 @@ from .checkpoint import restore_trainer_state
 from .device import resolve_amp, resolve_device, seed_everything
 from .logs import CSVLogger, TensorBoardLogger
 from .options import LossOutput, TrainConfig, auto_epochs
+from .state import copy_state, set_training, snapshot
 
 
 def _as_batch(item, device) -> Batch:
@@ -188,7 +188,7 @@ class Trainer:
         gen = self.generator = torch.Generator().manual_seed(c.seed if c.seed is not None else int(time.time()))
         for cb in self.callbacks:
             cb.on_train_begin(self)
-        last_good = copy.deepcopy(self.model.state_dict())
+        last_good = snapshot(self.model)
         self.stop_training = False
         if self._pending_state is not None:  # resuming: optimizer, scheduler, RNGs, callbacks as they were
             restore_trainer_state(self, self._pending_state)
@@ -218,7 +218,7 @@ class Trainer:
             logs["time"] = time.perf_counter() - t0
             self.history.append(logs)
             self._step_scheduler(logs)
-            last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            copy_state(last_good, self.model)
             self.start_epoch = epoch + 1
             for cb in self.callbacks:
                 cb.on_epoch_end(self, epoch, logs)
@@ -268,7 +268,7 @@ class Trainer:
 
     def _run_epoch(self, src, loss_fn, gen) -> dict[str, float]:
         c = self.config
-        self.model.train()
+        set_training(self.model, True)
         sums: dict[str, torch.Tensor] = {}
         n = 0
         on_batch = [cb.on_batch_end for cb in self.callbacks if _overrides(cb, "on_batch_end")]
@@ -305,7 +305,7 @@ class Trainer:
     def evaluate(self, src) -> dict[str, float]:
         """Mean loss and parts over ``src`` in eval mode."""
         was_training = self.model.training
-        self.model.eval()
+        set_training(self.model, False)
         sums: dict[str, torch.Tensor] = {}
         n = 0
         for batch in self._batches(src, max(self.config.batch_size, 1024), None):
@@ -316,7 +316,7 @@ class Trainer:
             _accumulate(sums, "loss", out.total, bs)
             for k, v in out.parts.items():
                 _accumulate(sums, k, v, bs)
-        self.model.train(was_training)
+        set_training(self.model, was_training)
         return _mean_over_ranks(sums, n)
 
     # ------------------------------------------------------------ resuming
