@@ -19,7 +19,8 @@ import time
 
 import torch
 
-from latentlab.data.photos import PatchSampler, skimage_photos
+from latentlab.data.patches import PatchSampler
+from latentlab.data.photos import skimage_photos
 from latentlab.models.image_codec import ImageCodecModel
 from latentlab.training import Callback
 

@@ -49,3 +49,11 @@ def test_an_upward_import_or_a_circle_breaks_the_contracts(tmp_path):
     framing.write_text(framing.read_text() + "\n\ndef _circle():\n    from . import quantised  # noqa: F401\n")
     out = _lint(tmp_path, tmp_path / "src")
     assert out.returncode != 0 and "no import circles between the modules of any package BROKEN" in out.stdout
+
+
+def test_every_module_stays_under_400_lines():
+    """docs/architecture.md: a newcomer reads any module in one sitting."""
+    sizes = {p.relative_to(ROOT / "src"): len(p.read_text().splitlines()) for p in (ROOT / "src" / "latentlab").rglob("*.py")}
+    assert len(sizes) > 50
+    too_long = {str(p): n for p, n in sizes.items() if n >= 400}
+    assert too_long == {}, f"split these modules: {too_long}"

@@ -12,7 +12,8 @@ import torch
 import latentlab
 from latentlab import ImageCodec
 from latentlab.apps.image_codec import FRAME, MAX_PIXELS, stream_bits
-from latentlab.data.photos import PatchSampler, skimage_photos
+from latentlab.data.patches import PatchSampler
+from latentlab.data.photos import skimage_photos
 from latentlab.data.tensors import Batch
 from latentlab.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from latentlab.nn.entropy import FactorizedDensity

@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from latentlab.data.photos import PatchSampler, as_photo, load_photos, skimage_photos
+from latentlab.data.patches import PatchSampler
+from latentlab.data.photos import as_photo, load_photos, skimage_photos
 from latentlab.errors import DataError, DataTypeError
 from latentlab.nn.tiling import pad_to_multiple, tiled_apply
 

@@ -35,7 +35,7 @@ _LAZY = {
     "pad_sequences": "latentlab.data.sequences",
     "load_shapes": "latentlab.data.shapes",
     "load_photos": "latentlab.data.photos",
-    "PatchSampler": "latentlab.data.photos",
+    "PatchSampler": "latentlab.data.patches",
     "ImageDenoiser": "latentlab.models.denoiser",
     "load_dsprites": "latentlab.data.shapes",
     "VAE": "latentlab.models",

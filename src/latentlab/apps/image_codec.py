@@ -109,7 +109,7 @@ def _strips(fn, x: torch.Tensor, rows: int, overlap: int, up: int, down: int) ->
 class ImageCodec(ImageCodecModel):
     """A learned transform codec for photographs; beats JPEG at equal bits per pixel once trained.
 
-    Train with :meth:`fit` on grey patches (a :class:`~latentlab.data.photos.PatchSampler`
+    Train with :meth:`fit` on grey patches (a :class:`~latentlab.data.patches.PatchSampler`
     of photos), save with :meth:`save`, then code photos at quality
     ``1 .. len(lambdas)`` (1 is the lowest rate). See ``docs/image_codec.md``.
 

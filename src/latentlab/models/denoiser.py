@@ -3,7 +3,7 @@
 The network predicts the noise and subtracts it (residual learning, Zhang et
 al., "Beyond a Gaussian denoiser" (DnCNN), IEEE TIP 2017) through a U-Net
 (Ronneberger et al., 2015) of stride-2 stages (:class:`latentlab.nn.fcn.UNet`).
-Training draws random patches of the photos (:class:`~latentlab.data.photos.PatchSampler`)
+Training draws random patches of the photos (:class:`~latentlab.data.patches.PatchSampler`)
 and corrupts them with Gaussian noise of the given standard deviation (the
 family's ``corrupt``, on pixel values in [0, 1]); the loss is the mean
 squared error to the clean patch. It goes through the library's one fit path
@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from ..config import ModelConfig, check_positive_int, register
-from ..data.photos import PatchSampler, as_photo, open_photos
+from ..data.patches import PatchSampler
+from ..data.photos import as_photo, open_photos
 from ..data.scaling import Scaler
 from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError, DataError

@@ -37,7 +37,7 @@ from torch import nn
 from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
 from .._version import __version__
 from ..config import check_positive_int
-from ..data.photos import PatchSampler
+from ..data.patches import PatchSampler
 from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError, DataError, ModelFileError, NotFittedError
 from ..nn.entropy import FactorizedDensity
@@ -193,7 +193,7 @@ class ImageCodecModel(nn.Module):
         """Train on photos: a folder, paths or arrays of any sizes (colour ones are trained on as their luma),
         drawn as random ``patch_size`` patches, ``patches_per_epoch`` an epoch; or on ready patches: a
         ``(N, 1, P, P)`` array in [0, 1] or a source with ``batches()`` such as a
-        :class:`~latentlab.data.photos.PatchSampler`. ``validation`` takes the same kinds.
+        :class:`~latentlab.data.patches.PatchSampler`. ``validation`` takes the same kinds.
         ``train_options`` are :class:`~latentlab.training.TrainConfig` fields (``epochs``, ``lr``, ``amp``...);
         the defaults here are those of ``benchmarks/train_image_codec.py`` but for the epochs.
 
