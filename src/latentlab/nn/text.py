@@ -11,6 +11,8 @@ code of width 0 it is a plain LSTM/GRU language model.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -87,6 +89,64 @@ class TextDecoder(nn.Module):
         return self.step(z, ids, self.start(z))[0]  # (B, T, V)
 
 
+def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int, banned=(), bos: int = 2,
+                eos: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The most probable texts under ``decoder`` given ``code`` ``(B, C)`` found by a beam of width ``beam``.
+
+    A hypothesis is scored by the sum of its tokens' log-probabilities, its
+    end token included; tokens in ``banned`` are never emitted, and the end
+    is forced at the last of ``length`` positions. A finished hypothesis
+    keeps its score and is padded with [PAD]. With ``beam=1`` this is
+    greedy decoding; with a beam as wide as the number of hypotheses it is
+    exhaustive search. Returns the token ids ``(B, length)`` ([PAD] after
+    the end) and their log-probabilities ``(B,)``.
+
+    Examples
+    --------
+    >>> dec = TextDecoder(4, 10, 8, 16)
+    >>> ids, logp = beam_search(dec, torch.zeros(2, 4), beam=3, length=5, banned=(0, 1, 2))
+    >>> ids.shape, logp.shape, bool((ids[:, -1] == 0).logical_or(ids[:, -1] == 3).all())
+    (torch.Size([2, 5]), torch.Size([2]), True)
+    """
+    b, k = code.shape[0], int(beam)
+    code_k = code.repeat_interleave(k, 0)  # (B*k, C): hypothesis j of text i is row i*k + j
+    state = decoder.start(code_k)
+    tok = torch.full((b * k, 1), bos, dtype=torch.long, device=code.device)
+    scores = torch.full((b, k), -math.inf, device=code.device)
+    scores[:, 0] = 0.0  # one live hypothesis to start with
+    seqs = torch.full((b, k, length), PAD_ID, dtype=torch.long, device=code.device)
+    done = torch.zeros(b, k, dtype=torch.bool, device=code.device)
+    rows = torch.arange(b, device=code.device).unsqueeze(1) * k  # (B, 1)
+    for i in range(length):
+        logits, state = decoder.step(code_k, tok, state)
+        logp = torch.log_softmax(logits[:, -1].float(), -1)  # (B*k, V)
+        v = logp.shape[-1]
+        logp = logp.view(b, k, v)
+        if banned:
+            logp[..., list(banned)] = -math.inf
+        if i == length - 1:  # the last position holds the end
+            end = logp[..., eos].clone()
+            logp = torch.full_like(logp, -math.inf)
+            logp[..., eos] = end
+        finished = torch.full_like(logp, -math.inf)
+        finished[..., PAD_ID] = 0.0  # a finished hypothesis goes on as [PAD], at no cost
+        logp = torch.where(done.unsqueeze(-1), finished, logp)
+        top, idx = (scores.unsqueeze(-1) + logp).view(b, k * v).topk(k, dim=1)  # (B, k)
+        src, nxt = idx // v, idx % v
+        scores = top
+        seqs = seqs.gather(1, src.unsqueeze(-1).expand(-1, -1, length)).clone()
+        seqs[:, :, i] = nxt
+        done = done.gather(1, src) | (nxt == eos)
+        pick = (src + rows).view(-1)  # the parent rows of the kept hypotheses
+        state = tuple(s[:, pick] for s in state) if isinstance(state, tuple) else state[:, pick]
+        tok = nxt.view(-1, 1)
+        if bool(done.all()):
+            break
+    best = scores.argmax(1)  # (B,)
+    pick = torch.arange(b, device=code.device)
+    return seqs[pick, best], scores[pick, best]
+
+
 def build_text_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
     """Encoder and decoder for ``architecture='text'`` from a text config.
 
@@ -101,4 +161,4 @@ def build_text_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int =
     return enc, dec
 
 
-__all__ = ["TextEncoder", "TextDecoder", "build_text_pair"]
+__all__ = ["TextEncoder", "TextDecoder", "beam_search", "build_text_pair"]
