@@ -20,7 +20,9 @@ with the same options. Figures:
 - exact-match rate of reconstructions, greedy and by beam search (``--beam``);
 - attribute control: TF-IDF + logistic regression trained on the labelled
   training sentences labels ``--per-label`` samples drawn for each label
-  (decoded greedily, or by a beam of ``--sample-beam``). ``--validate``
+  (decoded greedily, or by a beam of ``--sample-beam``, with label
+  guidance ``--guidance``), and the language model's NLL per token of the
+  samples says how fluent they are. ``--validate``
   draws other prior samples (seeds 100 + label) than the test run (seed =
   label), so choices made on them are not made on the reported draws.
 
@@ -119,6 +121,7 @@ def main(argv=None) -> None:
     ap.add_argument("--temperature", type=float, default=0.0, help="decoding temperature of the attribute samples")
     ap.add_argument("--beam", type=int, default=5, help="beam width of the beam-search reconstructions")
     ap.add_argument("--sample-beam", type=int, default=2, help="beam width of the attribute samples (1: greedy)")
+    ap.add_argument("--guidance", type=float, default=0.5, help="label guidance of the attribute samples (0: none)")
     ap.add_argument("--save", default=None, help="folder to keep the trained models in")
     ap.add_argument("--load", default=None, help="score the models a --save run kept (the same training) instead")
     ap.add_argument("--threads", type=int, default=1)
@@ -202,19 +205,28 @@ def main(argv=None) -> None:
     real_acc = float((clf.predict(ev_x) == ev_y).mean())
     how = "greedy" if args.temperature == 0 else f"temperature {args.temperature:g}"
     how = how if args.sample_beam == 1 else f"beam {args.sample_beam}"
+    how += f", label guidance {args.guidance:g}" if args.guidance else ""
     seed0 = 100 if args.validate else 0  # other draws on validation than on test
     print(f"\n## attribute control ({args.per_label} prior samples per label, {how})\n")
     print(f"classifier accuracy on the real {where} sentences: {real_acc:.1%}\n")
-    print("| label | samples classified as the label | distinct samples | copies of training sentences |")
-    print("|---|---|---|---|")
+    fluency = "LM NLL / token of the samples" if not args.skip_lm else "-"
+    print(f"| label | samples classified as the label | distinct samples | copies of training sentences | {fluency} |")
+    print("|---|---|---|---|---|")
     train_set = set(tr_x)
     for k, name in enumerate(TOPIC_GROUPS):
-        s = vae.sample(args.per_label, y=k, seed=seed0 + k, temperature=args.temperature, beam=args.sample_beam)
+        s = vae.sample(args.per_label, y=k, seed=seed0 + k, temperature=args.temperature, beam=args.sample_beam,
+                       guidance=args.guidance)
         hit = float((clf.predict(s) == k).mean())
-        print(f"| {name} | {hit:.1%} | {len(set(s))} | {np.mean([t in train_set for t in s]):.0%} |")
+        flu = "-"
+        if not args.skip_lm:  # how fluent the samples are by the language model's reckoning
+            with torch.no_grad():
+                flu = lm.nll(vae.to_model_space(s), torch.full((len(s),), k)).double().sum().item()
+            flu = f"{flu / int(vae.token_counts(s).sum()):.3f}"
+        print(f"| {name} | {hit:.1%} | {len(set(s))} | {np.mean([t in train_set for t in s]):.0%} | {flu} |")
 
     print(f"\n## five samples (seed 0, {how})\n")
-    for k, t in zip([0, 1, 0, 1, 0], vae.sample(5, y=np.array([0, 1, 0, 1, 0]), seed=0, beam=args.sample_beam)):
+    for k, t in zip([0, 1, 0, 1, 0], vae.sample(5, y=np.array([0, 1, 0, 1, 0]), seed=0, beam=args.sample_beam,
+                                                              guidance=args.guidance)):
         print(f"- [{TOPIC_GROUPS[k]}] {t}")
     a, b = ev_x[0], ev_x[1]
     print(f"\n## interpolation ({where} sentences 0 and 1, label {TOPIC_GROUPS[ev_y[0]]}, {how})\n")

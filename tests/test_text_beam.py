@@ -96,3 +96,28 @@ def test_bad_beam_is_a_clear_error(small_vae, kwargs):
     vae, _ = small_vae
     with pytest.raises(ConfigError, match="beam"):
         vae.sample(2, y=0, seed=0, **kwargs)
+
+
+def test_guidance_scores_known_value_and_leans_to_the_label():
+    torch.manual_seed(1)
+    dec = TextDecoder(3, 7, 5, 8).eval()
+    code = torch.tensor([[0.3, 1.0, 0.0]])  # a code and the one-hot label 0 ...
+    other = torch.tensor([[[0.3, 0.0, 1.0]]])  # ... contrasted with label 1
+    with torch.no_grad():
+        ids, score = beam_search(dec, code, 1, 1, BANNED, contrast=other, guidance=2.0)  # one position: the end
+        lp = torch.log_softmax(dec(code, torch.tensor([[2]]))[0, 0], -1)
+        lq = torch.log_softmax(dec(other[0], torch.tensor([[2]]))[0, 0], -1)
+        assert ids.tolist() == [[EOS]]
+        assert score.item() == pytest.approx((3 * lp[EOS] - 2 * lq[EOS]).item(), abs=1e-5)
+        plain = beam_search(dec, code, 2, 4, BANNED, contrast=other, guidance=0.0)
+        assert torch.equal(plain[0], beam_search(dec, code, 2, 4, BANNED)[0])  # guidance 0 is no guidance
+
+
+def test_guided_samples_and_bad_guidance(small_vae):
+    vae, _ = small_vae
+    guided = vae.sample(6, y=1, seed=0, beam=2, guidance=1.0)
+    assert len(guided) == 6 and guided == vae.sample(6, y=1, seed=0, beam=2, guidance=1.0)
+    assert vae.sample(4, y=0, seed=0, guidance=0.0) == vae.sample(4, y=0, seed=0)
+    for bad in (dict(guidance=-1.0), dict(guidance=float("nan")), dict(guidance=1.0, temperature=0.5)):
+        with pytest.raises(ConfigError, match="guidance"):
+            vae.sample(2, y=0, seed=0, **bad)

@@ -110,6 +110,7 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--out", default=None, help=".npy file to write (default RUN_DIR/samples.npy)")
     p.add_argument("--temperature", type=float, default=0.0, help="text models: 0 decodes greedily (default)")
     p.add_argument("--beam", type=int, default=1, help="text models: beam search of this width (1: greedy)")
+    p.add_argument("--guidance", type=float, default=0.0, help="text models with labels: lean samples to --label")
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("info", help="version, device and available families")

@@ -79,7 +79,9 @@ def evaluate_text(model, args: argparse.Namespace) -> int:
 def print_samples(model, args: argparse.Namespace) -> int:
     """``latentlab sample RUN -n 10``: one sampled text per line."""
     beam = getattr(args, "beam", 1)
-    for text in model.sample(args.n, y=args.label, seed=args.seed, temperature=args.temperature, beam=beam):
+    guidance = getattr(args, "guidance", 0.0)
+    for text in model.sample(args.n, y=args.label, seed=args.seed, temperature=args.temperature, beam=beam,
+                             guidance=guidance):
         print(one_line(text))
     return 0
 

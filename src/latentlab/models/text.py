@@ -195,14 +195,20 @@ class TextMixin:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, temperature: float = 0.0,
-                 generator: torch.Generator | None = None, beam: int = 1) -> torch.Tensor:
+                 generator: torch.Generator | None = None, beam: int = 1, guidance: float = 0.0) -> torch.Tensor:
         """Token ids ``(B, T)`` decoded from codes: greedy (``temperature=0``), sampled, or by a beam; [PAD] after [EOS].
 
         ``beam > 1`` (with ``temperature=0``) keeps the ``beam`` most probable
-        hypotheses at each step (:func:`latentlab.nn.text.beam_search`).
+        hypotheses at each step (:func:`latentlab.nn.text.beam_search`);
+        ``guidance > 0`` (a conditional model, labels ``y``) contrasts each
+        label with the others at every step, so the text leans to its label.
         """
         code = self.code_with_labels(z, y)
         b, t = z.shape[0], self.config.input_shape[0]
+        if guidance > 0:
+            n = self.config.n_classes
+            others = torch.stack([self.code_with_labels(z, (y + m) % n) for m in range(1, n)])  # (K-1, B, C)
+            return beam_search(self.decoder, code, beam, t, NEVER_EMITTED, BOS_ID, EOS_ID, others, guidance)[0]
         if beam > 1:
             return beam_search(self.decoder, code, beam, t, NEVER_EMITTED, BOS_ID, EOS_ID)[0]
         state = self.decoder.start(code)
@@ -229,20 +235,25 @@ class TextMixin:
         return out
 
     # ------------------------------------------------------------ texts out
-    def decode(self, Z, y=None, *, temperature: float = 0.0, seed: int | None = None, beam: int = 1) -> list[str]:
+    def decode(self, Z, y=None, *, temperature: float = 0.0, seed: int | None = None, beam: int = 1,
+               guidance: float = 0.0) -> list[str]:
         """The texts decoded from codes ``Z`` ``(n, latent_dim)``: greedily, by a beam of ``beam``, or sampled.
 
         ``temperature > 0`` samples each token from the softmax at that
         temperature; ``beam > 1`` runs a beam search (the most probable text
-        the beam finds, scored by the sum of its tokens' log-probabilities).
+        the beam finds, scored by the sum of its tokens' log-probabilities);
+        ``guidance`` w > 0 (a conditional model) scores each token by
+        ``(1 + w) log p(t | z, y) - w mean log p(t | z, other labels)``, so
+        the text leans further to its label ``y``.
         """
         self.check_fitted()
         z = np.asarray(Z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.config.latent_dim or not np.isfinite(z).all():
             raise ConfigError(f"Z has shape {z.shape}; codes must be finite, shaped (n, {self.config.latent_dim}).")
-        return self._texts(torch.from_numpy(z), y, temperature, make_generator(seed, None), beam)
+        return self._texts(torch.from_numpy(z), y, temperature, make_generator(seed, None), beam, guidance)
 
-    def _texts(self, z: torch.Tensor, y, temperature: float, generator, beam: int = 1) -> list[str]:
+    def _texts(self, z: torch.Tensor, y, temperature: float, generator, beam: int = 1,
+               guidance: float = 0.0) -> list[str]:
         if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
             raise ConfigError(f"temperature={temperature!r} must be a finite number >= 0 (0 decodes greedily).")
         if isinstance(beam, bool) or not isinstance(beam, (int, np.integer)) or not 1 <= beam <= 256:
@@ -250,10 +261,17 @@ class TextMixin:
         if beam > 1 and temperature > 0:
             raise ConfigError("beam search decodes the most probable text; use beam > 1 with temperature=0, "
                               "or temperature > 0 with beam=1.")
+        if not isinstance(guidance, (int, float)) or isinstance(guidance, bool) or not math.isfinite(guidance) \
+                or guidance < 0:
+            raise ConfigError(f"guidance={guidance!r} must be a finite number >= 0 (0: none).")
+        if guidance > 0 and (self.config.n_classes < 2 or y is None or temperature > 0):
+            raise ConfigError("guidance contrasts labels: it needs a conditional model, labels y, and temperature=0.")
         if y is not None and np.ndim(y) == 0:
             y = np.full(len(z), int(y))
         labels = self.label_tensor(y, len(z))
-        ids = self.run_batched(lambda a, b: self.generate(a, b, temperature, generator, int(beam)).float(), z, labels)
+        ids = self.run_batched(
+            lambda a, b: self.generate(a, b, temperature, generator, int(beam), float(guidance)).float(), z, labels
+        )
         return self.texts_of(ids.numpy())
 
     def reconstruct(self, X, y=None, *, beam: int = 1) -> list[str]:
@@ -261,16 +279,17 @@ class TextMixin:
         return self.decode(self.encode(X, y), y, beam=beam)
 
     def sample(self, n: int, y=None, *, seed: int | None = None, generator: torch.Generator | None = None,
-               temperature: float = 0.0, beam: int = 1) -> list[str]:
+               temperature: float = 0.0, beam: int = 1, guidance: float = 0.0) -> list[str]:
         """``n`` texts decoded from prior draws (label ``y`` for a conditional model), greedily by default.
 
-        ``temperature > 0`` samples token by token; ``beam > 1`` decodes each draw by beam search.
+        ``temperature > 0`` samples token by token; ``beam > 1`` decodes each draw by beam search;
+        ``guidance > 0`` leans each text to its label (see :meth:`decode`).
         """
         self.check_fitted()
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n={n!r} must be a positive integer.")
         g = make_generator(seed, generator)
-        return self._texts(self.prior_sample(int(n), g), y, temperature, g, beam)
+        return self._texts(self.prior_sample(int(n), g), y, temperature, g, beam, guidance)
 
     def interpolate(self, a: str, b: str, steps: int = 10, method: str = "linear", y=None, beam: int = 1) -> list[str]:
         """The texts decoded (greedily, or by a beam of ``beam``) at ``steps`` points between the codes of ``a`` and ``b``."""

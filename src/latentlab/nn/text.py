@@ -90,7 +90,8 @@ class TextDecoder(nn.Module):
 
 
 def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int, banned=(), bos: int = 2,
-                eos: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+                eos: int = 3, contrast: torch.Tensor | None = None,
+                guidance: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """The most probable texts under ``decoder`` given ``code`` ``(B, C)`` found by a beam of width ``beam``.
 
     A hypothesis is scored by the sum of its tokens' log-probabilities, its
@@ -101,6 +102,13 @@ def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int
     exhaustive search. Returns the token ids ``(B, length)`` ([PAD] after
     the end) and their log-probabilities ``(B,)``.
 
+    With ``contrast`` codes ``(M, B, C)`` (the same codes with other labels)
+    and ``guidance`` w > 0, each step scores tokens by
+    ``(1 + w) log p(t | code) - w mean_m log p(t | contrast_m)``: tokens that
+    the code's own label makes likelier than the other labels do are
+    favoured (contrastive guidance, as classifier-free guidance does for
+    diffusion models). The returned scores are then these guided scores.
+
     Examples
     --------
     >>> dec = TextDecoder(4, 10, 8, 16)
@@ -109,9 +117,11 @@ def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int
     (torch.Size([2, 5]), torch.Size([2]), True)
     """
     b, k = code.shape[0], int(beam)
-    code_k = code.repeat_interleave(k, 0)  # (B*k, C): hypothesis j of text i is row i*k + j
+    groups = 1 if contrast is None or guidance == 0 else 1 + contrast.shape[0]
+    codes = code if groups == 1 else torch.cat([code, *contrast], 0)  # (G*B, C): the code, then its contrasts
+    code_k = codes.repeat_interleave(k, 0)  # (G*B*k, C): hypothesis j of text i in group g is row (g*B + i)*k + j
     state = decoder.start(code_k)
-    tok = torch.full((b * k, 1), bos, dtype=torch.long, device=code.device)
+    tok = torch.full((groups * b * k, 1), bos, dtype=torch.long, device=code.device)
     scores = torch.full((b, k), -math.inf, device=code.device)
     scores[:, 0] = 0.0  # one live hypothesis to start with
     seqs = torch.full((b, k, length), PAD_ID, dtype=torch.long, device=code.device)
@@ -119,9 +129,10 @@ def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int
     rows = torch.arange(b, device=code.device).unsqueeze(1) * k  # (B, 1)
     for i in range(length):
         logits, state = decoder.step(code_k, tok, state)
-        logp = torch.log_softmax(logits[:, -1].float(), -1)  # (B*k, V)
+        logp = torch.log_softmax(logits[:, -1].float(), -1)  # (G*B*k, V)
         v = logp.shape[-1]
-        logp = logp.view(b, k, v)
+        logp = logp.view(groups, b, k, v)
+        logp = logp[0] if groups == 1 else (1 + guidance) * logp[0] - guidance * logp[1:].mean(0)  # (B, k, V)
         if banned:
             logp[..., list(banned)] = -math.inf
         if i == length - 1:  # the last position holds the end
@@ -138,8 +149,9 @@ def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int
         seqs[:, :, i] = nxt
         done = done.gather(1, src) | (nxt == eos)
         pick = (src + rows).view(-1)  # the parent rows of the kept hypotheses
+        pick = torch.cat([pick + g * b * k for g in range(groups)])  # ... in every group
         state = tuple(s[:, pick] for s in state) if isinstance(state, tuple) else state[:, pick]
-        tok = nxt.view(-1, 1)
+        tok = nxt.view(-1, 1).repeat(groups, 1)
         if bool(done.all()):
             break
     best = scores.argmax(1)  # (B,)
