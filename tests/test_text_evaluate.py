@@ -58,6 +58,10 @@ def test_cli_evaluate_text_model_on_its_held_out_texts(tmp_path, texts, capsys):
     assert 0 < saved["nll_per_token"] < math.log(model.config.vocab_size) + 1  # better than near-uniform tokens
     assert saved["kl_per_text"] >= 0 and 0 <= saved["active_units"] <= 4 and 0 <= saved["exact_match"] <= 1
     assert "held-out" in (out / "report.md").read_text()
+    assert main(["sample", str(out), "-n", "3", "--seed", "2", "--beam", "2"]) == 0
+    assert capsys.readouterr().out.split("\n")[:-1] == [" ".join(t.splitlines()) for t in model.sample(3, seed=2, beam=2)]
+    assert main(["sample", str(out), "-n", "3", "--guidance", "0.5"]) == 2  # guidance needs labels
+    assert "guidance" in capsys.readouterr().err
     # the training texts only on request, and then said so
     assert main(["evaluate", str(out), "--data", str(data), "--k", "2", "--on-training-data", "--out",
                  str(tmp_path / "ev")]) == 0
