@@ -17,11 +17,16 @@ with the same options. Figures:
   ``model.log_likelihood`` with ``--k`` draws, so it is an upper bound on its
   true NLL;
 - KL(q(z|x) || p(z)) per sentence and active units (posterior-mean variance > 0.01);
-- exact-match rate of greedy reconstructions;
+- exact-match rate of reconstructions, greedy and by beam search (``--beam``);
 - attribute control: TF-IDF + logistic regression trained on the labelled
-  training sentences labels ``--per-label`` greedy samples drawn for each label.
+  training sentences labels ``--per-label`` samples drawn for each label
+  (decoded greedily, or by a beam of ``--sample-beam``, with label
+  guidance ``--guidance``), and the language model's NLL per token of the
+  samples says how fluent they are. ``--validate``
+  draws other prior samples (seeds 100 + label) than the test run (seed =
+  label), so choices made on them are not made on the reported draws.
 
-    python benchmarks/text.py [--validate] [--set word_dropout=0.4 ...] [--k 100]
+    python benchmarks/text.py [--validate] [--set word_dropout=0.4 ...] [--k 1000] [--sample-beam 2]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import json
 import math
 import platform
 import time
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
@@ -108,16 +114,20 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--validate", action="store_true", help="score on the validation part (choosing defaults)")
     ap.add_argument("--set", nargs="*", help="TextVAE options, e.g. word_dropout=0.4 free_bits=0.25")
-    ap.add_argument("--k", type=int, default=100, help="importance samples of the VAE's NLL")
-    ap.add_argument("--per-label", type=int, default=100, help="samples per label for attribute control")
+    ap.add_argument("--k", type=int, default=1000, help="importance samples of the VAE's NLL")
+    ap.add_argument("--per-label", type=int, default=400, help="samples per label for attribute control")
     ap.add_argument("--skip-lm", action="store_true", help="train only the VAE (quicker sweeps)")
     ap.add_argument("--epochs", type=int, default=TRAIN["epochs"])
     ap.add_argument("--temperature", type=float, default=0.0, help="decoding temperature of the attribute samples")
+    ap.add_argument("--beam", type=int, default=5, help="beam width of the beam-search reconstructions")
+    ap.add_argument("--sample-beam", type=int, default=2, help="beam width of the attribute samples (1: greedy)")
+    ap.add_argument("--guidance", type=float, default=0.5, help="label guidance of the attribute samples (0: none)")
     ap.add_argument("--save", default=None, help="folder to keep the trained models in")
     ap.add_argument("--load", default=None, help="score the models a --save run kept (the same training) instead")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=TRAIN["seed"], help="training seed of both models (the split stays seed 0)")
     args = ap.parse_args(argv)
-    TRAIN["epochs"] = args.epochs
+    TRAIN["epochs"], TRAIN["seed"] = args.epochs, args.seed
     torch.set_num_threads(args.threads)
     (tr_x, tr_y), (va_x, va_y), (ev_x, ev_y) = splits(args.validate)
     opts = {**MODEL, **parse_set(args.set)}
@@ -149,12 +159,15 @@ def main(argv=None) -> None:
         n_active, _ = active_units(q.mean)
     recon = vae.reconstruct(ev_x, ev_y)
     exact = float(np.mean([a == b for a, b in zip(recon, ev_x)]))
+    recon_beam = vae.reconstruct(ev_x, ev_y, beam=args.beam)
+    exact_beam = float(np.mean([a == b for a, b in zip(recon_beam, ev_x)]))
+    similar = float(np.mean([SequenceMatcher(None, a, b).ratio() for a, b in zip(recon_beam, ev_x)]))
     rows = [("TextVAE", -ll.sum() / n_tok, -ll.sum() / n_chr / math.log(2), kl, n_active, exact, len(vae.history), vae_cpu)]
 
     if not args.skip_lm:
         lm = LanguageModel(c.n_classes, c.vocab_size, c.embed_dim, c.hidden[0], c.cell)
         tc = TrainConfig(**TRAIN)
-        torch.manual_seed(0)
+        torch.manual_seed(args.seed)
         t0 = time.process_time()
         to_data = lambda t, lab: TensorData(vae.to_model_space(t), torch.from_numpy(lab))  # noqa: E731
         lm_file = None if not (args.load or args.save) else Path(args.load or args.save) / "lm.safetensors"
@@ -173,14 +186,16 @@ def main(argv=None) -> None:
         rows.append(("LSTM language model", lm_nll / n_tok, lm_nll / n_chr / math.log(2), 0.0, 0, float("nan"), len(hist), lm_cpu))
 
     print(f"\n## {where}: {len(ev_x)} sentences, {n_tok} tokens, {n_chr} characters (vocabulary {c.vocab_size}, k={args.k})\n")
-    print("| model | NLL / token (nats) | bits / char | KL / sentence (nats) | active units | exact reconstructions | epochs | CPU s |")
+    print("| model | NLL / token (nats) | bits / char | KL / sentence (nats) | active units | exact reconstructions (greedy) | epochs | CPU s |")
     print("|---|---|---|---|---|---|---|---|")
     for name, nt, bpc, k, au, em, ep, cpu in rows:
         au_s = f"{au} of {c.latent_dim}" if name == "TextVAE" else "-"
         em_s = f"{em:.1%}" if em == em else "-"
         kl_s = f"{k:.2f}" if name == "TextVAE" else "-"
         print(f"| {name} | {nt:.4f} | {bpc:.4f} | {kl_s} | {au_s} | {em_s} | {ep} | {cpu:.0f} |")
-    print(f"\nVAE ELBO (10 draws): {-elbo.sum() / n_tok:.4f} nats / token; perplexity {math.exp(-ll.sum() / n_tok):.2f}")
+    print(f"\nexact reconstructions: {exact:.1%} greedy, {exact_beam:.1%} by beam search (beam {args.beam}); "
+          f"mean character similarity of the beam reconstructions (difflib ratio): {similar:.3f}")
+    print(f"VAE ELBO (10 draws): {-elbo.sum() / n_tok:.4f} nats / token; perplexity {math.exp(-ll.sum() / n_tok):.2f}")
     if not args.skip_lm:
         gap = rows[0][1] / rows[1][1] - 1
         print(f"VAE NLL vs LM: {gap:+.2%} (target within 3%); KL {kl:.2f} nats / sentence (target >= 3)")
@@ -189,22 +204,33 @@ def main(argv=None) -> None:
     clf.fit(tr_x, tr_y)
     real_acc = float((clf.predict(ev_x) == ev_y).mean())
     how = "greedy" if args.temperature == 0 else f"temperature {args.temperature:g}"
+    how = how if args.sample_beam == 1 else f"beam {args.sample_beam}"
+    how += f", label guidance {args.guidance:g}" if args.guidance else ""
+    seed0 = 100 if args.validate else 0  # other draws on validation than on test
     print(f"\n## attribute control ({args.per_label} prior samples per label, {how})\n")
     print(f"classifier accuracy on the real {where} sentences: {real_acc:.1%}\n")
-    print("| label | samples classified as the label | distinct samples | copies of training sentences |")
-    print("|---|---|---|---|")
+    fluency = "LM NLL / token of the samples" if not args.skip_lm else "-"
+    print(f"| label | samples classified as the label | distinct samples | copies of training sentences | {fluency} |")
+    print("|---|---|---|---|---|")
     train_set = set(tr_x)
     for k, name in enumerate(TOPIC_GROUPS):
-        s = vae.sample(args.per_label, y=k, seed=k, temperature=args.temperature)
+        s = vae.sample(args.per_label, y=k, seed=seed0 + k, temperature=args.temperature, beam=args.sample_beam,
+                       guidance=args.guidance)
         hit = float((clf.predict(s) == k).mean())
-        print(f"| {name} | {hit:.1%} | {len(set(s))} | {np.mean([t in train_set for t in s]):.0%} |")
+        flu = "-"
+        if not args.skip_lm:  # how fluent the samples are by the language model's reckoning
+            with torch.no_grad():
+                flu = lm.nll(vae.to_model_space(s), torch.full((len(s),), k)).double().sum().item()
+            flu = f"{flu / int(vae.token_counts(s).sum()):.3f}"
+        print(f"| {name} | {hit:.1%} | {len(set(s))} | {np.mean([t in train_set for t in s]):.0%} | {flu} |")
 
-    print("\n## five samples (seed 0, greedy)\n")
-    for k, t in zip([0, 1, 0, 1, 0], vae.sample(5, y=np.array([0, 1, 0, 1, 0]), seed=0)):
+    print(f"\n## five samples (seed 0, {how})\n")
+    for k, t in zip([0, 1, 0, 1, 0], vae.sample(5, y=np.array([0, 1, 0, 1, 0]), seed=0, beam=args.sample_beam,
+                                                              guidance=args.guidance)):
         print(f"- [{TOPIC_GROUPS[k]}] {t}")
     a, b = ev_x[0], ev_x[1]
-    print(f"\n## interpolation ({where} sentences 0 and 1, label {TOPIC_GROUPS[ev_y[0]]})\n")
-    for i, t in enumerate(vae.interpolate(a, b, steps=7, y=int(ev_y[0]))):
+    print(f"\n## interpolation ({where} sentences 0 and 1, label {TOPIC_GROUPS[ev_y[0]]}, {how})\n")
+    for i, t in enumerate(vae.interpolate(a, b, steps=7, y=int(ev_y[0]), beam=args.sample_beam)):
         print(f"{i}. {t}")
     print(f"\n(from: {a}\n   to: {b})")
 

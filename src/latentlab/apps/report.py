@@ -25,6 +25,12 @@ _NAMES = {
     "dci_informativeness": "DCI informativeness (held-out accuracy)",
     "factorvae_score": "FactorVAE score",
     "sap": "SAP score",
+    "nll_per_token": "importance-sampled NLL (nats per token, [EOS] counted)",
+    "nll_per_text": "importance-sampled NLL (nats per text)",
+    "bits_per_char": "importance-sampled NLL (bits per character)",
+    "elbo_per_token": "ELBO (nats per token)",
+    "kl_per_text": "KL(q(z|x) || p(z)) (nats per text)",
+    "exact_match": "texts reconstructed exactly",
 }
 
 

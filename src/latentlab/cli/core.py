@@ -99,6 +99,7 @@ def register(sub, command: str | None = None) -> None:
         "--factors", default=None,
         help=".npy of integer ground-truth factors, one row per scored sample: adds MIG, DCI, FactorVAE score, SAP",
     )
+    p.add_argument("--beam", type=int, default=1, help="text models: beam width of the reconstructions (1: greedy)")
     p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("sample", help="decode samples from the prior of a saved run")
@@ -108,6 +109,8 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--label", type=int, default=None, help="class to sample (conditional models)")
     p.add_argument("--out", default=None, help=".npy file to write (default RUN_DIR/samples.npy)")
     p.add_argument("--temperature", type=float, default=0.0, help="text models: 0 decodes greedily (default)")
+    p.add_argument("--beam", type=int, default=1, help="text models: beam search of this width (1: greedy)")
+    p.add_argument("--guidance", type=float, default=0.0, help="text models with labels: lean samples to --label")
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("info", help="version, device and available families")
@@ -254,6 +257,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from latentlab.apps.evaluation import evaluate_run
 
     model = latentlab.load(args.run_dir)
+    if getattr(model, "is_text", False):  # texts: NLL per token, bits per character, KL, active units
+        from .text import evaluate_text
+
+        return evaluate_text(model, args)
     record = model.metrics.get("data_split") if isinstance(model.metrics, dict) else None
     X, y, split, description = evaluation_data(
         record, args.data, args.label_column, on_training_data=args.on_training_data, run=args.run_dir

@@ -149,6 +149,7 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--from", dest="from_text", default=None, help="text models: the first text")
     p.add_argument("--to", dest="to_text", default=None, help="text models: the last text")
     p.add_argument("--label", type=int, default=None, help="text models conditioned on labels: the label")
+    p.add_argument("--beam", type=int, default=1, help="text models: beam search of this width (1: greedy)")
     p.add_argument("--a", type=int, default=0, help="index of the first sample")
     p.add_argument("--b", type=int, default=1, help="index of the second sample")
     p.add_argument("--steps", type=int, default=10)

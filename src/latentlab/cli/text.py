@@ -1,6 +1,6 @@
 """Text models on the command line: training on a text file, printing samples and interpolations.
 
-Used by ``train``, ``sample`` and ``interpolate`` (in :mod:`latentlab.cli.core`
+Used by ``train``, ``evaluate``, ``sample`` and ``interpolate`` (in :mod:`latentlab.cli.core`
 and :mod:`latentlab.cli.jobs`) when the model is a text model (``model.is_text``);
 this module adds no command of its own.
 """
@@ -18,20 +18,16 @@ def train_text(args: argparse.Namespace, model, train_opts: dict, callbacks: dic
     """``latentlab train --family text_vae --data texts.txt``: fit, save, and print a summary."""
     import numpy as np
 
-    from latentlab.data.text import load_text_corpus, load_texts
+    from latentlab.apps.text_evaluation import split_texts, text_split_record
     from latentlab.errors import ConfigError
 
-    if args.stream or args.test_fraction:
-        raise ConfigError("--stream and --test-fraction do not apply to text; hold out a text file of your own.")
-    if args.data in EMBEDDED:
-        texts, y = load_text_corpus()
-        print(f"training on the embedded corpus: {len(texts)} sentences of Python's documentation", file=sys.stderr)
-        record = {"data": "pydoc"}
-    else:
-        texts, y = load_texts(args.data, label_column=args.label_column)
-        record = {"data": str(args.data)}
-    if args.data in EMBEDDED and args.label_column is None:
-        y = None  # the corpus's topic labels condition the model only when asked for (--label-column topic)
+    if args.stream:
+        raise ConfigError("--stream does not apply to text; give a text file (or --data pydoc).")
+    texts, y, spec = read_texts(args.data, args.label_column)
+    record = text_split_record(spec, texts, args.test_fraction)
+    if args.test_fraction:  # held out for `latentlab evaluate`, which finds the same part again
+        texts, y, held, _ = split_texts(texts, y, args.test_fraction)
+        print(f"holding out {len(held)} texts for `latentlab evaluate`", file=sys.stderr)
     model.fit(texts, y, **train_opts, **callbacks)
     model.attach_view(texts[:2000], y if y is None else y[:2000])  # the explorer's map of training sentences
     exact = float(np.mean([a == b for a, b in zip(model.reconstruct(texts, y), texts)]))
@@ -42,9 +38,50 @@ def train_text(args: argparse.Namespace, model, train_opts: dict, callbacks: dic
     return 0
 
 
+def read_texts(data: str, label_column: str | None):
+    """``(texts, labels or None, spec)`` of ``--data``: the embedded corpus ('pydoc', the default) or a file."""
+    from latentlab.data.text import load_text_corpus, load_texts
+
+    if data in EMBEDDED:
+        texts, y = load_text_corpus()
+        print(f"the embedded corpus: {len(texts)} sentences of Python's documentation", file=sys.stderr)
+        # the corpus's topic labels condition the model only when asked for (--label-column topic)
+        return texts, (y if label_column is not None else None), "pydoc"
+    texts, y = load_texts(data, label_column=label_column)
+    return texts, y, str(data)
+
+
+def evaluate_text(model, args: argparse.Namespace) -> int:
+    """``latentlab evaluate RUN --data texts.txt`` for a text model: NLL per token, bits per character, KL, active units."""
+    import json
+
+    from latentlab.apps.text_evaluation import evaluate_text_run, text_evaluation_data
+    from latentlab.errors import ConfigError
+
+    if args.anomaly_labels or getattr(args, "factors", None):
+        raise ConfigError("--anomaly-labels and --factors apply to arrays, not to text models.")
+    texts, y, spec = read_texts(args.data, args.label_column)
+    if model.config.n_classes and y is None:
+        raise ConfigError("this text model is conditioned on labels: give --label-column (topic for --data pydoc).")
+    record = model.metrics.get("data_split") if isinstance(model.metrics, dict) else None
+    texts, y, split, description = text_evaluation_data(
+        record, spec, texts, y, on_training_data=args.on_training_data, run=args.run_dir
+    )
+    metrics = evaluate_text_run(
+        model, texts, y, Path(args.out or args.run_dir), k=args.k, beam=getattr(args, "beam", 1),
+        data={"split": split, "description": description, "n_samples": len(texts)},
+    )
+    print(f"scored {description}", file=sys.stderr)
+    print(json.dumps({"split": split, **metrics}, indent=2))
+    return 0
+
+
 def print_samples(model, args: argparse.Namespace) -> int:
     """``latentlab sample RUN -n 10``: one sampled text per line."""
-    for text in model.sample(args.n, y=args.label, seed=args.seed, temperature=args.temperature):
+    beam = getattr(args, "beam", 1)
+    guidance = getattr(args, "guidance", 0.0)
+    for text in model.sample(args.n, y=args.label, seed=args.seed, temperature=args.temperature, beam=beam,
+                             guidance=guidance):
         print(one_line(text))
     return 0
 
@@ -55,7 +92,9 @@ def print_interpolation(model, args: argparse.Namespace) -> int:
 
     if args.from_text is None or args.to_text is None:
         raise ConfigError('a text model interpolates between two texts: pass --from "..." --to "...".')
-    for text in model.interpolate(args.from_text, args.to_text, steps=args.steps, method=args.method, y=args.label):
+    beam = getattr(args, "beam", 1)
+    for text in model.interpolate(args.from_text, args.to_text, steps=args.steps, method=args.method, y=args.label,
+                                  beam=beam):
         print(one_line(text))
     return 0
 

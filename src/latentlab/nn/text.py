@@ -11,6 +11,8 @@ code of width 0 it is a plain LSTM/GRU language model.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -87,6 +89,76 @@ class TextDecoder(nn.Module):
         return self.step(z, ids, self.start(z))[0]  # (B, T, V)
 
 
+def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int, banned=(), bos: int = 2,
+                eos: int = 3, contrast: torch.Tensor | None = None,
+                guidance: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The most probable texts under ``decoder`` given ``code`` ``(B, C)`` found by a beam of width ``beam``.
+
+    A hypothesis is scored by the sum of its tokens' log-probabilities, its
+    end token included; tokens in ``banned`` are never emitted, and the end
+    is forced at the last of ``length`` positions. A finished hypothesis
+    keeps its score and is padded with [PAD]. With ``beam=1`` this is
+    greedy decoding; with a beam as wide as the number of hypotheses it is
+    exhaustive search. Returns the token ids ``(B, length)`` ([PAD] after
+    the end) and their log-probabilities ``(B,)``.
+
+    With ``contrast`` codes ``(M, B, C)`` (the same codes with other labels)
+    and ``guidance`` w > 0, each step scores tokens by
+    ``(1 + w) log p(t | code) - w mean_m log p(t | contrast_m)``: tokens that
+    the code's own label makes likelier than the other labels do are
+    favoured (contrastive guidance, as classifier-free guidance does for
+    diffusion models). The returned scores are then these guided scores.
+
+    Examples
+    --------
+    >>> dec = TextDecoder(4, 10, 8, 16)
+    >>> ids, logp = beam_search(dec, torch.zeros(2, 4), beam=3, length=5, banned=(0, 1, 2))
+    >>> ids.shape, logp.shape, bool((ids[:, -1] == 0).logical_or(ids[:, -1] == 3).all())
+    (torch.Size([2, 5]), torch.Size([2]), True)
+    """
+    b, k = code.shape[0], int(beam)
+    groups = 1 if contrast is None or guidance == 0 else 1 + contrast.shape[0]
+    codes = code if groups == 1 else torch.cat([code, *contrast], 0)  # (G*B, C): the code, then its contrasts
+    code_k = codes.repeat_interleave(k, 0)  # (G*B*k, C): hypothesis j of text i in group g is row (g*B + i)*k + j
+    state = decoder.start(code_k)
+    tok = torch.full((groups * b * k, 1), bos, dtype=torch.long, device=code.device)
+    scores = torch.full((b, k), -math.inf, device=code.device)
+    scores[:, 0] = 0.0  # one live hypothesis to start with
+    seqs = torch.full((b, k, length), PAD_ID, dtype=torch.long, device=code.device)
+    done = torch.zeros(b, k, dtype=torch.bool, device=code.device)
+    rows = torch.arange(b, device=code.device).unsqueeze(1) * k  # (B, 1)
+    for i in range(length):
+        logits, state = decoder.step(code_k, tok, state)
+        logp = torch.log_softmax(logits[:, -1].float(), -1)  # (G*B*k, V)
+        v = logp.shape[-1]
+        logp = logp.view(groups, b, k, v)
+        logp = logp[0] if groups == 1 else (1 + guidance) * logp[0] - guidance * logp[1:].mean(0)  # (B, k, V)
+        if banned:
+            logp[..., list(banned)] = -math.inf
+        if i == length - 1:  # the last position holds the end
+            end = logp[..., eos].clone()
+            logp = torch.full_like(logp, -math.inf)
+            logp[..., eos] = end
+        finished = torch.full_like(logp, -math.inf)
+        finished[..., PAD_ID] = 0.0  # a finished hypothesis goes on as [PAD], at no cost
+        logp = torch.where(done.unsqueeze(-1), finished, logp)
+        top, idx = (scores.unsqueeze(-1) + logp).view(b, k * v).topk(k, dim=1)  # (B, k)
+        src, nxt = idx // v, idx % v
+        scores = top
+        seqs = seqs.gather(1, src.unsqueeze(-1).expand(-1, -1, length)).clone()
+        seqs[:, :, i] = nxt
+        done = done.gather(1, src) | (nxt == eos)
+        pick = (src + rows).view(-1)  # the parent rows of the kept hypotheses
+        pick = torch.cat([pick + g * b * k for g in range(groups)])  # ... in every group
+        state = tuple(s[:, pick] for s in state) if isinstance(state, tuple) else state[:, pick]
+        tok = nxt.view(-1, 1).repeat(groups, 1)
+        if bool(done.all()):
+            break
+    best = scores.argmax(1)  # (B,)
+    pick = torch.arange(b, device=code.device)
+    return seqs[pick, best], scores[pick, best]
+
+
 def build_text_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
     """Encoder and decoder for ``architecture='text'`` from a text config.
 
@@ -101,4 +173,4 @@ def build_text_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int =
     return enc, dec
 
 
-__all__ = ["TextEncoder", "TextDecoder", "build_text_pair"]
+__all__ = ["TextEncoder", "TextDecoder", "beam_search", "build_text_pair"]
