@@ -63,10 +63,10 @@ import latentlab
 from latentlab.apps import timeseries as ts
 from latentlab.data.sequences import load_series
 
-VALIDATION = ("sunspots", "macro", "membrane", "goog")
+VALIDATION = ("sunspots", "macro", "membrane", "goog", "membrane_late", "stocks")
 TEST = ("co2", "elnino", "elec_equip", "eeg")
 PERIODS = {"sunspots": 11, "co2": 52, "elnino": 12, "elec_equip": 12}
-SEEDS = {"validation": range(0, 5), "test": range(100, 110)}
+SEEDS = {"validation": range(0, 10), "test": range(100, 110)}
 TYPES = ("spike", "level_shift", "flatline", "noise_burst", "seasonal_break")
 
 
@@ -87,6 +87,13 @@ def load(name: str) -> np.ndarray:
     if name == "goog":
         data = np.load(cbook.get_sample_data("goog.npz", asfileobj=False))["price_data"]
         return np.asarray(data["adj_close"], dtype=np.float64)[:, None]
+    if name == "membrane_late":  # the same recording's last third, every 2nd sample: a longer period
+        return np.fromfile(cbook.get_sample_data("membrane.dat", asfileobj=False), dtype=np.float32)[8000::2, None]
+    if name == "stocks":  # monthly IBM, MSFT, S&P 500, Nasdaq composite, 1990 on
+        import pandas as pd
+
+        df = pd.read_csv(cbook.get_sample_data("Stocks.csv", asfileobj=False), comment="#")
+        return df[["IBM", "MSFT", "^GSPC", "^IXIC"]].dropna(how="all").to_numpy(dtype=np.float64)
     raise KeyError(name)
 
 
@@ -279,6 +286,9 @@ VARIANTS = {
     "conv": {"architecture": "conv", "hidden": (16, 32)},
     "seq_ae": {"family": "seq_ae", "hidden": (32,), "latent_dim": 8, "model_params": {"cell": "lstm"}},
     "window2p": {},  # window = 2 * the chosen one (set in run()); too long for macro's 101 test steps
+    "no_pca": {"pca_weight": 0.0},  # the autoencoder alone (centred windows)
+    "ae_auto": {"ae_normalisation": None},  # the autoencoder on the windows 'auto' picks, with PCA
+    "previous": {"ae_normalisation": None, "pca_weight": 0.0, "hidden": (64,), "latent_dim": 4},
 }
 
 
