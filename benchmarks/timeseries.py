@@ -3,12 +3,14 @@
 Series (all ship offline, with statsmodels and matplotlib):
 
     validation: sunspots (yearly, period 11), macro (4 quarterly growth rates), membrane
-                (a membrane-potential recording, every 4th of its first 8000 samples), goog (daily price)
+                (a membrane-potential recording, every 4th of its first 8000 samples), goog (daily price),
+                membrane_late (the same recording's last 4000 samples, every 2nd: a period of 86),
+                stocks (monthly IBM, MSFT, S&P 500 and Nasdaq composite, 1990-2022)
     test:       co2 (weekly Mauna Loa, period 52, 59 gaps), elnino (monthly, period 12),
                 elec_equip (monthly euro-area orders, period 12), eeg (4 channels, 800 samples)
 
 Defaults of ``SeriesAnomalyDetector`` were chosen on the validation series
-with seeds 0-4 (``--split validation --variants ...``); the test series, with
+with seeds 0-9 (``--split validation --variants ...``); the test series, with
 seeds 100-109, are reported once (``--split test``).
 
 Protocol, per series:
@@ -37,7 +39,8 @@ on windows; PCA reconstruction error on windows with k explaining 90% of the
 variance; a hand-written LSTM autoencoder; raw and centred windows each where
 it applies. Window methods that give one score a window (IsolationForest) get
 step scores as the mean over the covering windows; reconstruction methods
-(PCA, LSTM, latentlab) use point-wise errors, averaged over covering windows.
+(PCA, LSTM) use point-wise errors, averaged over covering windows; latentlab
+uses its own scores (``anomaly_score`` and ``window_scores``).
 
 Reported: step ROC-AUC, step AP, window ROC-AUC and VUS-PR (max buffer twice the
 window), the mean over seeds per series, and the mean over series. Costs are
