@@ -3,12 +3,14 @@
 Series (all ship offline, with statsmodels and matplotlib):
 
     validation: sunspots (yearly, period 11), macro (4 quarterly growth rates), membrane
-                (a membrane-potential recording, every 4th of its first 8000 samples), goog (daily price)
+                (a membrane-potential recording, every 4th of its first 8000 samples), goog (daily price),
+                membrane_late (the same recording's last 4000 samples, every 2nd: a period of 86),
+                stocks (monthly IBM, MSFT, S&P 500 and Nasdaq composite, 1990-2022)
     test:       co2 (weekly Mauna Loa, period 52, 59 gaps), elnino (monthly, period 12),
                 elec_equip (monthly euro-area orders, period 12), eeg (4 channels, 800 samples)
 
 Defaults of ``SeriesAnomalyDetector`` were chosen on the validation series
-with seeds 0-4 (``--split validation --variants ...``); the test series, with
+with seeds 0-9 (``--split validation --variants ...``); the test series, with
 seeds 100-109, are reported once (``--split test``).
 
 Protocol, per series:
@@ -37,7 +39,8 @@ on windows; PCA reconstruction error on windows with k explaining 90% of the
 variance; a hand-written LSTM autoencoder; raw and centred windows each where
 it applies. Window methods that give one score a window (IsolationForest) get
 step scores as the mean over the covering windows; reconstruction methods
-(PCA, LSTM, latentlab) use point-wise errors, averaged over covering windows.
+(PCA, LSTM) use point-wise errors, averaged over covering windows; latentlab
+uses its own scores (``anomaly_score`` and ``window_scores``).
 
 Reported: step ROC-AUC, step AP, window ROC-AUC and VUS-PR (max buffer twice the
 window), the mean over seeds per series, and the mean over series. Costs are
@@ -63,10 +66,10 @@ import latentlab
 from latentlab.apps import timeseries as ts
 from latentlab.data.sequences import load_series
 
-VALIDATION = ("sunspots", "macro", "membrane", "goog")
+VALIDATION = ("sunspots", "macro", "membrane", "goog", "membrane_late", "stocks")
 TEST = ("co2", "elnino", "elec_equip", "eeg")
 PERIODS = {"sunspots": 11, "co2": 52, "elnino": 12, "elec_equip": 12}
-SEEDS = {"validation": range(0, 5), "test": range(100, 110)}
+SEEDS = {"validation": range(0, 10), "test": range(100, 110)}
 TYPES = ("spike", "level_shift", "flatline", "noise_burst", "seasonal_break")
 
 
@@ -87,6 +90,13 @@ def load(name: str) -> np.ndarray:
     if name == "goog":
         data = np.load(cbook.get_sample_data("goog.npz", asfileobj=False))["price_data"]
         return np.asarray(data["adj_close"], dtype=np.float64)[:, None]
+    if name == "membrane_late":  # the same recording's last third, every 2nd sample: a longer period
+        return np.fromfile(cbook.get_sample_data("membrane.dat", asfileobj=False), dtype=np.float32)[8000::2, None]
+    if name == "stocks":  # monthly IBM, MSFT, S&P 500, Nasdaq composite, 1990 on
+        import pandas as pd
+
+        df = pd.read_csv(cbook.get_sample_data("Stocks.csv", asfileobj=False), comment="#")
+        return df[["IBM", "MSFT", "^GSPC", "^IXIC"]].dropna(how="all").to_numpy(dtype=np.float64)
     raise KeyError(name)
 
 
@@ -279,6 +289,9 @@ VARIANTS = {
     "conv": {"architecture": "conv", "hidden": (16, 32)},
     "seq_ae": {"family": "seq_ae", "hidden": (32,), "latent_dim": 8, "model_params": {"cell": "lstm"}},
     "window2p": {},  # window = 2 * the chosen one (set in run()); too long for macro's 101 test steps
+    "no_pca": {"pca_weight": 0.0},  # the autoencoder alone (centred windows)
+    "ae_auto": {"ae_normalisation": None},  # the autoencoder on the windows 'auto' picks, with PCA
+    "previous": {"ae_normalisation": None, "pca_weight": 0.0, "hidden": (64,), "latent_dim": 4},
 }
 
 

@@ -38,7 +38,7 @@ class SeriesStreamMixin:
         self._seen += len(x)
         w = self.window_
         if len(xs) >= w:
-            E = self._errors(self.model_, ts.sliding_windows(xs, w), self.normalisation_)
+            E = self._errors(ts.sliding_windows(xs, w))
             self._pending = np.concatenate([self._pending, E])
         self._tail = xs[-(w - 1):] if w > 1 else xs[:0]
         return self._emit(last=self._seen - w)  # steps up to the newest window's start are final

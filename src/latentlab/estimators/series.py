@@ -10,11 +10,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._files import atomic_folder, atomic_write_json
+from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
 from ..apps import timeseries as ts
 from ..errors import DataError, DataWarning, ModelFileError
 from ..models.fitting import ArrayInput, fit_model
-from ..storage import read_json
+from ..storage import read_json, read_safetensors
 from ..training.options import TrainConfig
 from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin
 from ._stream import SeriesStreamMixin
@@ -22,20 +22,27 @@ from ._stream import SeriesStreamMixin
 FORMAT = "latentlab-series-detector"
 POINT_WEIGHT = 0.5  # of a point's own error in its score, against its window's mean error
 AUTO_HOLDOUT = 0.25  # the later part of the training windows that judges the normalisation
+PCA_CHUNK = 256  # rows per PCA product, the last chunk padded: a window's error never depends on its neighbours
+ARRAYS = "arrays.safetensors"
 
 
 class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEstimator):
     """Anomaly detection on one long series (or a few channels) with an autoencoder on its windows.
 
-    The series is scaled per channel (training mean and standard deviation),
-    cut into windows of ``window`` steps (stride 1), each window is
-    normalised, and an autoencoder is trained to reconstruct them. The score
-    of a step is the mean, over the windows that cover it, of half its own
-    squared reconstruction error plus half the mean error of its channel in
-    that window; channels are averaged. So an anomaly scores at the steps
-    where it is, and the inside of a long event is not missed. Window scores
-    are the mean squared error of each window. See
-    :mod:`latentlab.apps.timeseries` and docs/timeseries.md.
+    The series is scaled per channel (training mean and standard deviation)
+    and cut into windows of ``window`` steps (stride 1). Two members score
+    each window: an autoencoder trained on centred windows (their shape,
+    ``ae_normalisation``) and PCA on windows at ``normalisation`` (by default
+    raw, so the level counts, unless the series drifts), with ``pca_weight``.
+    Each member's squared point errors are divided by their training mean at
+    the same position of the window and channel (window edges reconstruct
+    worse); a point's value is half that plus half its channel's mean in the
+    window, and the members are added after standardising each by the mean
+    and standard deviation of its training step scores. The score of a step
+    is the mean of those values over the windows that cover it, averaged over
+    channels, so an anomaly scores at the steps where it is and the inside of
+    a long event is not missed. A window's score is the mean over its points.
+    See :mod:`latentlab.apps.timeseries` and docs/timeseries.md.
 
     Parameters
     ----------
@@ -43,13 +50,23 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         Window length; None takes the dominant period of the training series
         (the highest autocorrelation peak), else 16, within ``[4, 128]``.
     normalisation : {'auto', 'raw', 'centre', 'standard', 'heldout'}, default='auto'
-        'raw' keeps the level, 'centre' removes each window's mean (robust to
-        level drift), 'standard' also divides by its spread. 'auto' takes
-        'centre' when a channel of the training series keeps a unit root
+        Windows of the PCA member (and of the autoencoder when
+        ``ae_normalisation=None``). 'raw' keeps the level, 'centre' removes
+        each window's mean (robust to level drift), 'standard' also divides
+        by its spread. 'auto' takes 'centre' when a channel of the training
+        series keeps a unit root
         (:func:`latentlab.apps.timeseries.level_drifts`), else 'raw'.
-        'heldout' fits 'raw' and 'centre' on the first 75% of the training
-        windows and keeps the one that raises fewer false alarms (scores
-        above the 99th percentile of its own training scores) on the last 25%.
+        'heldout' fits autoencoders on 'raw' and 'centre' windows of the first
+        75% of the training windows and keeps the one that raises fewer false
+        alarms (scores above the 99th percentile of its own training scores)
+        on the last 25%.
+    ae_normalisation : {'raw', 'centre', 'standard'} or None, default='centre'
+        Windows of the autoencoder; None uses ``normalisation``'s choice.
+    pca_weight : float >= 0, default=1.0
+        Weight of the PCA member in the score; 0 scores with the autoencoder alone.
+    pca_variance : float in (0, 1), default=0.9
+        The PCA member keeps the fewest components explaining this share of
+        the variance of the training windows.
     contamination : float in (0, 0.5), default=0.01
         The threshold is the ``1 - contamination`` quantile of the training
         steps' scores.
@@ -64,7 +81,11 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
     ----------
     window_ : int
     normalisation_ : str
-        The normalisation used ('auto' resolved).
+        The normalisation of the PCA member ('auto' resolved).
+    ae_normalisation_ : str
+        The normalisation of the autoencoder's windows.
+    n_components_ : int
+        Components of the PCA member (0 when ``pca_weight=0``).
     threshold_ : float
         Step scores above it are anomalies (``predict`` gives 1).
     decision_scores_ : ndarray of shape (n_steps,)
@@ -91,6 +112,9 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         "window": [Interval(Integral, 2, None, closed="left"), None],
         "normalisation": [StrOptions({"auto", "heldout", *ts.NORMALISATIONS})],
         "contamination": [Interval(Real, 0, 0.5, closed="neither")],
+        "ae_normalisation": [StrOptions(set(ts.NORMALISATIONS)), None],
+        "pca_weight": [Interval(Real, 0, None, closed="left")],
+        "pca_variance": [Interval(Real, 0, 1, closed="neither")],
     }
 
     def __init__(
@@ -98,10 +122,13 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         window: int | None = None,
         normalisation: str = "auto",
         contamination: float = 0.01,
+        ae_normalisation: str | None = "centre",
+        pca_weight: float = 1.0,
+        pca_variance: float = 0.9,
         family: str = "ae",
-        latent_dim: int = 4,
+        latent_dim: int = 8,
         architecture: str = "mlp",
-        hidden: tuple[int, ...] = (64,),
+        hidden: tuple[int, ...] = (64, 64),
         epochs: int = 120,
         batch_size: int = 64,
         lr: float = 2e-3,
@@ -113,6 +140,9 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         self.window = window
         self.normalisation = normalisation
         self.contamination = contamination
+        self.ae_normalisation = ae_normalisation
+        self.pca_weight = pca_weight
+        self.pca_variance = pca_variance
         self.family = family
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -187,14 +217,70 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         model.row_invariant = True  # a window's error never depends on the windows it is scored with
         return model
 
-    def _errors(self, model, W: np.ndarray, how: str) -> np.ndarray:
-        """Half each point's own squared error, half its window's mean: a step's score then also counts
-        the windows it sits in, which lifts the inside of long events (chosen on the validation series)."""
-        E = self._point_errors(model, W, how)
+    @staticmethod
+    def _mix(E: np.ndarray, position_scale: np.ndarray) -> np.ndarray:
+        """Point errors over their training mean at the same window position and channel, then half each
+        point's own value, half its window's mean: a step's score then also counts the windows it sits in,
+        which lifts the inside of long events (chosen on the validation series)."""
+        E = E / position_scale
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a channel missing in a whole window
             own = np.nanmean(E, axis=1, keepdims=True)  # (n, 1, F): each channel's mean in the window
         return POINT_WEIGHT * E + (1 - POINT_WEIGHT) * own
+
+    def _member_errors(self, W: np.ndarray) -> list[np.ndarray]:
+        """Raw point errors ``(n, w, F)`` of each member (the autoencoder, then PCA when it is used)."""
+        out = [self._point_errors(self.model_, W, self.ae_normalisation_)]
+        if self.n_components_ > 0:
+            out.append(self._pca_errors(W))
+        return out
+
+    def _errors(self, W: np.ndarray) -> np.ndarray:
+        """The members' mixed point values, each standardised by its training step scores, weighted, added."""
+        weights = [1.0, float(self.pca_weight)]
+        total = None
+        for k, E in enumerate(self._member_errors(W)):
+            part = weights[k] * (self._mix(E, self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
+            total = part if total is None else total + part
+        return total
+
+    def _pca_errors(self, W: np.ndarray) -> np.ndarray:
+        """Point-wise squared errors of the PCA member; NaN where a point is missing.
+
+        Products run on fixed chunks of ``PCA_CHUNK`` rows, so a window's
+        error is the same whichever windows it is scored with (streaming).
+        """
+        Z = ts.normalise_windows(W, self.normalisation_)
+        n = len(Z)
+        X = np.nan_to_num(Z).reshape(n, -1)
+        R = np.empty_like(X)
+        for i in range(0, n, PCA_CHUNK):
+            part = X[i : i + PCA_CHUNK]
+            m = len(part)
+            if m < PCA_CHUNK:
+                part = np.concatenate([part, np.zeros((PCA_CHUNK - m, X.shape[1]))])
+            codes = (part - self.pca_mean_) @ self.pca_components_.T
+            R[i : i + m] = (codes @ self.pca_components_ + self.pca_mean_)[:m]
+        return (R.reshape(Z.shape) - Z) ** 2  # NaN stays NaN
+
+    def _fit_pca(self, W: np.ndarray) -> None:
+        from sklearn.decomposition import PCA
+
+        Z = ts.normalise_windows(W, self.normalisation_)
+        pca = PCA(n_components=float(self.pca_variance), svd_solver="full").fit(np.nan_to_num(Z).reshape(len(Z), -1))
+        # C order, as read back from the file: the same layout gives the same bits after a load
+        self.pca_mean_ = np.ascontiguousarray(pca.mean_, dtype=np.float64)
+        self.pca_components_ = np.ascontiguousarray(pca.components_, dtype=np.float64)
+        self.n_components_ = int(pca.n_components_)
+
+    @staticmethod
+    def _position_scale(E: np.ndarray) -> np.ndarray:
+        """Mean training error at each window position and channel ``(w, F)``, floored away from 0."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ref = np.nanmean(E, axis=0)
+        floor = max(1e-12, 1e-6 * float(np.nanmean(ref))) if np.isfinite(ref).any() else 1e-12
+        return np.maximum(np.nan_to_num(ref, nan=floor), floor)
 
     def _point_errors(self, model, W: np.ndarray, how: str) -> np.ndarray:
         """Point-wise squared errors ``(n, w, F)`` of scaled windows ``W``; NaN where a point is missing."""
@@ -237,8 +323,19 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         elif how == "heldout":
             how = self._choose_normalisation(W)
         self.normalisation_ = how
-        self.model_ = self._fit_windows(ts.normalise_windows(W, how))
+        self.ae_normalisation_ = self.ae_normalisation or how
+        self.model_ = self._fit_windows(ts.normalise_windows(W, self.ae_normalisation_))
         self.history_ = list(self.model_.history)
+        self.n_components_ = 0
+        if self.pca_weight > 0:
+            self._fit_pca(W)
+        self.position_scale_, self.member_center_, self.member_scale_ = [], [], []
+        for E in self._member_errors(W):  # each member's standardisation, from its training step scores
+            ref = self._position_scale(E)
+            s = self._combine(ts.step_means(self._mix(E, ref), 0, len(xs)))
+            self.position_scale_.append(ref)
+            self.member_center_.append(float(np.nanmean(s)))
+            self.member_scale_.append(max(float(np.nanstd(s)), 1e-12))
         self.decision_scores_ = self._combine(self._step_scores(xs))
         self.threshold_ = float(np.nanquantile(self.decision_scores_, 1.0 - float(self.contamination)))
         self.reset_stream()
@@ -254,15 +351,15 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
             return "centre"
         for how in ("raw", "centre"):
             model = self._fit_windows(ts.normalise_windows(W[:n_fit], how))
-            fitted = ts.window_error_means(self._errors(model, W[:n_fit], how))
-            held = ts.window_error_means(self._errors(model, W[n - n_hold :], how))
+            fitted = ts.window_error_means(self._point_errors(model, W[:n_fit], how))
+            held = ts.window_error_means(self._point_errors(model, W[n - n_hold :], how))
             self.normalisation_scores_[how] = float(np.mean(held > np.nanquantile(fitted, 0.99)))
         rates = self.normalisation_scores_
         return "raw" if rates["raw"] <= rates["centre"] else "centre"
 
     # ------------------------------------------------------------------ scores
     def _step_scores(self, xs: np.ndarray) -> np.ndarray:
-        E = self._errors(self.model_, ts.sliding_windows(xs, self.window_), self.normalisation_)
+        E = self._errors(ts.sliding_windows(xs, self.window_))
         return ts.step_means(E, 0, len(xs))  # (T, F)
 
     def _combine(self, per: np.ndarray) -> np.ndarray:
@@ -300,9 +397,9 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         return self._wrap(self._combine(self._step_scores(xs)), index, "score")
 
     def window_scores(self, series):
-        """Mean squared error of each window ``(T - window + 1,)``, indexed by the window's first step."""
+        """Mean of each window's point values ``(T - window + 1,)`` (see the class), indexed by its first step."""
         xs, index = self._prepare(series)
-        E = self._errors(self.model_, ts.sliding_windows(xs, self.window_), self.normalisation_)
+        E = self._errors(ts.sliding_windows(xs, self.window_))
         return self._wrap(ts.window_error_means(E), None if index is None else index[: len(E)], "window_score")
 
     def predict(self, series):
@@ -319,15 +416,24 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
             "format": FORMAT,
             "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
             "window": self.window_, "normalisation": self.normalisation_, "threshold": self.threshold_,
+            "ae_normalisation": self.ae_normalisation_, "n_components": self.n_components_,
+            "member_center": list(self.member_center_), "member_scale": list(self.member_scale_),
             "center": self.center_.tolist(), "scale": self.scale_.tolist(), "n_features": self.n_features_in_,
             "feature_names": None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
         }
 
+        from safetensors.numpy import save as save_arrays
+
+        arrays = {f"position_scale_{k}": np.ascontiguousarray(p) for k, p in enumerate(self.position_scale_)}
+        if self.n_components_ > 0:
+            arrays.update(pca_mean=self.pca_mean_, pca_components=np.ascontiguousarray(self.pca_components_))
+
         def write(folder: Path) -> None:
             self.model_.save(folder / "model")
+            atomic_write_bytes(folder / ARRAYS, save_arrays(arrays))
             atomic_write_json(folder / "detector.json", doc)
 
-        return atomic_folder(path, write, {"detector.json", "model"})
+        return atomic_folder(path, write, {"detector.json", "model", ARRAYS})
 
     @classmethod
     def load(cls, path) -> SeriesAnomalyDetector:
@@ -350,6 +456,25 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
             det.scale_ = np.asarray(doc["scale"], dtype=np.float64)
             if det.center_.shape != (det.n_features_in_,) or det.scale_.shape != (det.n_features_in_,):
                 raise ValueError("center and scale do not match n_features")
+            det.ae_normalisation_, det.n_components_ = str(doc["ae_normalisation"]), int(doc["n_components"])
+            det.member_center_ = [float(v) for v in doc["member_center"]]
+            det.member_scale_ = [float(v) for v in doc["member_scale"]]
+            n_members = 2 if det.n_components_ > 0 else 1
+            if len(det.member_center_) != n_members or len(det.member_scale_) != n_members:
+                raise ValueError("member_center and member_scale do not match the members")
+            if not (path / ARRAYS).is_file():
+                raise ValueError(f"{ARRAYS} is missing")
+            tensors, _ = read_safetensors(path / ARRAYS)
+            arrays = {k: np.ascontiguousarray(v.numpy(), dtype=np.float64) for k, v in tensors.items()}
+            shape = (det.window_, det.n_features_in_)
+            det.position_scale_ = [arrays[f"position_scale_{k}"] for k in range(n_members)]
+            if any(p.shape != shape or not np.all(np.isfinite(p) & (p > 0)) for p in det.position_scale_):
+                raise ValueError(f"the position scales are not positive arrays of shape {shape}")
+            if det.n_components_ > 0:
+                det.pca_mean_, det.pca_components_ = arrays["pca_mean"], arrays["pca_components"]
+                width = det.window_ * det.n_features_in_
+                if det.pca_mean_.shape != (width,) or det.pca_components_.shape != (det.n_components_, width):
+                    raise ValueError("the PCA arrays do not match the window and channels")
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{file} is damaged ({exc}); save the detector again.") from None
         if doc.get("feature_names"):

@@ -1,0 +1,98 @@
+"""SeriesAnomalyDetector's members: the centred autoencoder, the PCA member, position scaling, their sum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+
+import latentlab
+from latentlab.apps import timeseries as ts
+from latentlab.errors import ModelFileError
+
+PERIOD = 16
+FAST = dict(epochs=20, random_state=0)
+
+
+def seasonal(n: int, seed: int) -> np.ndarray:
+    t = np.arange(n)
+    return np.sin(2 * np.pi * t / PERIOD) + 0.1 * np.random.default_rng(seed).standard_normal(n)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    train = seasonal(400, 0)
+    return train, latentlab.SeriesAnomalyDetector(**FAST).fit(train)
+
+
+def test_mix_and_position_scale_known_values():
+    E = np.array([[[1.0], [3.0]], [[3.0], [5.0]]])  # 2 windows of 2 steps, 1 channel
+    ref = latentlab.SeriesAnomalyDetector._position_scale(E)
+    assert ref.tolist() == [[2.0], [4.0]]  # the mean error at each position
+    mixed = latentlab.SeriesAnomalyDetector._mix(E, ref)
+    # scaled: [[0.5, 0.75], [1.5, 1.25]]; window means 0.625 and 1.375; half each
+    assert np.allclose(mixed[:, :, 0], [[0.5625, 0.6875], [1.4375, 1.3125]])
+    # a position that never errs gets a floor, not a division by zero; missing stays missing
+    E0 = np.array([[[0.0], [np.nan]], [[0.0], [2.0]]])
+    ref0 = latentlab.SeriesAnomalyDetector._position_scale(E0)
+    assert np.all(ref0 > 0) and ref0[1, 0] == 2.0
+    assert np.isnan(latentlab.SeriesAnomalyDetector._mix(E0, ref0)[0, 1, 0])
+
+
+def test_default_members_and_their_standardisation(fitted):
+    train, det = fitted
+    assert det.ae_normalisation_ == "centre" and det.normalisation_ == "raw"  # shape to the AE, level to PCA
+    W = ts.sliding_windows(det._scaled(train[:, None]), det.window_)
+    # the PCA member is sklearn's PCA with 90% of the variance, on the raw windows
+    pca = PCA(n_components=0.9, svd_solver="full").fit(W.reshape(len(W), -1))
+    assert det.n_components_ == pca.n_components_
+    R = pca.inverse_transform(pca.transform(W.reshape(len(W), -1))).reshape(W.shape)
+    assert np.allclose(det._pca_errors(W), (R - W) ** 2, atol=1e-10)
+    # each member's training step scores are standardised: the sum has mean 0 and the spread of two members
+    members = det._member_errors(W)
+    assert len(members) == 2
+    for k, E in enumerate(members):
+        s = det._combine(ts.step_means(det._mix(E, det.position_scale_[k]), 0, len(train)))
+        z = (s - det.member_center_[k]) / det.member_scale_[k]
+        assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
+    assert abs(np.mean(det.decision_scores_)) < 1e-9
+    assert 1.0 < np.std(det.decision_scores_) <= 2.0 + 1e-9
+
+
+def test_pca_member_finds_a_level_shift_the_centred_autoencoder_misses():
+    train, test = seasonal(400, 0), seasonal(300, 1)
+    test[100:180] += 1.5  # a level shift five windows long: centred windows inside it look normal
+    labels = np.zeros(300, int)
+    labels[100:180] = 1
+    alone = latentlab.SeriesAnomalyDetector(pca_weight=0.0, **FAST).fit(train)
+    both = latentlab.SeriesAnomalyDetector(**FAST).fit(train)
+    assert alone.n_components_ == 0
+    inside = slice(100 + PERIOD, 180 - PERIOD)  # steps whose every window lies inside the shift
+    auc_alone = ts.step_metrics(labels, alone.anomaly_score(test))["roc_auc"]
+    auc_both = ts.step_metrics(labels, both.anomaly_score(test))["roc_auc"]
+    assert auc_both > 0.95 and auc_both > auc_alone + 0.1
+    assert np.median(both.anomaly_score(test)[inside]) > np.quantile(both.anomaly_score(test)[:90], 0.99)
+
+
+def test_save_load_without_pca_and_damaged_arrays(tmp_path):
+    train, test = seasonal(300, 0), seasonal(200, 1)
+    test[50] += 3.0
+    det = latentlab.SeriesAnomalyDetector(pca_weight=0.0, ae_normalisation=None, **FAST).fit(train)
+    assert det.ae_normalisation_ == det.normalisation_ == "raw"
+    det.save(tmp_path / "d")
+    again = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
+    assert np.array_equal(again.anomaly_score(test), det.anomaly_score(test))
+    assert int(np.argmax(again.anomaly_score(test))) == 50
+    (tmp_path / "d" / "arrays.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelFileError):
+        latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
+    (tmp_path / "d" / "arrays.safetensors").unlink()
+    with pytest.raises(ModelFileError, match="arrays.safetensors is missing"):
+        latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
+
+
+def test_bad_member_parameters_get_clear_errors():
+    x = seasonal(200, 0)
+    for bad in (dict(pca_weight=-1.0), dict(pca_variance=1.5), dict(ae_normalisation="heldout")):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            latentlab.SeriesAnomalyDetector(**bad, epochs=1).fit(x)
