@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
 from ..apps import timeseries as ts
-from ..errors import DataError, DataWarning, ModelFileError
+from ..errors import DataError, DataWarning
 from ..models.fitting import ArrayInput, fit_model
-from ..storage import read_json, read_safetensors
 from ..training.options import TrainConfig
 from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin
+from ._series_files import SeriesFilesMixin
+from ._series_members import SeriesMembersMixin
 from ._stream import SeriesStreamMixin
 
-FORMAT = "latentlab-series-detector"
-POINT_WEIGHT = 0.5  # of a point's own error in its score, against its window's mean error
 AUTO_HOLDOUT = 0.25  # the later part of the training windows that judges the normalisation
-PCA_CHUNK = 256  # rows per PCA product, the last chunk padded: a window's error never depends on its neighbours
-ARRAYS = "arrays.safetensors"
 
 
-class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEstimator):
+class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMixin, AutoencoderEstimatorMixin,
+                            BaseEstimator):
     """Anomaly detection on one long series (or a few channels) with an autoencoder on its windows.
 
     The series is scaled per channel (training mean and standard deviation)
@@ -217,17 +213,6 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         model.row_invariant = True  # a window's error never depends on the windows it is scored with
         return model
 
-    @staticmethod
-    def _mix(E: np.ndarray, position_scale: np.ndarray) -> np.ndarray:
-        """Point errors over their training mean at the same window position and channel, then half each
-        point's own value, half its window's mean: a step's score then also counts the windows it sits in,
-        which lifts the inside of long events (chosen on the validation series)."""
-        E = E / position_scale
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a channel missing in a whole window
-            own = np.nanmean(E, axis=1, keepdims=True)  # (n, 1, F): each channel's mean in the window
-        return POINT_WEIGHT * E + (1 - POINT_WEIGHT) * own
-
     def _member_errors(self, W: np.ndarray) -> list[np.ndarray]:
         """Raw point errors ``(n, w, F)`` of each member (the autoencoder, then PCA when it is used)."""
         out = [self._point_errors(self.model_, W, self.ae_normalisation_)]
@@ -243,44 +228,6 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
             part = weights[k] * (self._mix(E, self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
             total = part if total is None else total + part
         return total
-
-    def _pca_errors(self, W: np.ndarray) -> np.ndarray:
-        """Point-wise squared errors of the PCA member; NaN where a point is missing.
-
-        Products run on fixed chunks of ``PCA_CHUNK`` rows, so a window's
-        error is the same whichever windows it is scored with (streaming).
-        """
-        Z = ts.normalise_windows(W, self.normalisation_)
-        n = len(Z)
-        X = np.nan_to_num(Z).reshape(n, -1)
-        R = np.empty_like(X)
-        for i in range(0, n, PCA_CHUNK):
-            part = X[i : i + PCA_CHUNK]
-            m = len(part)
-            if m < PCA_CHUNK:
-                part = np.concatenate([part, np.zeros((PCA_CHUNK - m, X.shape[1]))])
-            codes = (part - self.pca_mean_) @ self.pca_components_.T
-            R[i : i + m] = (codes @ self.pca_components_ + self.pca_mean_)[:m]
-        return (R.reshape(Z.shape) - Z) ** 2  # NaN stays NaN
-
-    def _fit_pca(self, W: np.ndarray) -> None:
-        from sklearn.decomposition import PCA
-
-        Z = ts.normalise_windows(W, self.normalisation_)
-        pca = PCA(n_components=float(self.pca_variance), svd_solver="full").fit(np.nan_to_num(Z).reshape(len(Z), -1))
-        # C order, as read back from the file: the same layout gives the same bits after a load
-        self.pca_mean_ = np.ascontiguousarray(pca.mean_, dtype=np.float64)
-        self.pca_components_ = np.ascontiguousarray(pca.components_, dtype=np.float64)
-        self.n_components_ = int(pca.n_components_)
-
-    @staticmethod
-    def _position_scale(E: np.ndarray) -> np.ndarray:
-        """Mean training error at each window position and channel ``(w, F)``, floored away from 0."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ref = np.nanmean(E, axis=0)
-        floor = max(1e-12, 1e-6 * float(np.nanmean(ref))) if np.isfinite(ref).any() else 1e-12
-        return np.maximum(np.nan_to_num(ref, nan=floor), floor)
 
     def _point_errors(self, model, W: np.ndarray, how: str) -> np.ndarray:
         """Point-wise squared errors ``(n, w, F)`` of scaled windows ``W``; NaN where a point is missing."""
@@ -407,80 +354,3 @@ class SeriesAnomalyDetector(SeriesStreamMixin, AutoencoderEstimatorMixin, BaseEs
         s = self.anomaly_score(series)
         out = (np.nan_to_num(np.asarray(s, dtype=np.float64), nan=-np.inf) > self.threshold_).astype(int)
         return self._wrap(out, getattr(s, "index", None), "anomaly")
-
-    # ------------------------------------------------------------------ files
-    def save(self, path) -> Path:
-        """Write the detector to folder ``path``: ``detector.json`` and the model's folder ``model/``."""
-        self._check_fitted()
-        doc = {
-            "format": FORMAT,
-            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
-            "window": self.window_, "normalisation": self.normalisation_, "threshold": self.threshold_,
-            "ae_normalisation": self.ae_normalisation_, "n_components": self.n_components_,
-            "member_center": list(self.member_center_), "member_scale": list(self.member_scale_),
-            "center": self.center_.tolist(), "scale": self.scale_.tolist(), "n_features": self.n_features_in_,
-            "feature_names": None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
-        }
-
-        from safetensors.numpy import save as save_arrays
-
-        arrays = {f"position_scale_{k}": np.ascontiguousarray(p) for k, p in enumerate(self.position_scale_)}
-        if self.n_components_ > 0:
-            arrays.update(pca_mean=self.pca_mean_, pca_components=np.ascontiguousarray(self.pca_components_))
-
-        def write(folder: Path) -> None:
-            self.model_.save(folder / "model")
-            atomic_write_bytes(folder / ARRAYS, save_arrays(arrays))
-            atomic_write_json(folder / "detector.json", doc)
-
-        return atomic_folder(path, write, {"detector.json", "model", ARRAYS})
-
-    @classmethod
-    def load(cls, path) -> SeriesAnomalyDetector:
-        """Read a detector written by :meth:`save` (nothing is unpickled)."""
-        import latentlab
-
-        path = Path(path)
-        file = path / "detector.json"
-        if not file.is_file():
-            raise ModelFileError(f"{path} holds no detector.json; pass a folder written by SeriesAnomalyDetector.save.")
-        doc = read_json(file)
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ModelFileError(f"{file} is not a latentlab series detector (no format={FORMAT!r}).")
-        try:
-            params = {k: (tuple(v) if k == "hidden" else v) for k, v in doc["params"].items()}
-            det = cls(**params)
-            det.window_, det.normalisation_ = int(doc["window"]), str(doc["normalisation"])
-            det.threshold_, det.n_features_in_ = float(doc["threshold"]), int(doc["n_features"])
-            det.center_ = np.asarray(doc["center"], dtype=np.float64)
-            det.scale_ = np.asarray(doc["scale"], dtype=np.float64)
-            if det.center_.shape != (det.n_features_in_,) or det.scale_.shape != (det.n_features_in_,):
-                raise ValueError("center and scale do not match n_features")
-            det.ae_normalisation_, det.n_components_ = str(doc["ae_normalisation"]), int(doc["n_components"])
-            det.member_center_ = [float(v) for v in doc["member_center"]]
-            det.member_scale_ = [float(v) for v in doc["member_scale"]]
-            n_members = 2 if det.n_components_ > 0 else 1
-            if len(det.member_center_) != n_members or len(det.member_scale_) != n_members:
-                raise ValueError("member_center and member_scale do not match the members")
-            if not (path / ARRAYS).is_file():
-                raise ValueError(f"{ARRAYS} is missing")
-            tensors, _ = read_safetensors(path / ARRAYS)
-            arrays = {k: np.ascontiguousarray(v.numpy(), dtype=np.float64) for k, v in tensors.items()}
-            shape = (det.window_, det.n_features_in_)
-            det.position_scale_ = [arrays[f"position_scale_{k}"] for k in range(n_members)]
-            if any(p.shape != shape or not np.all(np.isfinite(p) & (p > 0)) for p in det.position_scale_):
-                raise ValueError(f"the position scales are not positive arrays of shape {shape}")
-            if det.n_components_ > 0:
-                det.pca_mean_, det.pca_components_ = arrays["pca_mean"], arrays["pca_components"]
-                width = det.window_ * det.n_features_in_
-                if det.pca_mean_.shape != (width,) or det.pca_components_.shape != (det.n_components_, width):
-                    raise ValueError("the PCA arrays do not match the window and channels")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{file} is damaged ({exc}); save the detector again.") from None
-        if doc.get("feature_names"):
-            det.feature_names_in_ = np.asarray(doc["feature_names"], dtype=object)
-        det.model_ = latentlab.load(path / "model")
-        det.model_.row_invariant = True
-        det.history_ = list(det.model_.history)
-        det.reset_stream()
-        return det
