@@ -40,9 +40,9 @@ MODELS = {
     "vae": lambda: latentlab.VAE(**COMMON),
     "beta-vae (4)": lambda: latentlab.VAE(beta=4.0, **COMMON),
     "btcvae": lambda: latentlab.BetaTCVAE(
-        beta=6.0, estimator="mss", kl_anneal="linear", kl_anneal_epochs=10, **COMMON
+        beta=6.0, estimator="mss", kl_anneal="linear", kl_anneal_epochs=7, **COMMON
     ),
-    "factorvae": lambda: latentlab.FactorVAE(gamma=10.0, disc_lr=1e-3, **COMMON),
+    "factorvae": lambda: latentlab.FactorVAE(gamma=30.0, disc_lr=1e-3, **COMMON),
 }
 
 #: What --tune tries (seed 100: its own training shapes and held-out shapes, never those of the report).
@@ -58,6 +58,8 @@ GRID = {
     ),
     "factorvae (gamma 10)": lambda: latentlab.FactorVAE(gamma=10.0, disc_lr=1e-3, **COMMON),
     "factorvae (gamma 30)": lambda: latentlab.FactorVAE(gamma=30.0, disc_lr=1e-3, **COMMON),
+    "dipvae (i, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="i", lambda_od=10.0, **COMMON),
+    "dipvae (ii, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="ii", lambda_od=10.0, **COMMON),
 }
 
 
