@@ -6,6 +6,7 @@ from .btcvae import BetaTCVAE, BTCVAEConfig
 from .contractive import ContractiveAutoencoder, ContractiveConfig
 from .cvae import ConditionalVAE, CVAEConfig
 from .denoiser import DenoiserConfig, ImageDenoiser
+from .dipvae import DIPVAE, DIPVAEConfig
 from .factorvae import FactorVAE, FactorVAEConfig
 from .io import load_model, save_model
 from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
@@ -43,6 +44,8 @@ __all__ = [
     "BTCVAEConfig",
     "FactorVAE",
     "FactorVAEConfig",
+    "DIPVAE",
+    "DIPVAEConfig",
     "load_model",
     "save_model",
     "ImageDenoiser",
