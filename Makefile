@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'  # PyOD, BM3D and scikit-image for the baselines
 	$(BIN)/python benchmarks/reconstruction.py
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/amp_loss.py
 	$(BIN)/python benchmarks/families.py
 	$(BIN)/python benchmarks/anomaly.py
 	$(BIN)/python benchmarks/impute.py
