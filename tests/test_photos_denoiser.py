@@ -187,3 +187,25 @@ def test_cli_denoise_keeps_size_and_alpha(rgb_model, tmp_path, capsys):
     assert _psnr(clean, out[..., :3].transpose(2, 0, 1) / 255) > _psnr(clean, rgba[:3] / 255) + 3
     assert main(["denoise", str(tmp_path / "in.png"), str(tmp_path / "o.png"), "--model", str(tmp_path / "none")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_a_photo_noisier_or_cleaner_than_the_training_level_gets_a_warning(grey_model):
+    import warnings
+
+    from latentlab.data.photos import estimate_noise_level
+    from latentlab.errors import DataWarning
+
+    clean = _scene(120, 140, 1, seed=5)
+    rng = np.random.default_rng(1)
+    for sigma in (0.05, 0.1, 0.2):  # the estimate follows the noise that was added
+        found = estimate_noise_level(clean + sigma * rng.standard_normal(clean.shape))
+        assert abs(found - sigma) < 0.25 * sigma, (sigma, found)
+    assert estimate_noise_level(np.zeros((1, 8, 8))) is None  # too small to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        grey_model.denoise(_noisy(clean, 2))  # the level it was trained for (0.1): no warning
+        grey_model.denoise(clean + 0.3 * rng.standard_normal(clean.shape), check_noise=False)
+    with pytest.warns(DataWarning, match="noise will remain"):
+        grey_model.denoise((clean + 0.3 * rng.standard_normal(clean.shape)).astype(np.float32))
+    with pytest.warns(DataWarning, match="over-smoothed"):
+        grey_model.denoise(clean)

@@ -308,11 +308,39 @@ def skimage_photos(names: Sequence[str] | None = None, mode: str | None = "L") -
     return out
 
 
+def estimate_noise_level(image, crop: int = 512) -> float | None:
+    """The standard deviation of Gaussian noise in a photo, on [0, 1] pixels (``sigma / 255`` for 8-bit).
+
+    scikit-image's wavelet estimate (Donoho's median absolute deviation of the
+    finest diagonal detail coefficients), averaged over the channels, on the
+    central ``crop`` x ``crop`` pixels, so that the cost and memory stay small
+    on any photo. On the project's photos with Gaussian noise of sigma 10, 25
+    and 50 (on 0..255) it reads 10-16, 25-28 and 50-52; heavy fine texture
+    (grass) reads as noise of about 10 when there is none. ``None`` when
+    scikit-image is not installed or the photo is smaller than 16 pixels a side.
+
+    ``image`` is a float ``(C, H, W)`` array as :func:`as_photo` returns.
+    """
+    try:
+        from skimage.restoration import estimate_sigma
+    except ImportError:  # the photos extra is not installed
+        return None
+    x = np.asarray(image)
+    h, w = x.shape[-2:]
+    if min(h, w) < 16:
+        return None
+    top, left = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
+    part = x[..., top : top + crop, left : left + crop].astype(np.float64)
+    part = part.reshape(-1, *part.shape[-2:])  # (C, h, w)
+    return float(np.mean([estimate_sigma(np.nan_to_num(c)) for c in part]))
+
+
 __all__ = [
     "Photo",
     "SKIMAGE_PHOTOS",
     "as_photo",
     "check_pixels",
+    "estimate_noise_level",
     "load_photos",
     "open_photos",
     "skimage_photos",

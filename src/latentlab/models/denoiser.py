@@ -18,6 +18,7 @@ network's receptive-field radius) the result equals whole-image inference.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,10 +26,10 @@ import torch
 
 from ..config import ModelConfig, check_positive_int, register
 from ..data.patches import PatchSampler
-from ..data.photos import as_photo, open_photos
+from ..data.photos import as_photo, estimate_noise_level, open_photos
 from ..data.scaling import Scaler
 from ..data.tensors import Batch, TensorData
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, DataWarning
 from ..nn.fcn import UNet
 from ..nn.tiling import tiled_apply
 from ..training.options import LossOutput
@@ -39,6 +40,7 @@ from .prior import StandardNormal
 
 # Inference tiles: 512x512 pixels keep the activations of the default network near 150 MB.
 TILE = 512
+NOISE_CHECK = (0.5, 1.5)  # a photo whose estimated noise is outside these multiples of the trained level gets a warning
 
 
 @dataclass(frozen=True)
@@ -220,12 +222,20 @@ class ImageDenoiser(LatentModel):
         return fit_model(self, PatchInput(sampler, validation_patches), tc, callbacks)
 
     # ------------------------------------------------------------ inference
-    def denoise(self, image, *, tile: int = TILE, batch: int = 1, layout: str = "auto") -> np.ndarray:
+    def denoise(self, image, *, tile: int = TILE, batch: int = 1, layout: str = "auto",
+                check_noise: bool = True) -> np.ndarray:
         """The denoised photo, in the layout given: ``(H, W)``, ``(C, H, W)`` or ``(H, W, C)``, float32 in [0, 1].
 
         ``image`` is an array (uint8, uint16, or floats on [0, 1]; noisy floats
         may leave [0, 1] a little) or an image file. Memory is bounded by the
         tile: a 4000x3000 RGB photo needs well under 1 GB.
+
+        The model removes noise of the level it was trained for. With
+        ``check_noise`` (and scikit-image installed) the photo's own noise level
+        is estimated (:func:`~latentlab.data.photos.estimate_noise_level`) and a
+        :class:`~latentlab.errors.DataWarning` says so when it is under half or
+        over 1.5 times that level: a noisier photo keeps noise, a cleaner one is
+        smoothed more than it needs.
         """
         self.check_fitted()
         raw = image
@@ -237,6 +247,8 @@ class ImageDenoiser(LatentModel):
                 f"the image has {x.shape[0]} channel(s) but this denoiser was trained on {c}; "
                 f"convert it to {want} or train a denoiser for it."
             )
+        if check_noise:
+            self._check_noise_level(x)
         t = torch.from_numpy(x)
         del x
         out = self.denoise_tensor(t, tile=tile, batch=batch).numpy()
@@ -247,6 +259,18 @@ class ImageDenoiser(LatentModel):
         if isinstance(raw, np.ndarray) and raw.ndim == 3 and raw.shape[-1] == c and raw.shape[0] != c:
             return out.transpose(1, 2, 0)  # the layout given, as a view
         return out
+
+    def _check_noise_level(self, x: np.ndarray) -> None:
+        found, trained = estimate_noise_level(x), self.config.noise_level
+        if found is None or NOISE_CHECK[0] * trained <= found <= NOISE_CHECK[1] * trained:
+            return
+        warnings.warn(
+            f"this photo's noise level reads about {255 * found:.1f}/255 but the denoiser was trained for "
+            f"{255 * trained:.1f}/255; {'noise will remain' if found > trained else 'it will be over-smoothed'}. "
+            f"Train one with noise_level={found:.3g} (--sigma {255 * found:.0f}), or pass check_noise=False.",
+            DataWarning,
+            stacklevel=3,
+        )
 
     def denoise_tensor(self, x: torch.Tensor, *, tile: int = TILE, batch: int = 1) -> torch.Tensor:
         """Denoise one ``(C, H, W)`` float tensor tile by tile (no clipping)."""
