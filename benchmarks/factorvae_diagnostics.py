@@ -15,7 +15,7 @@ discriminator is not checked only against itself:
 - ``Gaussian TC``: ``(sum_d log var_d - log det cov) / 2`` of the codes, the
   exact TC were they Gaussian.
 
-    python benchmarks/factorvae_diagnostics.py                       # factorvae gamma 30 and gamma 0
+    python benchmarks/factorvae_diagnostics.py                       # every model below
     python benchmarks/factorvae_diagnostics.py --epochs 3 --n-train 8000
 """
 
@@ -37,6 +37,7 @@ COMMON = dict(latent_dim=10, hidden=(256, 128), likelihood="bernoulli", scaling=
 FIT = dict(batch_size=64, lr=2e-3, patience=None, restore_best=False, validation_split=0.0, lr_schedule="none")
 MODELS = {
     "factorvae (gamma 30)": lambda: latentlab.FactorVAE(gamma=30.0, disc_lr=1e-3, **COMMON),
+    "factorvae (gamma 30, disc_lr 1e-4)": lambda: latentlab.FactorVAE(gamma=30.0, disc_lr=1e-4, **COMMON),
     "factorvae (gamma 0)": lambda: latentlab.FactorVAE(gamma=0.0, disc_lr=1e-3, **COMMON),
     "btcvae (beta 6, mss, anneal)": lambda: latentlab.BetaTCVAE(
         beta=6.0, estimator="mss", kl_anneal="linear", kl_anneal_epochs=7, **COMMON
