@@ -31,7 +31,6 @@ from ..config import check_choice, check_nonneg_float, register
 from ..data.tensors import Batch
 from ..errors import ConfigError
 from ..training.options import LossOutput
-from .prior import VampPrior
 from .vae import VAE, VAEConfig
 
 DIP_TYPES = ("i", "ii")
@@ -124,10 +123,7 @@ class DIPVAE(VAE):
 
     def loss(self, batch: Batch) -> LossOutput:
         c = self.config
-        if self.training and isinstance(self.prior, VampPrior):
-            self.prior.place(batch.x)
-        scale = self.kl_scale if self.training else 1.0
-        q, z, rec, kl, term = self.elbo_terms(batch, self.corrupt(batch.x))
+        scale, q, z, rec, kl, term = self.annealed_elbo_terms(batch)
         mean = q.mean.float()
         cov = batch_covariance(mean, q.logvar.float() if c.dip_type == "ii" else None)
         dip = dip_penalty(cov, c.lambda_od, c.lambda_d)

@@ -34,7 +34,6 @@ from ..data.tensors import Batch
 from ..errors import ConfigError
 from ..training.callbacks import Callback
 from ..training.options import LossOutput
-from .prior import VampPrior
 from .vae import VAE, VAEConfig
 
 
@@ -186,10 +185,7 @@ class FactorVAE(VAE):
 
     def loss(self, batch: Batch) -> LossOutput:
         c = self.config
-        if self.training and isinstance(self.prior, VampPrior):
-            self.prior.place(batch.x)
-        scale = self.kl_scale if self.training else 1.0
-        q, z, rec, kl, term = self.elbo_terms(batch, self.corrupt(batch.x))
+        scale, q, z, rec, kl, term = self.annealed_elbo_terms(batch)
         tc = self.discriminator(z).mean()  # density-ratio estimate of the total correlation
         total = rec + scale * (c.beta * term + c.gamma * tc)
         return LossOutput(total, {"reconstruction": rec, "kl": kl, "tc": tc})

@@ -140,6 +140,18 @@ class VAE(LatentModel):
         q, z, rec, kl, term = self.elbo_terms(batch, inputs)
         return LossOutput(rec + beta * term, {"reconstruction": rec, "kl": kl})
 
+    def annealed_elbo_terms(self, batch: Batch):
+        """``(kl_scale, q, z, reconstruction, kl, kl_term)`` for families that add a penalty to the ELBO.
+
+        The VampPrior's pseudo-inputs are placed on the first training batch,
+        the input is corrupted as configured, and the scale is the KL warm-up's
+        in training (1 when scoring).
+        """
+        if self.training and isinstance(self.prior, VampPrior):
+            self.prior.place(batch.x)
+        scale = self.kl_scale if self.training else 1.0
+        return (scale, *self.elbo_terms(batch, self.corrupt(batch.x)))
+
     def elbo_terms(self, batch: Batch, inputs: torch.Tensor):
         """``(q, z, reconstruction, kl, kl_term)`` of one draw: the KL as measured and as free bits count it."""
         c = self.config
