@@ -31,20 +31,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import save as safetensors_save
 from torch import nn
 
-from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
-from .._version import __version__
 from ..config import check_positive_int
 from ..data.patches import PatchSampler
 from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError, DataError, ModelFileError, NotFittedError
 from ..nn.entropy import FactorizedDensity
 from ..nn.gdn import analysis_transform, synthesis_transform
-from ..storage import check_finite_state, check_tensors, read_json, read_safetensors
+from ..storage import check_tensors, read_json, read_safetensors
 from ..training.options import LossOutput, TrainConfig
 from ..training.trainer import Trainer
+from .io import write_model_folder
 
 FORMAT = "latentlab-image-codec"
 FORMAT_VERSION = 1
@@ -230,27 +228,10 @@ class ImageCodecModel(nn.Module):
     def save(self, path, metrics: dict[str, Any] | None = None) -> Path:
         """Write the folder ``path`` (``config.json``, ``model.safetensors``, ``metrics.json``) in one atomic step."""
         self.check_fitted()
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        check_finite_state(state, what="codec")
-        weights = safetensors_save(state, metadata={"format": FORMAT})
         self.metrics = {**self.metrics, **(metrics or {})}
-        doc = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "latentlab_version": __version__,
-            "config": self.config.to_dict(),
-            "train_config": None if self.train_config is None else self.train_config.to_dict(),
-        }
-
-        def write(folder: Path) -> None:
-            atomic_write_bytes(folder / "model.safetensors", weights)
-            atomic_write_json(folder / "metrics.json", {"history": self.history, **self.metrics})
-            atomic_write_json(folder / "config.json", doc)
-
-        try:
-            return atomic_folder(Path(path), write, FILES)
-        except FileExistsError as exc:
-            raise ModelFileError(str(exc)) from None
+        return write_model_folder(path, self, fmt=FORMAT, fmt_version=FORMAT_VERSION, config=self.config.to_dict(),
+                                  train_config=self.train_config, metrics={"history": self.history, **self.metrics},
+                                  names=FILES, what="codec")
 
     @classmethod
     def load(cls, path):

@@ -40,43 +40,62 @@ MODEL_FILES = {"config.json", "model.safetensors", "scaler.json", "metrics.json"
                "tokenizer.json"}
 
 
-def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
-    """Save ``model`` to folder ``path`` in one atomic step.
+def write_model_folder(path, module, *, fmt: str, fmt_version: int, config: dict, train_config, metrics: dict,
+                       names: set[str], write_more=None, what: str = "model") -> Path:
+    """Write a model folder in one atomic step: ``model.safetensors``, ``metrics.json``, then ``config.json``.
 
-    Everything is serialised first; the files are written to a new folder
-    beside ``path`` and swapped in (:func:`latentlab._files.atomic_folder`),
-    so a kill at any moment leaves the complete old model or the complete
-    new one. Other files in the folder (a checkpoint, figures) are kept.
+    The weights of ``module`` are checked finite and serialised first; the
+    files go to a new folder beside ``path`` that is swapped in
+    (:func:`latentlab._files.atomic_folder`), so a kill at any moment leaves the
+    complete old model or the complete new one. Files of the folder outside
+    ``names`` are kept. ``write_more(folder)`` writes a format's other files
+    before ``config.json``, which is written last.
     """
-    model.check_fitted()
-    path = Path(path)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    check_finite_state(state, what="model")
-    weights = safetensors_save(state, metadata={"format": FORMAT})
-    merged = {**model.metrics, **(metrics or {})}
-    extra = model.extra_files()  # a text model's tokenizer
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    check_finite_state(state, what=what)
+    weights = safetensors_save(state, metadata={"format": fmt})
     doc = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format": fmt,
+        "format_version": fmt_version,
         "latentlab_version": __version__,
-        "config": model.config.to_dict(),
-        "train_config": None if model.train_config is None else model.train_config.to_dict(),
+        "config": config,
+        "train_config": None if train_config is None else train_config.to_dict(),
     }
 
     def write(folder: Path) -> None:
         atomic_write_bytes(folder / "model.safetensors", weights)
-        atomic_write_json(folder / "scaler.json", model.scaler.to_dict())
-        atomic_write_json(folder / "metrics.json", {"history": model.history, **merged})
+        atomic_write_json(folder / "metrics.json", metrics)
+        if write_more is not None:
+            write_more(folder)
+        atomic_write_json(folder / "config.json", doc)
+
+    try:
+        return atomic_folder(Path(path), write, names)
+    except FileExistsError as exc:
+        raise ModelFileError(str(exc)) from None
+
+
+def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
+    """Save ``model`` to folder ``path`` in one atomic step (:func:`write_model_folder`).
+
+    Other files in the folder (a checkpoint, figures) are kept.
+    """
+    model.check_fitted()
+    path = Path(path)
+    merged = {**model.metrics, **(metrics or {})}
+    extra = model.extra_files()  # a text model's tokenizer
+    scaler = model.scaler.to_dict()
+
+    def write_more(folder: Path) -> None:
+        atomic_write_json(folder / "scaler.json", scaler)
         if model.view is not None:
             save_view(model.view, folder)
         for name, data in extra.items():
             atomic_write_bytes(folder / name, data)
-        atomic_write_json(folder / "config.json", doc)
 
-    try:
-        atomic_folder(path, write, MODEL_FILES)
-    except FileExistsError as exc:
-        raise ModelFileError(str(exc)) from None
+    write_model_folder(path, model, fmt=FORMAT, fmt_version=FORMAT_VERSION, config=model.config.to_dict(),
+                       train_config=model.train_config, metrics={"history": model.history, **merged},
+                       names=MODEL_FILES, write_more=write_more)
     model.metrics = merged
     return path
 
