@@ -317,11 +317,12 @@ def estimate_noise_level(image, crop: int = 512) -> float | None:
     on any photo. On the project's photos with Gaussian noise of sigma 10, 25
     and 50 (on 0..255) it reads 10-16, 25-28 and 50-52; heavy fine texture
     (grass) reads as noise of about 10 when there is none. ``None`` when
-    scikit-image is not installed or the photo is smaller than 16 pixels a side.
+    scikit-image or PyWavelets is not installed or the photo is smaller than 16 pixels a side.
 
     ``image`` is a float ``(C, H, W)`` array as :func:`as_photo` returns.
     """
     try:
+        import pywt  # noqa: F401  (scikit-image's estimate needs PyWavelets, which it does not install itself)
         from skimage.restoration import estimate_sigma
     except ImportError:  # the photos extra is not installed
         return None
