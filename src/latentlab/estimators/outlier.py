@@ -117,7 +117,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
     ``latent_dim``, ``hidden``, ``epochs`` and ``n_models`` default to
     ``'auto'``: sizes that follow the number of rows and features (the rule is
     :func:`tabular_sizes`; a 300 x 30 table gets one autoencoder of 64 hidden
-    units and fits and scores in about a second of CPU time). The defaults were chosen on
+    units and fits and scores in about 0.3 s of CPU time). The defaults were chosen on
     development splits of the benchmark collection in
     ``benchmarks/tabular_anomaly.py`` (see ``docs/tabular_anomaly.md``): on
     those tables the input-space k-NN part carries most of the strength, and
