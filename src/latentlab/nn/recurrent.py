@@ -44,6 +44,17 @@ def sequence_shape(input_shape) -> tuple[int, int]:
     )
 
 
+def last_state(rnn: nn.Module, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The top layer's state ``(B, H)`` after each sequence's own last step (padding beyond it is skipped).
+
+    ``inputs`` is ``(B, T, F)``, batch first; ``lengths`` the real steps of each
+    (0 counts as 1).
+    """
+    packed = pack_padded_sequence(inputs, lengths.clamp_min(1).cpu(), batch_first=True, enforce_sorted=False)
+    _, last = rnn(packed)
+    return (last[0] if isinstance(last, tuple) else last)[-1]  # an LSTM returns (h, c)
+
+
 def sequence_lengths(x: torch.Tensor) -> torch.Tensor:
     """One past the last time step with any finite value, per sample, ``(B,)``.
 
@@ -93,11 +104,7 @@ class RecurrentEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         x = x.reshape(x.shape[0], self.steps, self.features)  # (B, T, F)
-        lengths = sequence_lengths(x).clamp_min(1).cpu()  # (B,)
-        packed = pack_padded_sequence(torch.nan_to_num(x, nan=0.0), lengths, batch_first=True, enforce_sorted=False)
-        _, last = self.rnn(packed)
-        h = last[0] if isinstance(last, tuple) else last  # LSTM returns (h, c)
-        h = h[-1]  # (B, H) state after each sample's own last step
+        h = last_state(self.rnn, torch.nan_to_num(x, nan=0.0), sequence_lengths(x))  # (B, H)
         if extra is not None:
             h = torch.cat([h, extra], dim=1)
         return self.head(h)  # (B, out_dim)

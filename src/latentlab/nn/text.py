@@ -15,11 +15,10 @@ import math
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from ..errors import ConfigError
+from .recurrent import CELLS, last_state
 
-CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 PAD_ID = 0
 
 
@@ -42,10 +41,7 @@ class TextEncoder(nn.Module):
 
     def forward(self, ids: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         ids = ids.long()  # (B, T)
-        lengths = (ids != PAD_ID).sum(1).clamp_min(1).cpu()  # (B,)
-        packed = pack_padded_sequence(self.embed(ids), lengths, batch_first=True, enforce_sorted=False)
-        _, last = self.rnn(packed)
-        h = (last[0] if isinstance(last, tuple) else last)[-1]  # (B, H); an LSTM returns (h, c)
+        h = last_state(self.rnn, self.embed(ids), (ids != PAD_ID).sum(1))  # (B, H)
         if extra is not None:
             h = torch.cat([h, extra], dim=1)
         return self.head(h)  # (B, out_dim)
