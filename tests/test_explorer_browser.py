@@ -115,6 +115,18 @@ def click_map(page, fx, fy):
     return data(page, "#decoded", "z"), data(page, "#decoded")
 
 
+def drag_map(page, *points):
+    """Press at the first ``(fx, fy)`` point of the map, move through the others, release, and wait for the page."""
+    box = page.locator("#map").bounding_box()
+    at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*at[0])
+    page.mouse.down()
+    for x, y in at[1:]:
+        page.mouse.move(x, y, steps=4)
+    page.mouse.up()
+    settle(page)
+
+
 def check_grid(page, model):
     """The code, reconstruction and error the page shows equal the Python API's for the page's grid."""
     x = data(page, "#grid")[None].astype(np.float32)
@@ -170,11 +182,7 @@ def test_map_click_drag_and_model_switch(server, browser, runs):
     box = page.locator("#map").bounding_box()
     page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.5 * box["height"])
     assert page.text_content("#hover").startswith("(")
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.4 * box["height"], steps=4)
-    page.mouse.move(box["x"] + 0.75 * box["width"], box["y"] + 0.3 * box["height"], steps=4)
-    page.mouse.up()
-    settle(page)
+    drag_map(page, (0.25, 0.5), (0.5, 0.4), (0.75, 0.3))
     tiles = page.locator("#strip canvas")
     assert tiles.count() == 8
     path = np.array(json.loads(page.get_attribute("#strip", "data-z")), dtype=np.float32)

@@ -14,7 +14,7 @@ import pytest
 
 import latentlab
 
-from .test_explorer_browser import open_page, settle, shot  # noqa: F401  (one set of browser helpers)
+from .test_explorer_browser import drag_map, open_page, settle, shot  # noqa: F401  (one set of browser helpers)
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +69,7 @@ def test_click_decodes_a_sentence_and_drag_interpolates(text_page, text_run):
         assert shown == model.decode(z[None])[0]
         seen.append(z)
     assert not np.allclose(seen[0], seen[1])
-    page.mouse.move(box["x"] + 0.2 * box["width"], box["y"] + 0.8 * box["height"])
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"], steps=4)
-    page.mouse.move(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"], steps=4)
-    page.mouse.up()
-    settle(page)
+    drag_map(page, (0.2, 0.8), (0.5, 0.5), (0.8, 0.2))
     items = page.locator("#strip-text li")
     assert items.count() == 8
     path = np.array(json.loads(page.get_attribute("#strip-text", "data-z")), dtype=np.float32)
