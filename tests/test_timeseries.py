@@ -14,7 +14,7 @@ from latentlab.cli import main
 from latentlab.errors import DataError, ModelFileError
 
 PERIOD = 20
-FAST = dict(epochs=40, random_state=0)
+FAST = dict(epochs=40, recurrent_epochs=20, random_state=0)
 
 
 def seasonal(n: int, seed: int = 0, period: int = PERIOD) -> np.ndarray:
@@ -118,7 +118,7 @@ def test_pandas_index_channels_and_missing_values():
 @pytest.mark.parametrize("params", [dict(architecture="conv", hidden=(8, 16)), dict(family="seq_ae", hidden=(16,))])
 def test_other_families(planted, params):
     train, test, labels = planted
-    det = latentlab.SeriesAnomalyDetector(window=PERIOD, epochs=15, **params).fit(train[:300])
+    det = latentlab.SeriesAnomalyDetector(window=PERIOD, epochs=15, recurrent_epochs=10, **params).fit(train[:300])
     scores = det.anomaly_score(test)
     assert ts.step_metrics(labels, scores)["roc_auc"] > 0.75
 
@@ -166,7 +166,7 @@ def test_cli_detect_series_end_to_end(tmp_path, capsys):
     )
     out = tmp_path / "out" / "scores.csv"
     rc = main(["detect-series", str(csv), "--column", "load", "--time-column", "when", "--out", str(out),
-               "--train-fraction", "0.75", "--epochs", "30"])
+               "--train-fraction", "0.75", "--epochs", "30", "--recurrent-epochs", "10"])
     assert rc == 0
     df = pd.read_csv(out)
     assert list(df.columns) == ["when", "load", "score", "anomaly"] and len(df) == n

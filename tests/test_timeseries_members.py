@@ -1,6 +1,8 @@
-"""SeriesAnomalyDetector's members: the centred autoencoder, the PCA member, position scaling, their sum."""
+"""SeriesAnomalyDetector's members: the centred autoencoder, PCA, the recurrent member, position scaling, their sum."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from latentlab.apps import timeseries as ts
 from latentlab.errors import ModelFileError
 
 PERIOD = 16
-FAST = dict(epochs=20, random_state=0)
+FAST = dict(epochs=20, recurrent_epochs=10, random_state=0)
 
 
 def seasonal(n: int, seed: int) -> np.ndarray:
@@ -50,13 +52,33 @@ def test_default_members_and_their_standardisation(fitted):
     assert np.allclose(det._pca_errors(W), (R - W) ** 2, atol=1e-10)
     # each member's training step scores are standardised: the sum has mean 0 and the spread of two members
     members = det._member_errors(W)
-    assert len(members) == 2
+    assert len(members) == 3 and det._member_weights() == [1.0, 1.0, 1.0]
     for k, E in enumerate(members):
         s = det._combine(ts.step_means(det._mix(E, det.position_scale_[k]), 0, len(train)))
         z = (s - det.member_center_[k]) / det.member_scale_[k]
         assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
     assert abs(np.mean(det.decision_scores_)) < 1e-9
-    assert 1.0 < np.std(det.decision_scores_) <= 2.0 + 1e-9
+    assert 1.0 < np.std(det.decision_scores_) <= 3.0 + 1e-9
+    # the recurrent member is the library's LSTM seq_ae on the autoencoder's (centred) windows
+    rec = det.recurrent_
+    assert rec.config.family == "seq_ae" and rec.config.cell == "lstm" and rec.config.hidden == (32,)
+    Z = ts.normalise_windows(W, "centre")
+    assert np.allclose(members[2], (rec.reconstruct(Z.astype(np.float32)) - Z) ** 2, atol=1e-6)
+
+
+def test_recurrent_member_epochs_rule_and_weight():
+    x = seasonal(200, 0)  # 185 windows of 16: 3 batches of 64 an epoch, so 334 epochs make 1,000 updates
+    det = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, random_state=0).fit(x)
+    assert len(det.recurrent_.history) == 334
+    long = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, recurrent_epochs=3, random_state=0).fit(x)
+    assert len(long.recurrent_.history) == 3
+    off = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, recurrent_weight=0.0, random_state=0).fit(x)
+    assert off.recurrent_ is None and len(off._member_errors(ts.sliding_windows(off._scaled(x[:, None]), 16))) == 1
+    # the trained member reconstructs the shape of held-out windows far better than predicting zeros
+    y = seasonal(200, 1)
+    W = ts.normalise_windows(ts.sliding_windows(det._scaled(y[:, None]), det.window_), "centre")
+    E = det._point_errors(det.recurrent_, ts.sliding_windows(det._scaled(y[:, None]), det.window_), "centre", seq=True)
+    assert E.mean() < 0.2 * np.mean(W**2)
 
 
 def test_pca_member_finds_a_level_shift_the_centred_autoencoder_misses():
@@ -64,8 +86,8 @@ def test_pca_member_finds_a_level_shift_the_centred_autoencoder_misses():
     test[100:180] += 1.5  # a level shift five windows long: centred windows inside it look normal
     labels = np.zeros(300, int)
     labels[100:180] = 1
-    alone = latentlab.SeriesAnomalyDetector(pca_weight=0.0, **FAST).fit(train)
-    both = latentlab.SeriesAnomalyDetector(**FAST).fit(train)
+    alone = latentlab.SeriesAnomalyDetector(pca_weight=0.0, recurrent_weight=0.0, **FAST).fit(train)
+    both = latentlab.SeriesAnomalyDetector(recurrent_weight=0.0, **FAST).fit(train)
     assert alone.n_components_ == 0
     inside = slice(100 + PERIOD, 180 - PERIOD)  # steps whose every window lies inside the shift
     auc_alone = ts.step_metrics(labels, alone.anomaly_score(test))["roc_auc"]
@@ -77,12 +99,21 @@ def test_pca_member_finds_a_level_shift_the_centred_autoencoder_misses():
 def test_save_load_without_pca_and_damaged_arrays(tmp_path):
     train, test = seasonal(300, 0), seasonal(200, 1)
     test[50] += 3.0
-    det = latentlab.SeriesAnomalyDetector(pca_weight=0.0, ae_normalisation=None, **FAST).fit(train)
+    det = latentlab.SeriesAnomalyDetector(pca_weight=0.0, recurrent_weight=0.0, ae_normalisation=None, **FAST).fit(train)
     assert det.ae_normalisation_ == det.normalisation_ == "raw"
     det.save(tmp_path / "d")
     again = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
     assert np.array_equal(again.anomaly_score(test), det.anomaly_score(test))
     assert int(np.argmax(again.anomaly_score(test))) == 50
+    assert not (tmp_path / "d" / "recurrent").exists()
+    # a folder from before the recurrent member (no "recurrent" in detector.json) loads and scores the same
+    doc = json.loads((tmp_path / "d" / "detector.json").read_text())
+    del doc["recurrent"], doc["params"]["recurrent_weight"], doc["params"]["recurrent_hidden"]
+    del doc["params"]["recurrent_epochs"]
+    (tmp_path / "d" / "detector.json").write_text(json.dumps(doc))
+    older = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
+    assert older.recurrent_ is None and older.recurrent_weight == 0.0
+    assert np.array_equal(older.anomaly_score(test), det.anomaly_score(test))
     (tmp_path / "d" / "arrays.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ModelFileError):
         latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
@@ -93,6 +124,7 @@ def test_save_load_without_pca_and_damaged_arrays(tmp_path):
 
 def test_bad_member_parameters_get_clear_errors():
     x = seasonal(200, 0)
-    for bad in (dict(pca_weight=-1.0), dict(pca_variance=1.5), dict(ae_normalisation="heldout")):
+    for bad in (dict(pca_weight=-1.0), dict(pca_variance=1.5), dict(ae_normalisation="heldout"),
+                dict(recurrent_weight=-0.5), dict(recurrent_hidden=0), dict(recurrent_epochs=0)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             latentlab.SeriesAnomalyDetector(**bad, epochs=1).fit(x)

@@ -33,6 +33,8 @@ def register(sub, command: str | None = None) -> None:
 
         _add_estimator_options(p, SeriesAnomalyDetector)
         p.add_argument("--window", type=int, default=None, help="window length (default: the dominant period)")
+        p.add_argument("--recurrent-epochs", type=int, default=None,
+                       help="epochs of the recurrent member (default: at least 30 and 1,000 updates)")
     p.set_defaults(handler=cmd_detect_series)
 
 

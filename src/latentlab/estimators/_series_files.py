@@ -18,13 +18,15 @@ class SeriesFilesMixin:
     """``save`` and ``load`` of a fitted detector."""
 
     def save(self, path) -> Path:
-        """Write the detector to folder ``path``: ``detector.json`` and the model's folder ``model/``."""
+        """Write the detector to folder ``path``: ``detector.json``, the model's folder ``model/`` and the
+        recurrent member's ``recurrent/`` (when it is used)."""
         self._check_fitted()
         doc = {
             "format": FORMAT,
             "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
             "window": self.window_, "normalisation": self.normalisation_, "threshold": self.threshold_,
             "ae_normalisation": self.ae_normalisation_, "n_components": self.n_components_,
+            "recurrent": self.recurrent_ is not None,
             "member_center": list(self.member_center_), "member_scale": list(self.member_scale_),
             "center": self.center_.tolist(), "scale": self.scale_.tolist(), "n_features": self.n_features_in_,
             "feature_names": None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
@@ -38,10 +40,12 @@ class SeriesFilesMixin:
 
         def write(folder: Path) -> None:
             self.model_.save(folder / "model")
+            if self.recurrent_ is not None:
+                self.recurrent_.save(folder / "recurrent")
             atomic_write_bytes(folder / ARRAYS, save_arrays(arrays))
             atomic_write_json(folder / "detector.json", doc)
 
-        return atomic_folder(path, write, {"detector.json", "model", ARRAYS})
+        return atomic_folder(path, write, {"detector.json", "model", "recurrent", ARRAYS})
 
     @classmethod
     def load(cls, path) -> SeriesFilesMixin:
@@ -57,6 +61,11 @@ class SeriesFilesMixin:
             raise ModelFileError(f"{file} is not a latentlab series detector (no format={FORMAT!r}).")
         try:
             params = {k: (tuple(v) if k == "hidden" else v) for k, v in doc["params"].items()}
+            recurrent = doc.get("recurrent", False)  # folders from before the recurrent member have none
+            if not isinstance(recurrent, bool):
+                raise TypeError("recurrent is not true or false")
+            if not recurrent:
+                params["recurrent_weight"] = 0.0
             det = cls(**params)
             det.window_, det.normalisation_ = int(doc["window"]), str(doc["normalisation"])
             det.threshold_, det.n_features_in_ = float(doc["threshold"]), int(doc["n_features"])
@@ -67,7 +76,7 @@ class SeriesFilesMixin:
             det.ae_normalisation_, det.n_components_ = str(doc["ae_normalisation"]), int(doc["n_components"])
             det.member_center_ = [float(v) for v in doc["member_center"]]
             det.member_scale_ = [float(v) for v in doc["member_scale"]]
-            n_members = 2 if det.n_components_ > 0 else 1
+            n_members = 1 + (det.n_components_ > 0) + recurrent
             if len(det.member_center_) != n_members or len(det.member_scale_) != n_members:
                 raise ValueError("member_center and member_scale do not match the members")
             if not (path / ARRAYS).is_file():
@@ -89,6 +98,10 @@ class SeriesFilesMixin:
             det.feature_names_in_ = np.asarray(doc["feature_names"], dtype=object)
         det.model_ = latentlab.load(path / "model")
         det.model_.row_invariant = True
+        det.recurrent_ = None
+        if recurrent:
+            det.recurrent_ = latentlab.load(path / "recurrent")
+            det.recurrent_.row_invariant = True
         det.history_ = list(det.model_.history)
         det.reset_stream()
         return det

@@ -1,7 +1,7 @@
 """The scoring members of :class:`~latentlab.estimators.series.SeriesAnomalyDetector` beside its autoencoder.
 
-PCA on the windows, the per-position scaling of point errors and the mix of a
-point's own error with its window's mean.
+PCA on the windows, the recurrent member, the per-position scaling of point
+errors and the mix of a point's own error with its window's mean.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from ..apps import timeseries as ts
 
 POINT_WEIGHT = 0.5  # of a point's own error in its score, against its window's mean error
 PCA_CHUNK = 256  # rows per PCA product, the last chunk padded: a window's error never depends on its neighbours
+#: Training of the recurrent member (chosen with it on the development series of benchmarks/timeseries.py).
+RECURRENT_LR, RECURRENT_BATCH, RECURRENT_MIN_EPOCHS, RECURRENT_MIN_STEPS = 1e-3, 64, 30, 1000
 
 
 class SeriesMembersMixin:
@@ -48,6 +50,25 @@ class SeriesMembersMixin:
             codes = (part - self.pca_mean_) @ self.pca_components_.T
             R[i : i + m] = (codes @ self.pca_components_ + self.pca_mean_)[:m]
         return (R.reshape(Z.shape) - Z) ** 2  # NaN stays NaN
+
+    def _fit_recurrent(self, Z: np.ndarray):
+        """The recurrent member: an LSTM ``seq_ae`` trained on the normalised windows ``Z`` (n, w, F)."""
+        import latentlab
+
+        n, w, f = Z.shape
+        model = latentlab.create(
+            "seq_ae", latent_dim=int(self.latent_dim), hidden=(int(self.recurrent_hidden),), cell="lstm",
+            scaling="none",
+        )
+        batch = max(1, min(RECURRENT_BATCH, n))
+        epochs = self.recurrent_epochs
+        if epochs is None:  # at least 30 epochs and 1,000 updates: short series get more epochs
+            epochs = max(RECURRENT_MIN_EPOCHS, -(-RECURRENT_MIN_STEPS // -(-n // batch)))
+        opts = dict(
+            epochs=int(epochs), lr=RECURRENT_LR, batch_size=batch, validation_split=0.0, patience=None,
+            restore_best=False, lr_schedule="none", seed=self.random_state, verbose=bool(self.verbose),
+        )
+        return self._fit_windows(Z, model=model, opts=opts, seq=True)
 
     def _fit_pca(self, W: np.ndarray) -> None:
         from sklearn.decomposition import PCA

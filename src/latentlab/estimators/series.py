@@ -26,10 +26,12 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
     """Anomaly detection on one long series (or a few channels) with an autoencoder on its windows.
 
     The series is scaled per channel (training mean and standard deviation)
-    and cut into windows of ``window`` steps (stride 1). Two members score
+    and cut into windows of ``window`` steps (stride 1). Three members score
     each window: an autoencoder trained on centred windows (their shape,
-    ``ae_normalisation``) and PCA on windows at ``normalisation`` (by default
-    raw, so the level counts, unless the series drifts), with ``pca_weight``.
+    ``ae_normalisation``), PCA on windows at ``normalisation`` (by default
+    raw, so the level counts, unless the series drifts), with ``pca_weight``,
+    and a small LSTM autoencoder on the autoencoder's windows, with
+    ``recurrent_weight``.
     Each member's squared point errors are divided by their training mean at
     the same position of the window and channel (window edges reconstruct
     worse); a point's value is half that plus half its channel's mean in the
@@ -63,6 +65,15 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
     pca_variance : float in (0, 1), default=0.9
         The PCA member keeps the fewest components explaining this share of
         the variance of the training windows.
+    recurrent_weight : float >= 0, default=1.0
+        Weight of the recurrent member: a ``seq_ae`` with one LSTM layer of
+        ``recurrent_hidden`` units and ``latent_dim`` codes, on the
+        autoencoder's windows (Adam at 1e-3, batches of 64, at least 30
+        epochs and 1,000 updates). 0 leaves it out.
+    recurrent_hidden : int, default=32
+        Width of the recurrent member's LSTM.
+    recurrent_epochs : int or None, default=None
+        Epochs of the recurrent member; None takes the rule above.
     contamination : float in (0, 0.5), default=0.01
         The threshold is the ``1 - contamination`` quantile of the training
         steps' scores.
@@ -82,6 +93,8 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         The normalisation of the autoencoder's windows.
     n_components_ : int
         Components of the PCA member (0 when ``pca_weight=0``).
+    recurrent_ : model or None
+        The recurrent member (None when ``recurrent_weight=0``).
     threshold_ : float
         Step scores above it are anomalies (``predict`` gives 1).
     decision_scores_ : ndarray of shape (n_steps,)
@@ -111,6 +124,9 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         "ae_normalisation": [StrOptions(set(ts.NORMALISATIONS)), None],
         "pca_weight": [Interval(Real, 0, None, closed="left")],
         "pca_variance": [Interval(Real, 0, 1, closed="neither")],
+        "recurrent_weight": [Interval(Real, 0, None, closed="left")],
+        "recurrent_hidden": [Interval(Integral, 1, None, closed="left")],
+        "recurrent_epochs": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -121,6 +137,9 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         ae_normalisation: str | None = "centre",
         pca_weight: float = 1.0,
         pca_variance: float = 0.9,
+        recurrent_weight: float = 1.0,
+        recurrent_hidden: int = 32,
+        recurrent_epochs: int | None = None,
         family: str = "ae",
         latent_dim: int = 8,
         architecture: str = "mlp",
@@ -139,6 +158,9 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         self.ae_normalisation = ae_normalisation
         self.pca_weight = pca_weight
         self.pca_variance = pca_variance
+        self.recurrent_weight = recurrent_weight
+        self.recurrent_hidden = recurrent_hidden
+        self.recurrent_epochs = recurrent_epochs
         self.family = family
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -180,10 +202,11 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         return (x - self.center_) / self.scale_
 
     # ------------------------------------------------------------------ model
-    def _layout(self, Z: np.ndarray) -> np.ndarray:
-        """Normalised windows ``(n, w, F)`` in the model's input layout, missing points at 0 (masked)."""
+    def _layout(self, Z: np.ndarray, seq: bool = False) -> np.ndarray:
+        """Normalised windows ``(n, w, F)`` in the model's input layout (``seq``: the sequence layout of the
+        recurrent member), missing points at 0 (masked)."""
         Z = np.nan_to_num(Z).astype(np.float32)
-        if self.architecture == "seq" or self.family.startswith("seq"):
+        if seq or self.architecture == "seq" or self.family.startswith("seq"):
             return Z
         return np.ascontiguousarray(Z.transpose(0, 2, 1)).reshape(len(Z), -1)  # (n, F * w)
 
@@ -195,16 +218,17 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
             cfg["image_shape"] = (n_features, int(self.window_), 1)  # a 1-D conv over time, channels as channels
         return {"scaling": "none", **cfg}
 
-    def _fit_windows(self, Z: np.ndarray):
-        """Train one model on normalised windows ``Z`` (n, w, F); missing points are masked out of the loss."""
-        model = self._build(Z.shape[2])
-        opts = self._train_options(len(Z))
+    def _fit_windows(self, Z: np.ndarray, model=None, opts: dict | None = None, seq: bool = False):
+        """Train one model (by default the autoencoder member) on normalised windows ``Z`` (n, w, F);
+        missing points are masked out of the loss."""
+        model = self._build(Z.shape[2]) if model is None else model
+        opts = self._train_options(len(Z)) if opts is None else opts
         observed = np.isfinite(Z)
-        X = self._layout(Z)
+        X = self._layout(Z, seq)
         if observed.all() or model.allows_nan:
             model.fit(X if observed.all() else Z.astype(np.float32), **opts)
         else:
-            mask = self._layout(observed.astype(np.float64))
+            mask = self._layout(observed.astype(np.float64), seq)
             from ..data.scaling import Scaler
 
             model.config = model.config.replace(input_shape=tuple(X.shape[1:]))
@@ -214,29 +238,36 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         return model
 
     def _member_errors(self, W: np.ndarray) -> list[np.ndarray]:
-        """Raw point errors ``(n, w, F)`` of each member (the autoencoder, then PCA when it is used)."""
+        """Raw point errors ``(n, w, F)`` of each member used: the autoencoder, PCA, the recurrent one."""
         out = [self._point_errors(self.model_, W, self.ae_normalisation_)]
         if self.n_components_ > 0:
             out.append(self._pca_errors(W))
+        if self.recurrent_ is not None:
+            out.append(self._point_errors(self.recurrent_, W, self.ae_normalisation_, seq=True))
         return out
+
+    def _member_weights(self) -> list[float]:
+        """The weights of the members of :meth:`_member_errors`, in its order."""
+        weights = [1.0] + ([float(self.pca_weight)] if self.n_components_ > 0 else [])
+        return weights + ([float(self.recurrent_weight)] if self.recurrent_ is not None else [])
 
     def _errors(self, W: np.ndarray) -> np.ndarray:
         """The members' mixed point values, each standardised by its training step scores, weighted, added."""
-        weights = [1.0, float(self.pca_weight)]
+        weights = self._member_weights()
         total = None
         for k, E in enumerate(self._member_errors(W)):
             part = weights[k] * (self._mix(E, self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
             total = part if total is None else total + part
         return total
 
-    def _point_errors(self, model, W: np.ndarray, how: str) -> np.ndarray:
+    def _point_errors(self, model, W: np.ndarray, how: str, seq: bool = False) -> np.ndarray:
         """Point-wise squared errors ``(n, w, F)`` of scaled windows ``W``; NaN where a point is missing."""
         Z = ts.normalise_windows(W, how)
         if len(Z) == 0:
             return np.zeros((0, *W.shape[1:]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # anomalies lie outside the training range on purpose
-            R = model.reconstruct(self._layout(Z)).astype(np.float64)
+            R = model.reconstruct(self._layout(Z, seq)).astype(np.float64)
         n, w, f = Z.shape
         R = R.reshape(n, w, f) if R.ndim == 3 else R.reshape(n, f, w).transpose(0, 2, 1)  # seq | flat (F, w)
         return (R - Z) ** 2  # NaN stays NaN
@@ -276,6 +307,9 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         self.n_components_ = 0
         if self.pca_weight > 0:
             self._fit_pca(W)
+        self.recurrent_ = None
+        if self.recurrent_weight > 0:
+            self.recurrent_ = self._fit_recurrent(ts.normalise_windows(W, self.ae_normalisation_))
         self.position_scale_, self.member_center_, self.member_scale_ = [], [], []
         for E in self._member_errors(W):  # each member's standardisation, from its training step scores
             ref = self._position_scale(E)
