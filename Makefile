@@ -25,7 +25,7 @@ lint: $(STAMP)
 
 # Figures the issues ask for; each script prints its own table (minutes each on 2 cores).
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'  # PyOD, BM3D and scikit-image for the baselines
+	$(BIN)/python -m pip install --quiet -e '.[bench]'  # PyOD, BM3D and scikit-image for the baselines, pmdarima's series
 	$(BIN)/python benchmarks/reconstruction.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/amp_loss.py
