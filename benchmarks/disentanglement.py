@@ -74,6 +74,10 @@ GRID = {
     "factorvae (gamma 30, D 4x512)": lambda: latentlab.FactorVAE(
         gamma=30.0, disc_lr=1e-3, disc_hidden=(512, 512, 512, 512), **COMMON
     ),
+    # Third round: the paper's discriminator (6 x 1000) at the second round's pick.
+    "factorvae (gamma 60, anneal, D 6x1000)": lambda: latentlab.FactorVAE(
+        gamma=60.0, disc_lr=1e-3, disc_hidden=(1000,) * 6, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
     "dipvae (i, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="i", lambda_od=10.0, **COMMON),
     "dipvae (ii, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="ii", lambda_od=10.0, **COMMON),
 }
