@@ -237,26 +237,30 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         model.row_invariant = True  # a window's error never depends on the windows it is scored with
         return model
 
-    def _member_errors(self, W: np.ndarray) -> list[np.ndarray]:
-        """Raw point errors ``(n, w, F)`` of each member used: the autoencoder, PCA, the recurrent one."""
-        out = [self._point_errors(self.model_, W, self.ae_normalisation_)]
+    def _members(self) -> list[tuple[float, object]]:
+        """``(weight, errors)`` of each member used, in the order of their standardisation: the autoencoder,
+        PCA, the recurrent one; ``errors(W)`` gives its raw point errors ``(n, w, F)``."""
+        out = [(1.0, lambda W: self._point_errors(self.model_, W, self.ae_normalisation_))]
         if self.n_components_ > 0:
-            out.append(self._pca_errors(W))
+            out.append((float(self.pca_weight), self._pca_errors))
         if self.recurrent_ is not None:
-            out.append(self._point_errors(self.recurrent_, W, self.ae_normalisation_, seq=True))
+            out.append((float(self.recurrent_weight),
+                        lambda W: self._point_errors(self.recurrent_, W, self.ae_normalisation_, seq=True)))
         return out
+
+    def _member_errors(self, W: np.ndarray) -> list[np.ndarray]:
+        """Raw point errors ``(n, w, F)`` of each member used."""
+        return [errors(W) for _, errors in self._members()]
 
     def _member_weights(self) -> list[float]:
         """The weights of the members of :meth:`_member_errors`, in its order."""
-        weights = [1.0] + ([float(self.pca_weight)] if self.n_components_ > 0 else [])
-        return weights + ([float(self.recurrent_weight)] if self.recurrent_ is not None else [])
+        return [weight for weight, _ in self._members()]
 
     def _errors(self, W: np.ndarray) -> np.ndarray:
         """The members' mixed point values, each standardised by its training step scores, weighted, added."""
-        weights = self._member_weights()
         total = None
-        for k, E in enumerate(self._member_errors(W)):
-            part = weights[k] * (self._mix(E, self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
+        for k, (weight, errors) in enumerate(self._members()):
+            part = weight * (self._mix(errors(W), self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
             total = part if total is None else total + part
         return total
 
@@ -302,14 +306,15 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
             how = self._choose_normalisation(W)
         self.normalisation_ = how
         self.ae_normalisation_ = self.ae_normalisation or how
-        self.model_ = self._fit_windows(ts.normalise_windows(W, self.ae_normalisation_))
+        Z = ts.normalise_windows(W, self.ae_normalisation_)  # the autoencoder's windows, and the recurrent member's
+        self.model_ = self._fit_windows(Z)
         self.history_ = list(self.model_.history)
         self.n_components_ = 0
         if self.pca_weight > 0:
             self._fit_pca(W)
         self.recurrent_ = None
         if self.recurrent_weight > 0:
-            self.recurrent_ = self._fit_recurrent(ts.normalise_windows(W, self.ae_normalisation_))
+            self.recurrent_ = self._fit_recurrent(Z)
         self.position_scale_, self.member_center_, self.member_scale_ = [], [], []
         for E in self._member_errors(W):  # each member's standardisation, from its training step scores
             ref = self._position_scale(E)
