@@ -40,6 +40,22 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture
+def reloaded(tmp_path):
+    """``reloaded(model, X)``: save ``model``, load it back, check that the copy is of the same class and
+    config and encodes and reconstructs ``X`` identically; returns the copy (for a family's own checks)."""
+
+    def check(model, X):
+        model.save(tmp_path / "m")
+        back = latentlab.load(tmp_path / "m")
+        assert type(back) is type(model) and back.config == model.config
+        np.testing.assert_array_equal(back.encode(X), model.encode(X))
+        np.testing.assert_array_equal(back.reconstruct(X), model.reconstruct(X))
+        return back
+
+    return check
+
+
 FAST = dict(verbose=False, seed=0)
 
 
