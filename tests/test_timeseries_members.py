@@ -52,18 +52,57 @@ def test_default_members_and_their_standardisation(fitted):
     assert np.allclose(det._pca_errors(W), (R - W) ** 2, atol=1e-10)
     # each member's training step scores are standardised: the sum has mean 0 and the spread of two members
     members = det._member_errors(W)
-    assert len(members) == 3 and det._member_weights() == [1.0, 1.0, 1.0]
+    assert len(members) == 4 and det._member_weights() == [1.0, 1.0, 1.0, 0.5]
     for k, E in enumerate(members):
         s = det._combine(ts.step_means(det._mix(E, det.position_scale_[k]), 0, len(train)))
         z = (s - det.member_center_[k]) / det.member_scale_[k]
         assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
     assert abs(np.mean(det.decision_scores_)) < 1e-9
-    assert 1.0 < np.std(det.decision_scores_) <= 3.0 + 1e-9
+    assert 1.0 < np.std(det.decision_scores_) <= 3.5 + 1e-9  # at most the sum of the weights
     # the recurrent member is the library's LSTM seq_ae on the autoencoder's (centred) windows
     rec = det.recurrent_
     assert rec.config.family == "seq_ae" and rec.config.cell == "lstm" and rec.config.hidden == (32,)
     Z = ts.normalise_windows(W, "centre")
     assert np.allclose(members[2], (rec.reconstruct(Z.astype(np.float32)) - Z) ** 2, atol=1e-6)
+    # the spread member's reference: the training windows' log spread of first differences
+    f = np.log(np.std(np.diff(W, axis=1), axis=1) + 1e-3)
+    assert np.allclose(det.spread_mean_, f.mean(0)) and np.allclose(det.spread_scale_, f.std(0))
+
+
+def test_spread_member_known_values():
+    W = np.array([[[0.0], [1.0], [3.0], [3.0]], [[0.0], [np.nan], [np.nan], [1.0]]])
+    f = latentlab.SeriesAnomalyDetector._log_spread(W)
+    assert f[0, 0] == pytest.approx(np.log(np.std([1.0, 2.0, 0.0]) + 1e-3))
+    assert np.isnan(f[1, 0])  # no two observed differences: no spread
+    det = latentlab.SeriesAnomalyDetector()
+    det.spread_mean_, det.spread_scale_ = np.array([np.log(1.0 + 1e-3)]), np.array([0.5])
+    flat = np.zeros((1, 5, 1))  # a stuck sensor: z = (log(1e-3) - log(1.001)) / 0.5, the same at every point
+    E = det._spread_errors(flat)
+    z = (np.log(1e-3) - np.log(1.001)) / 0.5
+    assert np.allclose(E, z**2)
+    spike = np.array([[[0.0], [0.0], [4.0], [0.0], [0.0]]])  # wilder than normal: the spike's points take the most
+    E = det._spread_errors(spike)
+    z = (np.log(np.std([0.0, 4.0, -4.0, 0.0]) + 1e-3) - np.log(1.001)) / 0.5
+    assert E.mean() == pytest.approx(z**2) and int(np.argmax(E[0, :, 0])) == 2
+    assert E[0, 0, 0] < E[0, 1, 0] < E[0, 2, 0]
+    assert np.isnan(det._spread_errors(W[1:])).all()  # missing stays missing
+
+
+def test_spread_member_finds_a_flatline_reconstruction_misses():
+    train, test = seasonal(400, 0), seasonal(300, 1)
+    test[120:150] = test[120]  # a stuck sensor for a window and a half
+    labels = np.zeros(300, int)
+    labels[120:150] = 1
+    without = latentlab.SeriesAnomalyDetector(spread_weight=0.0, **FAST).fit(train)
+    with_spread = latentlab.SeriesAnomalyDetector(**FAST).fit(train)
+    auc_without = ts.step_metrics(labels, without.anomaly_score(test))["roc_auc"]
+    auc_with = ts.step_metrics(labels, with_spread.anomaly_score(test))["roc_auc"]
+    assert auc_with > 0.95 and auc_with > auc_without + 0.05
+    scores = with_spread.anomaly_score(test)
+    assert np.median(scores[125:145]) > np.quantile(scores[:100], 0.99)
+    # a window of 2 steps has no spread: the member is left out
+    short = latentlab.SeriesAnomalyDetector(window=2, pca_weight=0.0, recurrent_weight=0.0, epochs=2).fit(train)
+    assert short.spread_mean_ is None and len(short._member_weights()) == 1
 
 
 def test_recurrent_member_epochs_rule_and_weight():
@@ -72,7 +111,8 @@ def test_recurrent_member_epochs_rule_and_weight():
     assert len(det.recurrent_.history) == 334
     long = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, recurrent_epochs=3, random_state=0).fit(x)
     assert len(long.recurrent_.history) == 3
-    off = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, recurrent_weight=0.0, random_state=0).fit(x)
+    off = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, recurrent_weight=0.0, spread_weight=0.0,
+                                          random_state=0).fit(x)
     assert off.recurrent_ is None and len(off._member_errors(ts.sliding_windows(off._scaled(x[:, None]), 16))) == 1
     # the trained member reconstructs the shape of held-out windows far better than predicting zeros
     y = seasonal(200, 1)
@@ -99,20 +139,22 @@ def test_pca_member_finds_a_level_shift_the_centred_autoencoder_misses():
 def test_save_load_without_pca_and_damaged_arrays(tmp_path):
     train, test = seasonal(300, 0), seasonal(200, 1)
     test[50] += 3.0
-    det = latentlab.SeriesAnomalyDetector(pca_weight=0.0, recurrent_weight=0.0, ae_normalisation=None, **FAST).fit(train)
+    det = latentlab.SeriesAnomalyDetector(pca_weight=0.0, recurrent_weight=0.0, spread_weight=0.0, ae_normalisation=None,
+                                          **FAST).fit(train)
     assert det.ae_normalisation_ == det.normalisation_ == "raw"
     det.save(tmp_path / "d")
     again = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
     assert np.array_equal(again.anomaly_score(test), det.anomaly_score(test))
     assert int(np.argmax(again.anomaly_score(test))) == 50
     assert not (tmp_path / "d" / "recurrent").exists()
-    # a folder from before the recurrent member (no "recurrent" in detector.json) loads and scores the same
+    # a folder from before the recurrent and spread members (neither in detector.json) loads and scores the same
     doc = json.loads((tmp_path / "d" / "detector.json").read_text())
     del doc["recurrent"], doc["params"]["recurrent_weight"], doc["params"]["recurrent_hidden"]
-    del doc["params"]["recurrent_epochs"]
+    del doc["params"]["recurrent_epochs"], doc["spread"], doc["params"]["spread_weight"]
     (tmp_path / "d" / "detector.json").write_text(json.dumps(doc))
     older = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
     assert older.recurrent_ is None and older.recurrent_weight == 0.0
+    assert older.spread_mean_ is None and older.spread_weight == 0.0
     assert np.array_equal(older.anomaly_score(test), det.anomaly_score(test))
     (tmp_path / "d" / "arrays.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ModelFileError):
@@ -125,6 +167,24 @@ def test_save_load_without_pca_and_damaged_arrays(tmp_path):
 def test_bad_member_parameters_get_clear_errors():
     x = seasonal(200, 0)
     for bad in (dict(pca_weight=-1.0), dict(pca_variance=1.5), dict(ae_normalisation="heldout"),
-                dict(recurrent_weight=-0.5), dict(recurrent_hidden=0), dict(recurrent_epochs=0)):
+                dict(recurrent_weight=-0.5), dict(recurrent_hidden=0), dict(recurrent_epochs=0),
+                dict(spread_weight=-1.0)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             latentlab.SeriesAnomalyDetector(**bad, epochs=1).fit(x)
+
+
+def test_spread_member_is_saved_and_checked_on_load(fitted, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    train, det = fitted
+    test = seasonal(200, 1)
+    test[60:90] = test[60]
+    det.save(tmp_path / "d")
+    again = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
+    assert np.array_equal(again.spread_scale_, det.spread_scale_) and again.spread_weight == 0.5
+    assert np.array_equal(again.anomaly_score(test), det.anomaly_score(test))
+    arrays = load_file(tmp_path / "d" / "arrays.safetensors")
+    arrays["spread_scale"] = np.array([np.nan])
+    save_file(arrays, tmp_path / "d" / "arrays.safetensors")
+    with pytest.raises(ModelFileError, match="spread"):
+        latentlab.SeriesAnomalyDetector.load(tmp_path / "d")

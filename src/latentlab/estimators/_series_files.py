@@ -26,7 +26,7 @@ class SeriesFilesMixin:
             "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
             "window": self.window_, "normalisation": self.normalisation_, "threshold": self.threshold_,
             "ae_normalisation": self.ae_normalisation_, "n_components": self.n_components_,
-            "recurrent": self.recurrent_ is not None,
+            "recurrent": self.recurrent_ is not None, "spread": self.spread_mean_ is not None,
             "member_center": list(self.member_center_), "member_scale": list(self.member_scale_),
             "center": self.center_.tolist(), "scale": self.scale_.tolist(), "n_features": self.n_features_in_,
             "feature_names": None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
@@ -37,6 +37,8 @@ class SeriesFilesMixin:
         arrays = {f"position_scale_{k}": np.ascontiguousarray(p) for k, p in enumerate(self.position_scale_)}
         if self.n_components_ > 0:
             arrays.update(pca_mean=self.pca_mean_, pca_components=np.ascontiguousarray(self.pca_components_))
+        if self.spread_mean_ is not None:
+            arrays.update(spread_mean=self.spread_mean_, spread_scale=self.spread_scale_)
 
         def write(folder: Path) -> None:
             self.model_.save(folder / "model")
@@ -66,6 +68,11 @@ class SeriesFilesMixin:
                 raise TypeError("recurrent is not true or false")
             if not recurrent:
                 params["recurrent_weight"] = 0.0
+            spread = doc.get("spread", False)  # nor before the spread member
+            if not isinstance(spread, bool):
+                raise TypeError("spread is not true or false")
+            if not spread:
+                params["spread_weight"] = 0.0
             det = cls(**params)
             det.window_, det.normalisation_ = int(doc["window"]), str(doc["normalisation"])
             det.threshold_, det.n_features_in_ = float(doc["threshold"]), int(doc["n_features"])
@@ -76,7 +83,7 @@ class SeriesFilesMixin:
             det.ae_normalisation_, det.n_components_ = str(doc["ae_normalisation"]), int(doc["n_components"])
             det.member_center_ = [float(v) for v in doc["member_center"]]
             det.member_scale_ = [float(v) for v in doc["member_scale"]]
-            n_members = 1 + (det.n_components_ > 0) + recurrent
+            n_members = 1 + (det.n_components_ > 0) + recurrent + spread
             if len(det.member_center_) != n_members or len(det.member_scale_) != n_members:
                 raise ValueError("member_center and member_scale do not match the members")
             if not (path / ARRAYS).is_file():
@@ -92,6 +99,14 @@ class SeriesFilesMixin:
                 width = det.window_ * det.n_features_in_
                 if det.pca_mean_.shape != (width,) or det.pca_components_.shape != (det.n_components_, width):
                     raise ValueError("the PCA arrays do not match the window and channels")
+            det.spread_mean_ = det.spread_scale_ = None
+            if spread:
+                det.spread_mean_, det.spread_scale_ = arrays["spread_mean"], arrays["spread_scale"]
+                channels = (det.n_features_in_,)
+                if det.spread_mean_.shape != channels or det.spread_scale_.shape != channels or not (
+                    np.all(np.isfinite(det.spread_mean_)) and np.all(det.spread_scale_ > 0)
+                ):
+                    raise ValueError(f"the spread arrays are not finite arrays of shape {channels}")
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{file} is damaged ({exc}); save the detector again.") from None
         if doc.get("feature_names"):

@@ -1,7 +1,8 @@
 """The scoring members of :class:`~latentlab.estimators.series.SeriesAnomalyDetector` beside its autoencoder.
 
-PCA on the windows, the recurrent member, the per-position scaling of point
-errors and the mix of a point's own error with its window's mean.
+PCA on the windows, the recurrent member, the spread member, the per-position
+scaling of point errors and the mix of a point's own error with its window's
+mean.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ PCA_CHUNK = 256  # rows per PCA product, the last chunk padded: a window's error
 #: Training of the recurrent member: the budget of the hand-written LSTM baseline of benchmarks/timeseries.py
 #: (the estimator's usual 120 epochs gave a short series a few hundred updates, too few on the development series).
 RECURRENT_LR, RECURRENT_BATCH, RECURRENT_MIN_EPOCHS, RECURRENT_MIN_STEPS = 1e-3, 64, 30, 1000
+#: The spread member: a window's spread is the standard deviation of its first differences (in training standard
+#: deviations), plus SPREAD_EPS before the log, so that a flat window (a stuck sensor) is finite and far below normal.
+SPREAD_EPS = 1e-3
+SPREAD_MIN_SCALE = 0.05  # floor of the training windows' log-spread standard deviation: a near-constant spread
+SPREAD_MIN_WINDOW = 3  # a window needs two differences to have a spread
 
 
 class SeriesMembersMixin:
@@ -80,6 +86,46 @@ class SeriesMembersMixin:
         self.pca_mean_ = np.ascontiguousarray(pca.mean_, dtype=np.float64)
         self.pca_components_ = np.ascontiguousarray(pca.components_, dtype=np.float64)
         self.n_components_ = int(pca.n_components_)
+
+    @staticmethod
+    def _log_spread(W: np.ndarray) -> np.ndarray:
+        """``(n, F)``: log of each window's spread per channel (see ``SPREAD_EPS``); NaN with fewer than two
+        observed differences."""
+        d = np.diff(W, axis=1)
+        ok = np.isfinite(d).sum(axis=1) >= 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            spread = np.nanstd(np.where(ok[:, None, :], d, 0.0), axis=1)
+        return np.where(ok, np.log(spread + SPREAD_EPS), np.nan)
+
+    def _fit_spread(self, W: np.ndarray) -> None:
+        """The spread member's reference: the mean and standard deviation of the training windows' log spread."""
+        f = self._log_spread(W)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a channel with no window of two differences
+            mean, scale = np.nanmean(f, axis=0), np.nanstd(f, axis=0)
+        self.spread_mean_ = np.nan_to_num(mean).astype(np.float64)
+        self.spread_scale_ = np.maximum(np.nan_to_num(scale, nan=1.0), SPREAD_MIN_SCALE).astype(np.float64)
+
+    def _spread_errors(self, W: np.ndarray) -> np.ndarray:
+        """The spread member's point errors ``(n, w, F)``: the squared z-score ``z`` of the window's log spread
+        against the training windows, spread over its points so that their mean is ``z**2``.
+
+        A window flatter than normal (``z <= 0``: a stuck sensor) gives every point the same share. A window
+        wilder than normal gives each point a share in proportion to the squared deviations of the two
+        differences it takes part in, so a spike scores at its own steps, not across its whole window.
+        """
+        z = ((self._log_spread(W) - self.spread_mean_) / self.spread_scale_)[:, None, :]  # (n, 1, F)
+        d = np.diff(W, axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            dev = np.nan_to_num((d - np.nanmean(d, axis=1, keepdims=True)) ** 2)  # (n, w - 1, F)
+        part = np.zeros(W.shape)
+        part[:, :-1] += dev
+        part[:, 1:] += dev
+        total = part.sum(axis=1, keepdims=True)
+        share = np.where(total > 0, part / np.where(total > 0, total, 1.0) * W.shape[1], 1.0)
+        return np.where(z > 0, share, 1.0) * z**2
 
     @staticmethod
     def _position_scale(E: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from ..models.fitting import ArrayInput, fit_model
 from ..training.options import TrainConfig
 from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin
 from ._series_files import SeriesFilesMixin
-from ._series_members import SeriesMembersMixin
+from ._series_members import SPREAD_MIN_WINDOW, SeriesMembersMixin
 from ._stream import SeriesStreamMixin
 
 AUTO_HOLDOUT = 0.25  # the later part of the training windows that judges the normalisation
@@ -26,12 +26,14 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
     """Anomaly detection on one long series (or a few channels) with an autoencoder on its windows.
 
     The series is scaled per channel (training mean and standard deviation)
-    and cut into windows of ``window`` steps (stride 1). Three members score
+    and cut into windows of ``window`` steps (stride 1). Four members score
     each window: an autoencoder trained on centred windows (their shape,
     ``ae_normalisation``), PCA on windows at ``normalisation`` (by default
     raw, so the level counts, unless the series drifts), with ``pca_weight``,
-    and a small LSTM autoencoder on the autoencoder's windows, with
-    ``recurrent_weight``.
+    a small LSTM autoencoder on the autoencoder's windows, with
+    ``recurrent_weight``, and the spread member, with ``spread_weight``: how
+    unusual the window's variability is against the training windows, which
+    finds what reconstruction misses, a stuck sensor's flat-line above all.
     Each member's squared point errors are divided by their training mean at
     the same position of the window and channel (window edges reconstruct
     worse); a point's value is half that plus half its channel's mean in the
@@ -74,6 +76,12 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         Width of the recurrent member's LSTM.
     recurrent_epochs : int or None, default=None
         Epochs of the recurrent member; None takes the rule above.
+    spread_weight : float >= 0, default=0.5
+        Weight of the spread member. A window's spread is the standard
+        deviation of its first differences, per channel; its point errors
+        are the squared z-score of the log spread against the training
+        windows, at every point of the window. 0 leaves it out; windows
+        shorter than 3 steps have no spread, and then it is left out too.
     contamination : float in (0, 0.5), default=0.01
         The threshold is the ``1 - contamination`` quantile of the training
         steps' scores.
@@ -95,6 +103,9 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         Components of the PCA member (0 when ``pca_weight=0``).
     recurrent_ : model or None
         The recurrent member (None when ``recurrent_weight=0``).
+    spread_mean_, spread_scale_ : ndarray of shape (n_features,) or None
+        Mean and standard deviation of the training windows' log spread per
+        channel (None when the spread member is left out).
     threshold_ : float
         Step scores above it are anomalies (``predict`` gives 1).
     decision_scores_ : ndarray of shape (n_steps,)
@@ -127,6 +138,7 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         "recurrent_weight": [Interval(Real, 0, None, closed="left")],
         "recurrent_hidden": [Interval(Integral, 1, None, closed="left")],
         "recurrent_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "spread_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -140,6 +152,7 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         recurrent_weight: float = 1.0,
         recurrent_hidden: int = 32,
         recurrent_epochs: int | None = None,
+        spread_weight: float = 0.5,
         family: str = "ae",
         latent_dim: int = 8,
         architecture: str = "mlp",
@@ -161,6 +174,7 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         self.recurrent_weight = recurrent_weight
         self.recurrent_hidden = recurrent_hidden
         self.recurrent_epochs = recurrent_epochs
+        self.spread_weight = spread_weight
         self.family = family
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -239,13 +253,15 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
 
     def _members(self) -> list[tuple[float, object]]:
         """``(weight, errors)`` of each member used, in the order of their standardisation: the autoencoder,
-        PCA, the recurrent one; ``errors(W)`` gives its raw point errors ``(n, w, F)``."""
+        PCA, the recurrent one, the spread one; ``errors(W)`` gives its raw point errors ``(n, w, F)``."""
         out = [(1.0, lambda W: self._point_errors(self.model_, W, self.ae_normalisation_))]
         if self.n_components_ > 0:
             out.append((float(self.pca_weight), self._pca_errors))
         if self.recurrent_ is not None:
             out.append((float(self.recurrent_weight),
                         lambda W: self._point_errors(self.recurrent_, W, self.ae_normalisation_, seq=True)))
+        if self.spread_mean_ is not None:
+            out.append((float(self.spread_weight), self._spread_errors))
         return out
 
     def _member_errors(self, W: np.ndarray) -> list[np.ndarray]:
@@ -315,6 +331,9 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         self.recurrent_ = None
         if self.recurrent_weight > 0:
             self.recurrent_ = self._fit_recurrent(Z)
+        self.spread_mean_ = self.spread_scale_ = None
+        if self.spread_weight > 0 and self.window_ >= SPREAD_MIN_WINDOW:
+            self._fit_spread(W)
         self.position_scale_, self.member_center_, self.member_scale_ = [], [], []
         for E in self._member_errors(W):  # each member's standardisation, from its training step scores
             ref = self._position_scale(E)
