@@ -345,6 +345,16 @@ VARIANTS = {
 }
 
 
+def metrics(y: np.ndarray, step: np.ndarray, win: np.ndarray, own: int, window: int) -> list[float]:
+    """Step ROC-AUC, step AP, window ROC-AUC (NaN when every window holds an event) and VUS-PR of one run."""
+    m = ts.step_metrics(y, step)
+    try:
+        w_auc = ts.window_roc_auc(y, win, own)
+    except latentlab.DataError:
+        w_auc = float("nan")
+    return [m["roc_auc"], m["average_precision"], w_auc, ts.vus_pr(y, step, 2 * window)]
+
+
 def cpu_model() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
@@ -386,27 +396,32 @@ def run(split: str, variants: list[str], baselines: bool) -> None:
                 method = cls(window, how).fit(train)
             fit_cpu = time.process_time() - t0
             own = method.det.window_ if cls is Latentlab else window  # a variant may cut other windows
-            per = []
-            for xt, y, _ in runs:
-                step, win = method.score(xt)
-                m = ts.series_metrics(y, step, win, own, max_buffer=2 * window)
-                per.append([m["step_roc_auc"], m["step_average_precision"], m["window_roc_auc"], m["vus_pr"]])
-            results.setdefault(label, {})[name] = np.mean(per, axis=0)
+            per = [metrics(y, *method.score(xt), own, window) for xt, y, _ in runs]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a series whose every window holds an event
+                results.setdefault(label, {})[name] = np.nanmean(per, axis=0)
             cost[label] = cost.get(label, 0.0) + fit_cpu
             if label.startswith("latentlab"):
                 det = method.det
                 extra = f" (normalisation {det.normalisation_}, window {det.window_})"
             else:
                 extra = ""
-            print(f"  {label:<22} step AUC {per and np.mean([p[0] for p in per]):.3f}  "
-                  f"window AUC {np.mean([p[2] for p in per]):.3f}  fit {fit_cpu:.1f} CPU s{extra}", flush=True)
+            r = results[label][name]
+            print(f"  {label:<22} step AUC {r[0]:.3f}  window AUC {r[2]:.3f}  fit {fit_cpu:.1f} CPU s{extra}",
+                  flush=True)
     for k, metric in enumerate(("step ROC-AUC", "step AP", "window ROC-AUC", "VUS-PR")):
         print(f"\n## {metric} ({split} series, mean over seeds)\n")
         print("| method | " + " | ".join(names) + " | mean |")
         print("|---|" + "---|" * (len(names) + 1))
         for label, per in results.items():
-            vals = [per[n][k] for n in names]
-            print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in vals) + f" | **{np.mean(vals):.3f}** |")
+            vals = np.array([per[n][k] for n in names])
+            ok = np.isfinite(vals)
+            note = "" if ok.all() else f" ({ok.sum()} series)"
+            print(f"| {label} | " + " | ".join(f"{v:.3f}" if np.isfinite(v) else "-" for v in vals)
+                  + f" | **{np.mean(vals[ok]):.3f}**{note} |")
+    if any(not np.isfinite(per[n][2]) for per in results.values() for n in names):
+        print("\n(-: every window of that series holds a planted event in every seed, so window ROC-AUC is undefined "
+              "there; the window mean is over the other series.)")
     print("\n## fit cost (process CPU seconds, all series together; shared machine)\n")
     for label, c in cost.items():
         print(f"- {label}: {c:.1f}")

@@ -225,6 +225,10 @@ def test_metrics_known_values():
         ts.step_metrics(np.zeros(5), np.arange(5.0))
     with pytest.raises(DataError, match="5 labels but 4"):
         ts.step_metrics(np.zeros(5), np.arange(4.0))
+    # every window of 3 holds an anomalous step: no normal window to rank, a clear error, not sklearn's
+    with pytest.raises(DataError, match="every window of 3 steps holds an anomalous step"):
+        ts.window_roc_auc([0, 0, 1, 0, 0, 1, 0], np.arange(5.0), 3)
+    assert ts.window_roc_auc(y, np.r_[1, 1, 1, 1, 0, 1, 1, 1.0], 3) == 1.0
 
 
 def test_windows_helper_matches_sliding_windows():

@@ -236,6 +236,11 @@ def window_labels(labels, window: int) -> np.ndarray:
 def window_roc_auc(labels, window_scores, window: int) -> float:
     """ROC-AUC of per-window scores against :func:`window_labels` of per-step ``labels``."""
     y = window_labels(labels, window)
+    if len(y) and y.min() == 1:
+        raise DataError(
+            f"every window of {window} steps holds an anomalous step, so no window is normal and window ROC-AUC "
+            "is undefined; use a shorter window, or score at the step level."
+        )
     return float(roc_auc_score(*_labels_scores(y, window_scores)))
 
 
