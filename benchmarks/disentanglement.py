@@ -90,6 +90,13 @@ GRID = {
     "factorvae (gamma 30, beta 4, anneal)": lambda: latentlab.FactorVAE(
         gamma=30.0, beta=4.0, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
     ),
+    # Fifth round: a discriminator that keeps up (the probe saw dependence the model's own D had lost track of).
+    "factorvae (gamma 60, anneal, 5 D steps)": lambda: latentlab.FactorVAE(
+        gamma=60.0, disc_lr=1e-3, disc_steps=5, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
+    "factorvae (gamma 30, anneal, 5 D steps)": lambda: latentlab.FactorVAE(
+        gamma=30.0, disc_lr=1e-3, disc_steps=5, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
     "dipvae (i, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="i", lambda_od=10.0, **COMMON),
     "dipvae (ii, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="ii", lambda_od=10.0, **COMMON),
 }

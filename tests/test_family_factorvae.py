@@ -105,8 +105,26 @@ def test_config_checks():
         latentlab.FactorVAE(disc_lr=0.0)
     with pytest.raises(ConfigError, match="iw_samples"):
         latentlab.FactorVAE(iw_samples=3)
+    with pytest.raises(ConfigError, match="disc_steps"):
+        latentlab.FactorVAE(disc_steps=0)
     cfg = latentlab.FactorVAE(disc_hidden=(5, 6)).config
     assert type(cfg).from_dict(cfg.to_dict()) == cfg
+    old = cfg.to_dict()
+    del old["disc_steps"]  # a file from before the option: one step, as then
+    assert type(cfg).from_dict(old).disc_steps == 1
+
+
+def test_disc_steps_discriminator_steps_per_model_step():
+    m = latentlab.FactorVAE(input_shape=(3,), latent_dim=2, hidden=(4,), disc_hidden=(8,), disc_steps=3)
+    step = DiscriminatorStep(m)
+    step.on_train_begin(None)
+    for _ in range(2):
+        step.on_batch_end(None, Batch(torch.randn(16, 3)), None)
+    states = list(step.optimizer.state.values())
+    assert states and all(int(v["step"]) == 6 for v in states)  # 3 Adam steps after each of the 2 batches
+    logs = {}
+    step.on_epoch_end(None, 0, logs)
+    assert 0.0 <= logs["discriminator_accuracy"] <= 1.0
 
 
 @pytest.fixture(scope="module")

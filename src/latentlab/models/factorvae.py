@@ -11,9 +11,10 @@ The discriminator is a submodule (saved with the weights) that the model's
 optimizer never sees: its parameters do not require gradients, so the VAE
 loss moves only the encoder and decoder through it. It is trained by
 :class:`DiscriminatorStep`, a callback the model hands to the one trainer
-(``training_callbacks``), which after each of the VAE's steps takes one Adam
-step (lr ``disc_lr``, betas (0.5, 0.9) as in the paper) on the binary
-cross-entropy of fresh draws of the same batch and their permutation. Its
+(``training_callbacks``), which after each of the VAE's steps takes
+``disc_steps`` Adam steps (one by default; lr ``disc_lr``, betas (0.5, 0.9)
+as in the paper) on the binary cross-entropy of fresh draws of the same
+batch and their permutation. Its
 optimizer state is kept in training checkpoints.
 
 Built on :class:`~latentlab.models.vae.VAEConfig`, so ``beta`` (the KL
@@ -78,12 +79,15 @@ class FactorVAEConfig(VAEConfig):
         Widths of the discriminator's hidden layers (leaky ReLU 0.2).
     disc_lr : float
         Learning rate of the discriminator's Adam.
+    disc_steps : int
+        Discriminator steps after each of the VAE's steps (1 in the paper), each on fresh draws of the batch.
     """
 
     family = "factorvae"
     gamma: float = 10.0
     disc_hidden: tuple[int, ...] = (256, 256)
     disc_lr: float = 1e-4
+    disc_steps: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.disc_hidden, list):
@@ -100,6 +104,7 @@ class FactorVAEConfig(VAEConfig):
             raise ConfigError("disc_hidden must be a non-empty tuple of layer sizes, e.g. (256, 256).")
         for i, h in enumerate(self.disc_hidden):
             check_positive_int(f"disc_hidden[{i}]", h)
+        check_positive_int("disc_steps", self.disc_steps)
         if self.iw_samples > 1:
             raise ConfigError("factorvae adds its TC term to the ELBO; the IWAE bound (iw_samples > 1) is not used.")
         if self.n_classes > 0:
@@ -107,7 +112,8 @@ class FactorVAEConfig(VAEConfig):
 
 
 class DiscriminatorStep(Callback):
-    """One Adam step of the FactorVAE discriminator after each of the model's steps; logs its loss and accuracy."""
+    """``disc_steps`` Adam steps of the FactorVAE discriminator after each of the model's steps; logs its loss
+    and accuracy."""
 
     def __init__(self, model: FactorVAE):
         self.model = model
@@ -121,22 +127,23 @@ class DiscriminatorStep(Callback):
 
     def on_batch_end(self, trainer, batch, out) -> None:
         m, D = self.model, self.model.discriminator
-        with torch.no_grad():
-            z = m.posterior(m.corrupt(batch.x), batch.y).rsample()  # (B, L) fresh draws of this batch
-            zp = permute_dims(z)
-        D.requires_grad_(True)
-        try:
-            with torch.enable_grad():
-                lj, lp = D(z).squeeze(1), D(zp).squeeze(1)  # (B,), (B,)
-                loss = discriminator_loss(lj, lp)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-        finally:
-            D.requires_grad_(False)
-        n = len(z)
-        correct = (lj > 0).sum() + (lp <= 0).sum()
-        self._sums += torch.stack([loss.detach().cpu() * 2 * n, correct.cpu().float(), torch.tensor(2.0 * n)])
+        for _ in range(int(m.config.disc_steps)):
+            with torch.no_grad():
+                z = m.posterior(m.corrupt(batch.x), batch.y).rsample()  # (B, L) fresh draws of this batch
+                zp = permute_dims(z)
+            D.requires_grad_(True)
+            try:
+                with torch.enable_grad():
+                    lj, lp = D(z).squeeze(1), D(zp).squeeze(1)  # (B,), (B,)
+                    loss = discriminator_loss(lj, lp)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    self.optimizer.step()
+            finally:
+                D.requires_grad_(False)
+            n = len(z)
+            correct = (lj > 0).sum() + (lp <= 0).sum()
+            self._sums += torch.stack([loss.detach().cpu() * 2 * n, correct.cpu().float(), torch.tensor(2.0 * n)])
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
         loss, correct, n = self._sums.tolist()
