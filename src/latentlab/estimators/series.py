@@ -89,7 +89,7 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         As in :class:`~latentlab.AutoencoderTransformer`: any registered
         family ('ae' with ``architecture='mlp'`` by default, 'conv' for a 1-D
         convolutional autoencoder over the window, 'seq_ae' or 'seq_vae').
-        The defaults were chosen on validation series in
+        The defaults were chosen on the development series of
         ``benchmarks/timeseries.py`` (see docs/timeseries.md).
 
     Attributes
