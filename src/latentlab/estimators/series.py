@@ -78,10 +78,12 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         Epochs of the recurrent member; None takes the rule above.
     spread_weight : float >= 0, default=0.5
         Weight of the spread member. A window's spread is the standard
-        deviation of its first differences, per channel; its point errors
-        are the squared z-score of the log spread against the training
-        windows, at every point of the window. 0 leaves it out; windows
-        shorter than 3 steps have no spread, and then it is left out too.
+        deviation of its first differences, per channel; its error is the
+        squared z-score of the log spread against the training windows,
+        given evenly to the points of a window flatter than normal and, in a
+        wilder one, by each point's part in the differences (so a spike
+        scores at its own steps). 0 leaves it out; windows shorter than 3
+        steps have no spread, and then it is left out too.
     contamination : float in (0, 0.5), default=0.01
         The threshold is the ``1 - contamination`` quantile of the training
         steps' scores.
