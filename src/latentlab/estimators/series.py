@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..apps import timeseries as ts
-from ..errors import DataError, DataWarning
+from ..errors import DataError
 from ..models.fitting import ArrayInput, fit_model
 from ..training.options import TrainConfig
 from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin
@@ -252,47 +252,6 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
             fit_model(model, ArrayInput(X, mask=mask), TrainConfig.from_kwargs(**opts))
         model.row_invariant = True  # a window's error never depends on the windows it is scored with
         return model
-
-    def _members(self) -> list[tuple[float, object]]:
-        """``(weight, errors)`` of each member used, in the order of their standardisation: the autoencoder,
-        PCA, the recurrent one, the spread one; ``errors(W)`` gives its raw point errors ``(n, w, F)``."""
-        out = [(1.0, lambda W: self._point_errors(self.model_, W, self.ae_normalisation_))]
-        if self.n_components_ > 0:
-            out.append((float(self.pca_weight), self._pca_errors))
-        if self.recurrent_ is not None:
-            out.append((float(self.recurrent_weight),
-                        lambda W: self._point_errors(self.recurrent_, W, self.ae_normalisation_, seq=True)))
-        if self.spread_mean_ is not None:
-            out.append((float(self.spread_weight), self._spread_errors))
-        return out
-
-    def _member_errors(self, W: np.ndarray) -> list[np.ndarray]:
-        """Raw point errors ``(n, w, F)`` of each member used."""
-        return [errors(W) for _, errors in self._members()]
-
-    def _member_weights(self) -> list[float]:
-        """The weights of the members of :meth:`_member_errors`, in its order."""
-        return [weight for weight, _ in self._members()]
-
-    def _errors(self, W: np.ndarray) -> np.ndarray:
-        """The members' mixed point values, each standardised by its training step scores, weighted, added."""
-        total = None
-        for k, (weight, errors) in enumerate(self._members()):
-            part = weight * (self._mix(errors(W), self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
-            total = part if total is None else total + part
-        return total
-
-    def _point_errors(self, model, W: np.ndarray, how: str, seq: bool = False) -> np.ndarray:
-        """Point-wise squared errors ``(n, w, F)`` of scaled windows ``W``; NaN where a point is missing."""
-        Z = ts.normalise_windows(W, how)
-        if len(Z) == 0:
-            return np.zeros((0, *W.shape[1:]))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)  # anomalies lie outside the training range on purpose
-            R = model.reconstruct(self._layout(Z, seq)).astype(np.float64)
-        n, w, f = Z.shape
-        R = R.reshape(n, w, f) if R.ndim == 3 else R.reshape(n, f, w).transpose(0, 2, 1)  # seq | flat (F, w)
-        return (R - Z) ** 2  # NaN stays NaN
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
