@@ -97,9 +97,16 @@ GRID = {
     "factorvae (gamma 30, anneal, 5 D steps)": lambda: latentlab.FactorVAE(
         gamma=30.0, disc_lr=1e-3, disc_steps=5, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
     ),
+    # Sixth round: the VAE's learning rate below the shared recipe's 2e-3 (the paper trains at 1e-4), FIT_OVERRIDES.
+    "factorvae (gamma 60, anneal, lr 1e-3)": MODELS["factorvae"],
+    "factorvae (gamma 60, anneal, lr 5e-4)": MODELS["factorvae"],
     "dipvae (i, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="i", lambda_od=10.0, **COMMON),
     "dipvae (ii, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="ii", lambda_od=10.0, **COMMON),
 }
+
+
+#: Training options that differ from FIT for a grid entry (by name).
+FIT_OVERRIDES = {"factorvae (gamma 60, anneal, lr 1e-3)": {"lr": 1e-3}, "factorvae (gamma 60, anneal, lr 5e-4)": {"lr": 5e-4}}
 
 
 def cpu_model() -> str:
@@ -119,7 +126,7 @@ def reconstruction_nats(model, X: np.ndarray) -> float:
     return float(-(X * np.log(R) + (1 - X) * np.log(1 - R)).reshape(len(X), -1).sum(1).mean())
 
 
-def run_one(make, seed: int, train, test, epochs: int, n_dci: int = 2_000) -> dict[str, float]:
+def run_one(make, seed: int, train, test, epochs: int, n_dci: int = 2_000, fit: dict | None = None) -> dict[str, float]:
     torch.manual_seed(seed)
     model = make()
     t0 = time.process_time()
@@ -127,7 +134,7 @@ def run_one(make, seed: int, train, test, epochs: int, n_dci: int = 2_000) -> di
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a collapsed dimension or two is expected with beta > 1
-        model.fit(train.flat(), epochs=epochs, seed=seed, verbose=False, **FIT)
+        model.fit(train.flat(), epochs=epochs, seed=seed, verbose=False, **{**FIT, **(fit or {})})
     cpu = time.process_time() - t0
     Z = model.encode(test.flat())
     return {
@@ -190,7 +197,7 @@ def main() -> None:
         train = latentlab.load_shapes(args.n_train, size=32, seed=seed)
         test = latentlab.load_shapes(args.n_test, size=32, seed=10_000 + seed)
         for name, make in models.items():
-            r = run_one(make, seed, train, test, args.epochs, args.n_dci)
+            r = run_one(make, seed, train, test, args.epochs, args.n_dci, FIT_OVERRIDES.get(name))
             results[name].append(r)
             print(f"  seed {seed} {name:<22} " + " ".join(f"{k} {v:.3f}" for k, v in r.items()), flush=True)
             if args.out:  # after every run, so that an interrupted run keeps what it measured
