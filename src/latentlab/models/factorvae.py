@@ -80,7 +80,7 @@ class FactorVAEConfig(VAEConfig):
     disc_lr : float
         Learning rate of the discriminator's Adam.
     disc_steps : int
-        Discriminator steps after each of the VAE's steps (1 in the paper), each on fresh draws of the batch.
+        Discriminator steps after each of the VAE's steps (1 in the paper), each on fresh draws of the batch's codes.
     """
 
     family = "factorvae"
@@ -127,23 +127,25 @@ class DiscriminatorStep(Callback):
 
     def on_batch_end(self, trainer, batch, out) -> None:
         m, D = self.model, self.model.discriminator
-        for _ in range(int(m.config.disc_steps)):
-            with torch.no_grad():
-                z = m.posterior(m.corrupt(batch.x), batch.y).rsample()  # (B, L) fresh draws of this batch
-                zp = permute_dims(z)
-            D.requires_grad_(True)
-            try:
+        with torch.no_grad():  # the encoder does not move during these steps: one posterior, fresh draws each step
+            q = m.posterior(m.corrupt(batch.x), batch.y)
+        D.requires_grad_(True)
+        try:
+            for _ in range(int(m.config.disc_steps)):
+                with torch.no_grad():
+                    z = q.rsample()  # (B, L)
+                    zp = permute_dims(z)
                 with torch.enable_grad():
                     lj, lp = D(z).squeeze(1), D(zp).squeeze(1)  # (B,), (B,)
                     loss = discriminator_loss(lj, lp)
                     self.optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     self.optimizer.step()
-            finally:
-                D.requires_grad_(False)
-            n = len(z)
-            correct = (lj > 0).sum() + (lp <= 0).sum()
-            self._sums += torch.stack([loss.detach().cpu() * 2 * n, correct.cpu().float(), torch.tensor(2.0 * n)])
+                n = len(z)
+                correct = (lj > 0).sum() + (lp <= 0).sum()
+                self._sums += torch.stack([loss.detach().cpu() * 2 * n, correct.cpu().float(), torch.tensor(2.0 * n)])
+        finally:
+            D.requires_grad_(False)
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
         loss, correct, n = self._sums.tolist()
