@@ -53,9 +53,13 @@ class SeriesMembersMixin:
 
     def _errors(self, W: np.ndarray) -> np.ndarray:
         """The members' mixed point values, each standardised by its training step scores, weighted, added."""
+        return self._standardised_sum(self._member_errors(W))
+
+    def _standardised_sum(self, member_errors: list[np.ndarray]) -> np.ndarray:
+        """:meth:`_errors` from the members' raw point errors (in the order of :meth:`_members`)."""
         total = None
-        for k, (weight, errors) in enumerate(self._members()):
-            part = weight * (self._mix(errors(W), self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
+        for k, (weight, E) in enumerate(zip(self._member_weights(), member_errors)):
+            part = weight * (self._mix(E, self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
             total = part if total is None else total + part
         return total
 

@@ -296,13 +296,14 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         if self.spread_weight > 0 and self.window_ >= SPREAD_MIN_WINDOW:
             self._fit_spread(W)
         self.position_scale_, self.member_center_, self.member_scale_ = [], [], []
-        for E in self._member_errors(W):  # each member's standardisation, from its training step scores
+        member_errors = self._member_errors(W)  # reconstructed once: for the standardisation and the scores
+        for E in member_errors:  # each member's standardisation, from its training step scores
             ref = self._position_scale(E)
             s = self._combine(ts.step_means(self._mix(E, ref), 0, len(xs)))
             self.position_scale_.append(ref)
             self.member_center_.append(float(np.nanmean(s)))
             self.member_scale_.append(max(float(np.nanstd(s)), 1e-12))
-        self.decision_scores_ = self._combine(self._step_scores(xs))
+        self.decision_scores_ = self._combine(ts.step_means(self._standardised_sum(member_errors), 0, len(xs)))
         self.threshold_ = float(np.nanquantile(self.decision_scores_, 1.0 - float(self.contamination)))
         self.reset_stream()
         return self
