@@ -63,16 +63,14 @@ class SeriesFilesMixin:
             raise ModelFileError(f"{file} is not a latentlab series detector (no format={FORMAT!r}).")
         try:
             params = {k: (tuple(v) if k == "hidden" else v) for k, v in doc["params"].items()}
-            recurrent = doc.get("recurrent", False)  # folders from before the recurrent member have none
-            if not isinstance(recurrent, bool):
-                raise TypeError("recurrent is not true or false")
-            if not recurrent:
-                params["recurrent_weight"] = 0.0
-            spread = doc.get("spread", False)  # nor before the spread member
-            if not isinstance(spread, bool):
-                raise TypeError("spread is not true or false")
-            if not spread:
-                params["spread_weight"] = 0.0
+            used = {}
+            for member in ("recurrent", "spread"):  # folders from before these members have no flag: left out
+                used[member] = doc.get(member, False)
+                if not isinstance(used[member], bool):
+                    raise TypeError(f"{member} is not true or false")
+                if not used[member]:
+                    params[f"{member}_weight"] = 0.0
+            recurrent, spread = used["recurrent"], used["spread"]
             det = cls(**params)
             det.window_, det.normalisation_ = int(doc["window"]), str(doc["normalisation"])
             det.threshold_, det.n_features_in_ = float(doc["threshold"]), int(doc["n_features"])
