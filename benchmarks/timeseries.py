@@ -104,8 +104,7 @@ PYDATASET = {"treering": ["treering"], "manaus": ["manaus"], "economics": ["pce"
 
 def seeds_of(name: str) -> range:
     """The injection seeds of one series: those of the split it was first in."""
-    first = next(split for split in ("validation", "seen_test", "seen_test2", "test") if name in SPLITS[split])
-    return SEEDS[first]
+    return next(seeds for split, seeds in SEEDS.items() if name in SPLITS[split])  # SEEDS is in split order
 TYPES = ("spike", "level_shift", "flatline", "noise_burst", "seasonal_break")
 
 
