@@ -135,10 +135,10 @@ class SeriesMembersMixin:
         self.n_components_ = int(pca.n_components_)
 
     @staticmethod
-    def _log_spread(W: np.ndarray) -> np.ndarray:
+    def _log_spread(W: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
         """``(n, F)``: log of each window's spread per channel (see ``SPREAD_EPS``); NaN with fewer than two
-        observed differences."""
-        d = np.diff(W, axis=1)
+        observed differences. ``d``: the windows' first differences, when the caller has them."""
+        d = np.diff(W, axis=1) if d is None else d
         ok = np.isfinite(d).sum(axis=1) >= 2
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -162,8 +162,8 @@ class SeriesMembersMixin:
         wilder than normal gives each point a share in proportion to the squared deviations of the two
         differences it takes part in, so a spike scores at its own steps, not across its whole window.
         """
-        z = ((self._log_spread(W) - self.spread_mean_) / self.spread_scale_)[:, None, :]  # (n, 1, F)
         d = np.diff(W, axis=1)
+        z = ((self._log_spread(W, d) - self.spread_mean_) / self.spread_scale_)[:, None, :]  # (n, 1, F)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             dev = np.nan_to_num((d - np.nanmean(d, axis=1, keepdims=True)) ** 2)  # (n, w - 1, F)
