@@ -15,7 +15,7 @@ DCI uses the first ``--n-dci`` of them (its boosted trees dominate the
 scoring cost).
 
     python benchmarks/disentanglement.py                 # the reported table (seeds 0, 1, 2)
-    python benchmarks/disentanglement.py --tune          # the hyperparameter search (seed 100)
+    python benchmarks/disentanglement.py --tune          # the hyperparameter search (seeds 100, 101, 102)
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from latentlab.apps.disentanglement import dci, factorvae_score, mig, sap
 COMMON = dict(latent_dim=10, hidden=(256, 128), likelihood="bernoulli", scaling="none")
 FIT = dict(batch_size=64, lr=2e-3, patience=None, restore_best=False, validation_split=0.0, lr_schedule="none")
 
-#: The compared models. The btcvae, factorvae and dipvae weights were chosen with --tune on seed 100.
+#: The compared models. The btcvae and dipvae weights were chosen with --tune on seed 100, factorvae's on the
+#: tuning seeds 100, 101 and 102 (the seventh round).
 MODELS = {
     "vae": lambda: latentlab.VAE(**COMMON),
     "beta-vae (4)": lambda: latentlab.VAE(beta=4.0, **COMMON),
@@ -43,12 +44,16 @@ MODELS = {
         beta=6.0, estimator="mss", kl_anneal="linear", kl_anneal_epochs=7, **COMMON
     ),
     "factorvae": lambda: latentlab.FactorVAE(
-        gamma=60.0, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+        gamma=10.0, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
     ),
     "dipvae": lambda: latentlab.DIPVAE(dip_type="i", lambda_od=10.0, **COMMON),
+    # Not part of the target: the VAE at half the shared learning rate, which on the tuning seeds lifted its MIG as
+    # much as factorvae's penalty did (FIT_OVERRIDES).
+    "vae (lr 1e-3)": lambda: latentlab.VAE(**COMMON),
 }
 
-#: What --tune tries (seed 100: its own training shapes and held-out shapes, never those of the report).
+#: What --tune tries (seeds 100, 101, 102: their own training and held-out shapes, never those of the report; the
+#: first six rounds used seed 100 alone).
 #: KL warm-up "anneal" is linear over the first third of the default 20 epochs.
 GRID = {
     "vae": MODELS["vae"],
@@ -98,15 +103,45 @@ GRID = {
         gamma=30.0, disc_lr=1e-3, disc_steps=5, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
     ),
     # Sixth round: the VAE's learning rate below the shared recipe's 2e-3 (the paper trains at 1e-4), FIT_OVERRIDES.
-    "factorvae (gamma 60, anneal, lr 1e-3)": MODELS["factorvae"],
-    "factorvae (gamma 60, anneal, lr 5e-4)": MODELS["factorvae"],
+    "factorvae (gamma 60, anneal, lr 1e-3)": lambda: latentlab.FactorVAE(
+        gamma=60.0, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
+    "factorvae (gamma 60, anneal, lr 5e-4)": lambda: latentlab.FactorVAE(
+        gamma=60.0, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
+    # Seventh round (tuning seeds 100, 101 and 102, means over them: one seed had been too noisy to choose by).
+    "factorvae (gamma 10, anneal)": lambda: latentlab.FactorVAE(
+        gamma=10.0, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
+    "factorvae (gamma 20, anneal)": lambda: latentlab.FactorVAE(
+        gamma=20.0, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
+    "factorvae (gamma 10, anneal, lr 1e-3)": lambda: latentlab.FactorVAE(
+        gamma=10.0, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
+    # A KL weight below 1: the KL to the N(0, I) prior pulls the aggregate posterior towards an isotropic Gaussian,
+    # which is factorised in every rotation (and in polar coordinates), so the TC term cannot tell a mixed code
+    # from an aligned one; a weaker pull leaves the code's marginals closer to the factors' (uniform) ones.
+    "factorvae (gamma 30, beta 0.5, anneal)": lambda: latentlab.FactorVAE(
+        gamma=30.0, beta=0.5, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
+    "factorvae (gamma 60, beta 0.5, anneal)": lambda: latentlab.FactorVAE(
+        gamma=60.0, beta=0.5, disc_lr=1e-3, kl_anneal="linear", kl_anneal_epochs=7, **COMMON
+    ),
+    # The VAE at factorvae's lower rate: whether a gain there is the rate's rather than the TC penalty's.
+    "vae (lr 1e-3)": MODELS["vae (lr 1e-3)"],
     "dipvae (i, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="i", lambda_od=10.0, **COMMON),
     "dipvae (ii, lambda_od 10)": lambda: latentlab.DIPVAE(dip_type="ii", lambda_od=10.0, **COMMON),
 }
 
 
 #: Training options that differ from FIT for a grid entry (by name).
-FIT_OVERRIDES = {"factorvae (gamma 60, anneal, lr 1e-3)": {"lr": 1e-3}, "factorvae (gamma 60, anneal, lr 5e-4)": {"lr": 5e-4}}
+FIT_OVERRIDES = {
+    "factorvae (gamma 60, anneal, lr 1e-3)": {"lr": 1e-3},
+    "factorvae (gamma 60, anneal, lr 5e-4)": {"lr": 5e-4},
+    "factorvae (gamma 10, anneal, lr 1e-3)": {"lr": 1e-3},
+    "vae (lr 1e-3)": {"lr": 1e-3},
+}
 
 
 def cpu_model() -> str:
@@ -186,7 +221,7 @@ def main() -> None:
     models = GRID if args.tune else MODELS
     if args.only:
         models = {k: v for k, v in models.items() if k in args.only}
-    seeds = args.seeds or ([100] if args.tune else [0, 1, 2])
+    seeds = args.seeds or ([100, 101, 102] if args.tune else [0, 1, 2])
     print(f"CPU: {cpu_model()}; torch {torch.__version__}, 1 thread; CPU seconds are process time (shared machine)")
     steps = args.epochs * -(-args.n_train // FIT["batch_size"])
     print(f"shapes 32x32, {args.n_train} training images per seed, {args.n_test} held-out; {args.epochs} epochs "
@@ -221,6 +256,10 @@ def summarise(results: dict[str, list[dict[str, float]]], tune: bool) -> None:
                 ok = mean[name] > base and rec[name] <= rec["beta-vae (4)"]
                 print(f"target {name}: mean MIG {mean[name]:.3f} > {base:.3f} and reconstruction "
                       f"{rec[name]:.1f} <= {rec['beta-vae (4)']:.1f} nats: {'PASS' if ok else 'FAIL'}")
+                if "vae (lr 1e-3)" in mean:  # beyond the target: the baseline at the lower rate
+                    above = mean[name] > mean["vae (lr 1e-3)"]
+                    print(f"  {name} against the VAE at lr 1e-3 ({mean['vae (lr 1e-3)']:.3f}): "
+                          f"{'above' if above else 'not above'}")
 
 
 if __name__ == "__main__":
