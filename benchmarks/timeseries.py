@@ -76,6 +76,7 @@ import warnings
 
 import numpy as np
 import torch
+from _record import name_for, start, table, write_record
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 
@@ -354,7 +355,7 @@ def metrics(y: np.ndarray, step: np.ndarray, win: np.ndarray, own: int, window: 
         w_auc = ts.window_roc_auc(y, win, own)
     except latentlab.DataError:
         w_auc = float("nan")
-    return [m["roc_auc"], m["average_precision"], w_auc, ts.vus_pr(y, step, 2 * window)]
+    return [m["roc_auc"], m["average_precision"], w_auc, ts.vus_pr(y, step, window)]  # TSB-AD: buffers up to the sliding window
 
 
 def cpu_model() -> str:
@@ -365,7 +366,8 @@ def cpu_model() -> str:
         return "unknown CPU"
 
 
-def run(split: str, variants: list[str], baselines: bool) -> None:
+def run(split: str, variants: list[str], baselines: bool) -> tuple[dict, dict, dict]:
+    """Score every method on the split's series; returns the figures, the tables and the fit costs."""
     torch.set_num_threads(1)
     names = SPLITS[split]
     print(f"# benchmarks/timeseries.py --split {split}; CPU: {cpu_model()}; torch threads 1")
@@ -414,21 +416,30 @@ def run(split: str, variants: list[str], baselines: bool) -> None:
                 extra += f" (window AUC over {defined} of {len(per)} seeds)"
             print(f"  {label:<22} step AUC {r[0]:.3f}  window AUC {r[2]:.3f}  fit {fit_cpu:.1f} CPU s{extra}",
                   flush=True)
-    for k, metric in enumerate(("step ROC-AUC", "step AP", "window ROC-AUC", "VUS-PR")):
+    tables = {}
+    for k, (key, metric) in enumerate((("step_roc_auc", "step ROC-AUC"), ("step_ap", "step AP"),
+                                       ("window_roc_auc", "window ROC-AUC"), ("vus_pr", "VUS-PR"))):
         print(f"\n## {metric} ({split} series, mean over seeds)\n")
         print("| method | " + " | ".join(names) + " | mean |")
         print("|---|" + "---|" * (len(names) + 1))
+        cells = []
         for label, per in results.items():
             vals = np.array([per[n][k] for n in names])
             ok = np.isfinite(vals)
             note = "" if ok.all() else f" ({ok.sum()} series)"
-            print(f"| {label} | " + " | ".join(f"{v:.3f}" if np.isfinite(v) else "-" for v in vals)
-                  + f" | **{np.mean(vals[ok]):.3f}**{note} |")
+            cells.append([label, *(f"{v:.3f}" if np.isfinite(v) else "-" for v in vals),
+                          f"**{np.mean(vals[ok]):.3f}**{note}"])
+            print("| " + " | ".join(cells[-1]) + " |")
+        tables[key] = table(["method", *names, f"mean {metric}"], cells)
     print("\nWindow ROC-AUC is undefined for a seed that plants an event in every window; a series' window figure "
           "is the mean over its other seeds (the per-series lines say how many), '-' when none is left.")
     print("\n## fit cost (process CPU seconds, all series together; shared machine)\n")
     for label, c in cost.items():
         print(f"- {label}: {c:.1f}")
+    metrics_ = ("step_roc_auc", "step_ap", "window_roc_auc", "vus_pr")
+    figures = {label: {n: dict(zip(metrics_, per[n].tolist(), strict=True)) for n in names}
+               for label, per in results.items()}
+    return figures, tables, cost
 
 
 def main() -> None:
@@ -437,7 +448,15 @@ def main() -> None:
     p.add_argument("--variants", nargs="+", default=["default"], choices=sorted(VARIANTS))
     p.add_argument("--no-baselines", action="store_true", help="latentlab variants only")
     args = p.parse_args()
-    run(args.split, args.variants, not args.no_baselines)
+    clock = start()
+    figures, tables, cost = run(args.split, args.variants, not args.no_baselines)
+    write_record(
+        name_for("timeseries", p, args), {"per_series": figures, "fit_cpu_s": cost}, started=clock, args=args,
+        split=f"{args.split}: {', '.join(SPLITS[args.split])}", tables=tables,
+        baselines={} if args.no_baselines else {k: f"{cls.__name__} on {how} windows" for k, (cls, how) in
+                                                 BASELINES.items()},
+        notes="means over the injection seeds of each series; '-': window ROC-AUC undefined on every seed",
+    )
 
 
 if __name__ == "__main__":

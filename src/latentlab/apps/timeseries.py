@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ..errors import ConfigError, DataError
+from .vus import vus, vus_pr, vus_roc  # noqa: F401  (re-exported: the series metrics in one place)
 
 NORMALISATIONS = ("raw", "centre", "standard")
 
@@ -272,71 +273,18 @@ def event_recall(labels, predicted) -> float:
     return float(np.mean([p[s:e].any() for s, e in ev]))
 
 
-def _range_labels(y: np.ndarray, buffer: int) -> np.ndarray:
-    """Labels widened by ``buffer // 2`` steps each side with weights ``sqrt(1 - d / buffer)``."""
-    out = y.astype(np.float64)
-    if buffer <= 1:
-        return out
-    half, n = buffer // 2, len(y)
-    for s, e in events(y):
-        after = np.arange(e - 1, min(e - 1 + half, n))  # from the last anomalous step on
-        out[after] += np.sqrt(1 - (after - (e - 1)) / buffer)
-        before = np.arange(max(s - half, 0), s)
-        out[before] += np.sqrt(1 - (s - before) / buffer)
-    return np.minimum(out, 1.0)
-
-
-def range_pr_auc(labels, scores, buffer: int, n_thresholds: int = 250) -> float:
-    """Area under the range-aware precision-recall curve with one buffer length (Paparrizos et al. 2022).
-
-    The labels get sloped buffers of ``buffer // 2`` steps on each side of every
-    event; at each of ``n_thresholds`` thresholds (evenly spaced ranks of the
-    scores) true positives are weighted by those labels, recall is divided by
-    the mean of the binary and the widened positive mass and multiplied by the
-    fraction of (widened) events hit, and the area is taken by trapezoids.
-    """
-    y, s = _labels_scores(labels, scores)
-    soft = _range_labels(y, buffer)
-    ranges = events(soft > 0)
-    thresholds = np.sort(s)[::-1][np.linspace(0, len(s) - 1, n_thresholds).astype(int)]
-    pred = s[None, :] >= thresholds[:, None]  # (K, T)
-    tp = pred @ soft
-    n_pred = pred.sum(axis=1)
-    positives = (y.sum() + soft.sum()) / 2
-    hit = np.stack([pred[:, a:b].any(axis=1) for a, b in ranges], axis=1).mean(axis=1)
-    recall = np.r_[0.0, np.minimum(tp / positives, 1.0) * hit, 1.0]
-    precision = np.r_[1.0, tp / np.maximum(n_pred, 1)]
-    return float(np.sum((recall[1:-1] - recall[:-2]) * (precision[1:] + precision[:-1]) / 2))
-
-
-def vus_pr(labels, scores, max_buffer: int) -> float:
-    """VUS-PR: the mean of :func:`range_pr_auc` over buffer lengths ``0 .. max_buffer``.
-
-    TSB-AD sets ``max_buffer`` to twice the sliding window (the period).
-    Without buffers (``max_buffer=0``) it is close to plain average precision.
-
-    Examples
-    --------
-    >>> y = np.zeros(200, int); y[100:105] = 1
-    >>> s = np.zeros(200); s[98:107] = 1.0
-    >>> round(vus_pr(y, s, 0), 2) < round(vus_pr(y, s, 10), 2)
-    True
-    """
-    if max_buffer < 0:
-        raise ConfigError(f"max_buffer={max_buffer} must be >= 0.")
-    return float(np.mean([range_pr_auc(labels, scores, b) for b in range(int(max_buffer) + 1)]))
-
-
 def series_metrics(labels, step_scores, window_scores, window: int, predicted=None,
-                   max_buffer: int | None = None) -> dict[str, float]:
-    """The whole report for one scored series: step and window ROC-AUC, AP, VUS-PR, event recall.
+                   sliding_window: int | None = None) -> dict[str, float]:
+    """The whole report for one scored series: step and window ROC-AUC, AP, VUS-PR and VUS-ROC, event recall.
 
-    ``max_buffer`` defaults to ``2 * window``; ``predicted`` (0/1 per step)
-    adds ``event_recall``.
+    ``sliding_window`` (the largest VUS buffer) defaults to ``window``, as
+    TSB-AD passes its sliding window; ``predicted`` (0/1 per step) adds
+    ``event_recall``.
     """
     out = {f"step_{k}": v for k, v in step_metrics(labels, step_scores).items()}
     out["window_roc_auc"] = window_roc_auc(labels, window_scores, window)
-    out["vus_pr"] = vus_pr(labels, step_scores, 2 * window if max_buffer is None else max_buffer)
+    volume = vus(labels, step_scores, window if sliding_window is None else sliding_window)
+    out["vus_pr"], out["vus_roc"] = volume.pr, volume.roc
     if predicted is not None:
         out["event_recall"] = event_recall(labels, predicted)
     return out
