@@ -1,4 +1,4 @@
-"""argparse options generated from the config dataclasses."""
+"""argparse options generated from the config dataclasses and the estimators' ``param_specs``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import typing
 from typing import Any
 
-from ..config import get_family
+from ..config import Param, get_family
 from ..errors import ConfigError
 
 
@@ -100,7 +100,7 @@ def add_model_options(parser, family: str = "vae") -> None:
     group = parser.add_argument_group("model options (fields of the family's config)")
     seen: set[str] = set()
     for cls in model_config_classes():
-        for action in add_dataclass_options(group, cls, exclude={"input_shape"}, seen=seen):
+        for action in add_dataclass_options(group, cls, exclude={"input_shape", "tokenizer_sha256"}, seen=seen):
             action.model_field = action.dest
     show_family_defaults(parser, family)
 
@@ -168,3 +168,52 @@ def model_options_for(args: argparse.Namespace, family: str) -> dict[str, Any]:
             f"option(s) {['--' + f.replace('_', '-') for f in foreign]} do not apply to family {family!r}."
         )
     return {k: tuple(v) if isinstance(v, list) else v for k, v in own.items()}
+
+
+class _CheckedValue(argparse.Action):
+    """Stores a :class:`~latentlab.config.Param`'s parsed and checked value.
+
+    A bad value raises the :class:`~latentlab.ConfigError` that the estimator
+    would raise, with its message; :func:`latentlab.cli.main` reports it and
+    returns 2, as it does for a bad config value.
+    """
+
+    def __init__(self, *args, spec: Param, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, self.spec.parse(self.dest, values))
+
+
+def _metavar(spec: Param) -> str:
+    """``{a,b,none}`` for choices, else the kind and the words it also takes: ``INT|auto``."""
+    words = ["none" if w is None else str(w) for w in spec.also]
+    if spec.choices:
+        return "{" + ",".join([*spec.choices, *words]) + "}"
+    return "|".join([{int: "INT", float: "FLOAT", str: "STR", bool: "BOOL", tuple: "N"}[spec.kind], *words])
+
+
+def add_param_options(group, specs: dict[str, Param], defaults: dict[str, Any], helps: dict[str, str] | None = None):
+    """``--name`` for each parameter in ``specs`` (dicts left out), parsed and checked by its :class:`Param`.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="demo")
+    >>> _ = add_param_options(parser, {"n_models": Param(int, low=1, also=("auto",))}, {"n_models": "auto"})
+    >>> parser.parse_args(["--n-models", "3"]).n_models
+    3
+    """
+    helps = helps or {}
+    actions = []
+    for name, spec in specs.items():
+        if spec.kind is dict:
+            continue
+        default = defaults[name]
+        shown = "auto, from the data's size" if default == "auto" else _shown(default)
+        help_text = helps.get(name, f"{spec.describe()} (default: {shown})")
+        actions.append(group.add_argument(
+            "--" + name.replace("_", "-"), dest=name, action=_CheckedValue, spec=spec, default=default,
+            nargs="+" if spec.kind is tuple else None, metavar=_metavar(spec), help=help_text.replace("%", "%%"),
+        ))
+    return actions

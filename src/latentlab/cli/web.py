@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 
 from ..errors import ConfigError
 
@@ -27,7 +28,14 @@ def register(sub, command: str | None = None) -> None:
         default=None,
         metavar="NAME",
         help="also answer requests whose Host header is NAME (repeatable); by default only the bound address's "
-        "names are answered (localhost names for 127.0.0.1), which shuts out DNS rebinding",
+        "names are answered (localhost names for 127.0.0.1), which shuts out DNS rebinding. Required with a "
+        "--host other than loopback; '*' (any name) is refused without --allow-any-host",
+    )
+    p.add_argument(
+        "--allow-any-host",
+        action="store_true",
+        help="answer requests with any Host header, accepting the risk of DNS rebinding (any web page the "
+        "explorer's users visit could then drive it); a warning is printed",
     )
     p.add_argument(
         "--header-timeout",
@@ -35,6 +43,14 @@ def register(sub, command: str | None = None) -> None:
         default=10.0,
         metavar="S",
         help="close a connection whose request headers are not complete within S seconds (default 10)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="answer 408 and close a connection whose request body is not complete S seconds after its headers "
+        "(default 10)",
     )
     p.set_defaults(handler=cmd_serve)
 
@@ -55,18 +71,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError("the explorer needs the web extra: pip install 'latentlab[web]'.") from None
     import torch
 
-    from ..web.app import create_app, hosts_for
+    from ..web.app import create_app
+    from ..web.hosts import serving_hosts
     from ..web.runs import default_runs, load_runs
     from ..web.serving import header_deadline_protocol
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port {args.port} is not a TCP port; use 1..65535.")
-    if not 0 < args.header_timeout <= 3600:
-        raise ConfigError(f"--header-timeout {args.header_timeout} must be between 0 and 3600 seconds.")
+    for flag, value in (("--header-timeout", args.header_timeout), ("--body-timeout", args.body_timeout)):
+        if not 0 < value <= 3600:  # also refuses NaN
+            raise ConfigError(f"{flag} {value} must be between 0 and 3600 seconds.")
+    hosts, warning = serving_hosts(args.host, args.allow_host, args.allow_any_host)  # before any model is loaded
+    if warning:
+        print(warning, file=sys.stderr)
     torch.set_num_threads(1)  # a tiny decode is fastest on one thread; cores go to concurrent requests
     specs = args.runs or default_runs(args.root, epochs=args.epochs)
     entries = load_runs(specs)
-    app = create_app(entries, allowed_hosts=hosts_for(args.host, args.allow_host))
+    app = create_app(entries, allowed_hosts=hosts, body_timeout=args.body_timeout)
     # Everything loaded so far (torch, the models, the app) lives for the whole process: move it out of the
     # collector's sight, so a full collection walks only per-request garbage instead of ~300k start-up objects
     # (a 150 ms pause that shows up as the p99 latency).

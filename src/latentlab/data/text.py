@@ -11,11 +11,15 @@
 - :class:`TextTokenizer` wraps a Hugging Face ``tokenizers`` byte-level BPE
   (or byte-level characters, ``kind='char'``) trained on the training texts;
   it is saved as ``tokenizer.json`` in the model folder. Every byte is in its
-  alphabet, so any text round-trips exactly and nothing maps to ``[UNK]``.
+  alphabet, so any text round-trips exactly and nothing maps to ``[UNK]``;
+  the special tokens' strings (``[PAD]``, ``[EOS]``...) written in a text are
+  read as plain characters, never as the special tokens.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -147,6 +151,9 @@ class TextTokenizer:
     """
 
     def __init__(self, tokenizer, kind: str):
+        # A literal "[EOS]" or "[PAD]" in a user's text is text: it is split into bytes like any other word,
+        # never matched as the special token (which would end or blank the text when decoded).
+        tokenizer.encode_special_tokens = True
         self.tokenizer, self.kind = tokenizer, kind
 
     @classmethod
@@ -174,32 +181,110 @@ class TextTokenizer:
 
     def encode(self, texts) -> list[list[int]]:
         """Token ids of each text (no [BOS]/[EOS])."""
-        return [e.ids for e in self.tokenizer.encode_batch(check_texts(texts))]
+        texts = check_texts(texts)
+        return [e.ids for e in _unpanicked(lambda: self.tokenizer.encode_batch(texts))]
 
     def decode(self, ids) -> str:
         """The text of token ids; decoding stops at the first [EOS], and special tokens are dropped."""
         ids = [int(i) for i in ids]
         if EOS_ID in ids:
             ids = ids[: ids.index(EOS_ID)]
-        return self.tokenizer.decode([i for i in ids if i >= len(SPECIALS)])
+        kept = [i for i in ids if i >= len(SPECIALS)]
+        return _unpanicked(lambda: self.tokenizer.decode(kept))
 
     def to_bytes(self) -> bytes:
         return self.tokenizer.to_str().encode()
 
+    def sha256(self) -> str:
+        """:func:`tokenizer_sha256` of :meth:`to_bytes`: what a text model's config records."""
+        return tokenizer_sha256(self.to_bytes())
+
     @classmethod
-    def from_bytes(cls, data: bytes, kind: str, where: str = "tokenizer.json") -> TextTokenizer:
+    def from_bytes(cls, data: bytes, kind: str, where: str = "tokenizer.json", sha256: str | None = None
+                   ) -> TextTokenizer:
+        """Read a ``tokenizer.json``; ``sha256``: the digest the weights' config records (None: not checked).
+
+        The file's shape is checked (what :meth:`train` writes), the library
+        parses it, its special ids are checked, then the digest; every failure
+        is a :class:`~latentlab.ModelFileError`, a panic of the library included.
+        """
         from tokenizers import Tokenizer
 
         if len(data) > MAX_TOKENIZER_BYTES:
             raise ModelFileError(f"{where} is {len(data)} bytes (limit {MAX_TOKENIZER_BYTES}); refusing to read it.")
         try:
-            tok = Tokenizer.from_str(data.decode())
-        except Exception as exc:  # the library's own parse errors (a plain Exception) or bad UTF-8
+            text = data.decode()
+            _check_shape(json.loads(text), where)
+            tok = _unpanicked(lambda: Tokenizer.from_str(text))
+        except ModelFileError:
+            raise
+        except RecursionError:
+            raise ModelFileError(f"{where} is nested absurdly deep; it is not a tokenizer file.") from None
+        except Exception as exc:  # bad UTF-8 or JSON, or the library's own parse errors (a plain Exception)
             raise ModelFileError(f"{where} is not a tokenizer file ({str(exc)[:120]}).") from None
         specials = [tok.token_to_id(s) for s in SPECIALS]
         if specials != list(range(len(SPECIALS))):
             raise ModelFileError(f"{where} does not reserve ids 0..3 for {list(SPECIALS)}; it is foreign or corrupt.")
+        if sha256 is not None and tokenizer_sha256(data) != sha256:  # also refuses a recorded non-string
+            raise ModelFileError(
+                f"{where} does not belong to these weights: config.json records the tokenizer's SHA-256 as "
+                f"{str(sha256)[:16]}..., the file's is {tokenizer_sha256(data)[:16]}...; a tokenizer of another model, or "
+                "an edited one, maps texts to the wrong ids. Put back the tokenizer.json saved with this model."
+            )
         return cls(tok, kind)
+
+
+def tokenizer_sha256(data: bytes) -> str:
+    """The hex SHA-256 of a ``tokenizer.json``'s bytes: what a text model's config records to bind it to its weights.
+
+    Examples
+    --------
+    >>> tokenizer_sha256(b"{}")[:12]
+    '44136fa355b3'
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
+# What a tokenizer written by TextTokenizer.train holds. Anything else changes how texts become ids without a
+# sign (another normaliser, random BPE dropout, truncation), or panics inside the library on use.
+_NONE_FIELDS = ("normalizer", "post_processor", "truncation", "padding")
+
+
+def _check_shape(doc, where: str) -> None:
+    """Refuse a tokenizer.json that ``TextTokenizer.train`` cannot have written, before the library parses it."""
+    if not isinstance(doc, dict):
+        raise ModelFileError(f"{where} is not a tokenizer file (it holds no JSON object).")
+    def kind(v) -> str:
+        return str(v.get("type", "?"))[:40] if isinstance(v, dict) else repr(v)[:40]
+
+    model = doc.get("model")
+    found = [f"{k} {kind(doc[k])}" for k in _NONE_FIELDS if doc.get(k) is not None]
+    found += [f"{k} {kind(doc.get(k))}" for k in ("pre_tokenizer", "decoder") if kind(doc.get(k)) != "ByteLevel"]
+    if kind(model) != "BPE":
+        found.append(f"model {kind(model)}")
+    elif model.get("dropout") is not None:
+        found.append(f"BPE dropout {model['dropout']!r}")
+    if found:
+        raise ModelFileError(
+            f"{where} is not a tokenizer latentlab writes (byte-level BPE with nothing else); it has "
+            f"{', '.join(found)}. It is foreign or was edited: put back the tokenizer.json saved with the model."
+        )
+
+
+def _unpanicked(call):
+    """``call()``, with a panic of the tokenizers library (a ``BaseException`` that ``except Exception`` misses)
+    turned into :class:`ModelFileError`."""
+    try:
+        return call()
+    except Exception:
+        raise
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":  # pyo3_runtime.PanicException cannot be imported by name
+            raise
+        raise ModelFileError(
+            f"the tokenizer crashed ({str(exc)[:120]}); its tokenizer.json is foreign or corrupt: put back the one "
+            "saved with the model."
+        ) from None
 
 
 def token_array(tokenizer: TextTokenizer, texts, length: int) -> np.ndarray:
@@ -218,6 +303,7 @@ __all__ = [
     "check_texts",
     "TextTokenizer",
     "token_array",
+    "tokenizer_sha256",
     "TOPIC_GROUPS",
     "TOKENIZERS",
     "PAD_ID",

@@ -42,6 +42,10 @@ from .vae import VAE, VAEConfig
 
 TOKENIZER_FILE = "tokenizer.json"
 NEVER_EMITTED = (PAD_ID, UNK_ID, BOS_ID)  # tokens a decoder never writes
+#: Texts one call of sample / decode / reconstruct / interpolate may produce: each is decoded a token at a
+#: time, so 100,000 take minutes. For more, call again (with one torch.Generator, the draws go on).
+MAX_TEXTS = 100_000
+TEXT_STEP = 1 << 24  # logits computed at once by the likelihood bounds (about 64 MB)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class _TextFields:
     vocab_size: int = 500
     max_tokens: int = 64
     word_dropout: float = 0.0
+    tokenizer_sha256: str | None = None  # of the weights' tokenizer.json: set by fit and save, checked by load
 
     def validate(self) -> None:
         super().validate()  # type: ignore[misc]
@@ -158,7 +163,7 @@ class TextMixin:
         if y is not None and c.n_classes == 0:  # labelled texts: a conditional model, as the CVAE infers it
             labels = check_labels(y, len(texts))
             c = c.replace(n_classes=int(labels.max()) + 1)
-        self.config = c
+        self.config = c = c.replace(tokenizer_sha256=self.tokenizer.sha256())  # binds the tokenizer to the weights
         ids = token_array(self.tokenizer, texts, c.input_shape[0]).astype(np.float32)
         if self.scaler is None:
             self.scaler = Scaler("none").fit(ids)  # ids are not scaled; the scaler keeps the common model files
@@ -266,6 +271,7 @@ class TextMixin:
             raise ConfigError(f"guidance={guidance!r} must be a finite number >= 0 (0: none).")
         if guidance > 0 and (self.config.n_classes < 2 or y is None or temperature > 0):
             raise ConfigError("guidance contrasts labels: it needs a conditional model, labels y, and temperature=0.")
+        check_text_count(len(z), "decode")
         if y is not None and np.ndim(y) == 0:
             y = np.full(len(z), int(y))
         labels = self.label_tensor(y, len(z))
@@ -283,19 +289,24 @@ class TextMixin:
         """``n`` texts decoded from prior draws (label ``y`` for a conditional model), greedily by default.
 
         ``temperature > 0`` samples token by token; ``beam > 1`` decodes each draw by beam search;
-        ``guidance > 0`` leans each text to its label (see :meth:`decode`).
+        ``guidance > 0`` leans each text to its label (see :meth:`decode`). At most :data:`MAX_TEXTS`
+        texts a call: for more, call it again with the same ``generator``.
         """
         self.check_fitted()
-        if not isinstance(n, (int, np.integer)) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n={n!r} must be a positive integer.")
+        check_text_count(n, "sample")  # before the codes are drawn: sample(10**9) would need 64 GB for them alone
         g = make_generator(seed, generator)
         return self._texts(self.prior_sample(int(n), g), y, temperature, g, beam, guidance)
 
     def interpolate(self, a: str, b: str, steps: int = 10, method: str = "linear", y=None, beam: int = 1) -> list[str]:
-        """The texts decoded (greedily, or by a beam of ``beam``) at ``steps`` points between the codes of ``a`` and ``b``."""
+        """The texts decoded (greedily, or by a beam of ``beam``) at ``steps`` points between the codes of ``a`` and ``b``
+        (``steps`` at most :data:`MAX_TEXTS`)."""
         for name, t in (("a", a), ("b", b)):
             if not isinstance(t, str):
                 raise ConfigError(f"{name} must be one text (a string), got {type(t).__name__}.")
+        if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+            check_text_count(steps, "interpolate", "steps")
         labels = None if y is None else np.full(2, int(y))
         codes = self.encode([a, b], labels)
         path = interpolate_codes(codes[0], codes[1], steps, method)
@@ -306,17 +317,28 @@ class TextMixin:
         return (self.token_ids(texts) != PAD_ID).sum(1)
 
     # ---------------------------------------------------------------- files
-    def extra_files(self) -> dict[str, bytes]:
+    def extra_files(self) -> dict[str, bytes]:  # the tokenizer's SHA-256 goes into config.json, written after it
+        self.config = self.config.replace(tokenizer_sha256=self.tokenizer.sha256())
         return {TOKENIZER_FILE: self.tokenizer.to_bytes()}
 
     def read_extra_files(self, path) -> None:
         file = Path(path) / TOKENIZER_FILE
         if not file.is_file():
             raise ModelFileError(f"{file} is missing; a text model folder holds its tokenizer.")
-        tok = TextTokenizer.from_bytes(file.read_bytes(), self.config.tokenizer, str(file))
+        tok = TextTokenizer.from_bytes(file.read_bytes(), self.config.tokenizer, str(file), self.config.tokenizer_sha256)
         if tok.vocab_size != self.config.vocab_size:
             raise ModelFileError(f"{file} has {tok.vocab_size} tokens; config.json says {self.config.vocab_size}.")
         self.tokenizer = tok
+
+
+def check_text_count(n: int, what: str, name: str = "n") -> None:
+    """Refuse a call that would decode more than :data:`MAX_TEXTS` texts, before anything is computed."""
+    if int(n) > MAX_TEXTS:
+        raise ConfigError(
+            f"{what}({name}={int(n):,}) asks for more than {MAX_TEXTS:,} texts a call (MAX_TEXTS; each is decoded "
+            "a token at a time). Ask in batches: call it again for each part (sample with one torch.Generator, "
+            "generator=g, keeps drawing new codes)."
+        )
 
 
 @register
@@ -353,14 +375,20 @@ class TextVAE(TextMixin, VAE):
     config_class = TextVAEConfig
 
     def log_likelihood(self, X, y=None, *, k: int = 100, seed: int = 0) -> np.ndarray:
-        """Importance-sampled ``log p(text)`` in nats with ``k`` draws from q (a lower bound, tight as k grows)."""
-        per_step = k * self.config.input_shape[0] * self.config.vocab_size  # logits of one text's k draws
-        batch = max(1, (1 << 24) // max(1, per_step))  # about 64 MB of logits a step
-        return bounds(self, X, y, k=k, seed=seed, batch=batch)[0]
+        """Importance-sampled ``log p(text)`` in nats with ``k`` draws from q (a lower bound, tight as k grows).
+
+        ``k`` is at most :data:`~latentlab.models.bounds.MAX_IMPORTANCE_SAMPLES`; the draws are decoded
+        about 64 MB of logits at a time, so memory does not grow with ``k``.
+        """
+        return bounds(self, X, y, k=k, seed=seed, draw_values=self._logits_per_draw(), step_values=TEXT_STEP)[0]
 
     def elbo(self, X, y=None, *, n_samples: int = 1, seed: int = 0) -> np.ndarray:
-        per_step = n_samples * self.config.input_shape[0] * self.config.vocab_size
-        return bounds(self, X, y, k=n_samples, seed=seed, batch=max(1, (1 << 24) // max(1, per_step)))[1]
+        return bounds(self, X, y, k=n_samples, seed=seed, draw_values=self._logits_per_draw(), step_values=TEXT_STEP,
+                      what="n_samples")[1]
+
+    def _logits_per_draw(self) -> int:
+        self.check_fitted()
+        return self.config.input_shape[0] * self.config.vocab_size  # (T, V) logits of one text's draw
 
     def perplexity(self, X, y=None, *, k: int = 100, seed: int = 0) -> float:
         """``exp`` of the importance-sampled NLL per token ([EOS] counted) over all of ``X``."""
@@ -368,4 +396,4 @@ class TextVAE(TextMixin, VAE):
         return float(np.exp(-ll.sum() / self.token_counts(X).sum()))
 
 
-__all__ = ["TextVAE", "TextAutoencoder", "TextVAEConfig", "TextAEConfig"]
+__all__ = ["TextVAE", "TextAutoencoder", "TextVAEConfig", "TextAEConfig", "MAX_TEXTS"]

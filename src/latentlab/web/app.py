@@ -10,6 +10,7 @@ across concurrent clients (:mod:`latentlab.web.batching`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pydantic_core import to_json
 
 from ..errors import LatentlabError
 from .batching import DecodeBatcher
+from .hosts import LOOPBACK, hosts_for  # noqa: F401  (re-exported)
 from .runs import Entry, training_data
 from .schemas import (
     NAME_PATTERN,
@@ -42,13 +44,19 @@ from .schemas import (
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 256 * 1024
+BODY_TIMEOUT = 10.0  # seconds a client has to send one request's body once its headers are in
 ERRORS = {400: {"model": Problem}, 404: {"model": Problem}, 413: {"model": Problem}}
 
 
 class Front:
     """ASGI middleware in front of the routes.
 
-    It reads each body whole and answers 413 past ``limit`` bytes. It also
+    It reads each body whole and answers 413 past ``limit`` bytes, and 408
+    (closing the connection) when the body is not complete ``body_timeout``
+    seconds after the headers: the protocol's header deadline
+    (:mod:`latentlab.web.serving`) stops at the headers, and a client that
+    then trickles a body, or never sends it, would hold its connection (and
+    this coroutine) for ever. It also
     answers ``POST /api/decode`` itself through ``decode`` (bytes in,
     ``(status, JSON bytes)`` out): the map's clicks, drags and grids send
     that request far more often than any other, and skipping the framework's
@@ -58,23 +66,40 @@ class Front:
     answer has the same shape, so the OpenAPI document stays true.
     """
 
-    def __init__(self, app, decode=None, limit: int = MAX_BODY):
-        self.app, self.decode, self.limit = app, decode, limit
+    def __init__(self, app, decode=None, limit: int = MAX_BODY, body_timeout: float = BODY_TIMEOUT):
+        self.app, self.decode, self.limit, self.body_timeout = app, decode, limit, body_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.limit:
-                return await JSONResponse(
-                    {"detail": f"request body exceeds {self.limit} bytes; send fewer or shorter rows."}, 413
-                )(scope, receive, send)
+        # One timer for the whole body (a trickle cannot reset it); cheaper than a wait_for task per message
+        # on the decode hot path. It can only fire while this task waits in receive(), so it lands there.
+        task, expired = asyncio.current_task(), []
+        timer = asyncio.get_running_loop().call_later(self.body_timeout, lambda: (expired.append(1), task.cancel()))
+        try:
+            while more and len(body) <= self.limit:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+        except asyncio.CancelledError:
+            if not expired:
+                raise
+            if hasattr(task, "uncancel"):  # Python 3.11+: this cancellation was ours, and it is handled
+                task.uncancel()
+        finally:
+            timer.cancel()
+        if expired:  # "connection: close" makes the server hang up after the answer
+            return await JSONResponse(
+                {"detail": f"the request body did not arrive within {self.body_timeout:g} s; send it whole."},
+                408, headers={"connection": "close"},
+            )(scope, receive, send)
+        if len(body) > self.limit:
+            return await JSONResponse(
+                {"detail": f"request body exceeds {self.limit} bytes; send fewer or shorter rows."}, 413
+            )(scope, receive, send)
         if self.decode is not None and scope["path"] == "/api/decode" and scope["method"] == "POST":
             status, payload = await self.decode(body)
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
@@ -125,13 +150,15 @@ def _rows(a: np.ndarray) -> list:
     return rows
 
 
-def create_app(entries: dict[str, Entry], allowed_hosts: list[str] | None = None) -> FastAPI:
+def create_app(entries: dict[str, Entry], allowed_hosts: list[str] | None = None,
+               body_timeout: float = BODY_TIMEOUT) -> FastAPI:
     """Build the app serving ``entries`` (from :func:`latentlab.web.runs.load_runs`).
 
     ``allowed_hosts``: the ``Host`` header values accepted (port ignored), others get 400; this
     shuts out DNS rebinding, where a web page makes the browser send requests to a loopback
     server under a host name of its own. ``latentlab serve`` passes the names of the address it
-    binds (:func:`hosts_for`); ``None`` accepts any host.
+    binds, checked by :func:`latentlab.web.hosts.serving_hosts`; ``None`` accepts any host.
+    ``body_timeout``: seconds a request's body may take once its headers are in (408 after that).
 
     Examples
     --------
@@ -280,35 +307,12 @@ def create_app(entries: dict[str, Entry], allowed_hosts: list[str] | None = None
         return TextDecodeResponse(model=e.name, texts=e.model.sample(req.n, y=y, seed=req.seed))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(Front, decode=decode_bytes)
+    app.add_middleware(Front, decode=decode_bytes, body_timeout=body_timeout)
     if allowed_hosts is not None:  # outermost, so that the decode fast path is guarded too
         from starlette.middleware.trustedhost import TrustedHostMiddleware
 
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     return app
-
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
-
-
-def hosts_for(bind: str, extra: list[str] | None = None) -> list[str] | None:
-    """The ``Host`` names a server bound to ``bind`` answers: loopback names for a loopback address,
-    the address itself otherwise, plus ``extra``; ``None`` (any) for a wildcard bind without ``extra``.
-
-    Examples
-    --------
-    >>> hosts_for("127.0.0.1")
-    ['127.0.0.1', 'localhost', '::1', '[::1]']
-    >>> hosts_for("0.0.0.0") is None, hosts_for("0.0.0.0", ["lab.example.org"])
-    (True, ['lab.example.org'])
-    """
-    extra = list(extra or [])
-    if bind in ("0.0.0.0", "::", ""):
-        return extra or None
-    names = list(LOOPBACK) if bind in LOOPBACK or bind.startswith("127.") else [bind]
-    if bind.startswith("127.") and bind not in names:
-        names.insert(0, bind)
-    return names + [h for h in extra if h not in names]
 
 
 def openapi_json(entries: dict[str, Entry]) -> str:

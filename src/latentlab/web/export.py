@@ -184,6 +184,5 @@ def export_explorer(run_dirs: list[str], out_dir: str | Path) -> Path:
     except OSError as exc:
         raise ConfigError(f"OUT_DIR {out} cannot be made ({exc.strerror}); choose a writable folder.") from None
     page = out / "index.html"
-    atomic_write_bytes(page, export_page(models).encode("utf-8"))
-    page.chmod(0o644)  # a page to share, not a secret
+    atomic_write_bytes(page, export_page(models).encode("utf-8"))  # the umask's mode, like any file
     return page
