@@ -10,6 +10,7 @@ import torch
 
 import latentlab
 from latentlab.errors import ConfigError, ModelFileError
+from latentlab.models.resume import read_resume
 from latentlab.training import Callback
 from latentlab.training.checkpoint import (
     Checkpoint,
@@ -61,7 +62,7 @@ def test_checkpoint_contents(tmp_path, data):
     model = latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(
         data, **FAST, epochs=3, lr_schedule="plateau", callbacks=[Checkpoint(path)]
     )
-    state = load_checkpoint(path)
+    state = read_resume(path)  # the model it describes, rebuilt through the registry
     assert state.epoch == 3 and len(state.history) == 3
     assert state.config == model.config
     np.testing.assert_array_equal(state.scaler.offset_, model.scaler.offset_)

@@ -14,6 +14,8 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from latentlab.estimators import AutoencoderImputer, AutoencoderOutlierDetector, AutoencoderTransformer
 
+pytestmark = pytest.mark.slow  # an estimator of each kind trained several times
+
 SMALL = dict(hidden=(256, 128), epochs=3)
 
 
@@ -42,7 +44,13 @@ def test_codes_scores_labels_and_fills_do_not_depend_on_the_call(digits, step):
         (det.predict, X),
         (imp.transform, Xm),
     ]:
-        np.testing.assert_array_equal(_in_pieces(fn, data, step), fn(data))
+        got, want = _in_pieces(fn, data, step), fn(data)
+        if np.issubdtype(want.dtype, np.floating):
+            # Equal to float64 rounding: a BLAS kernel may sum a row in another order for another number of rows
+            # (seen on AMD EPYC: one score of 1000 off by 1 ulp in pieces of 7).
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        else:
+            np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("estimator", [AutoencoderTransformer, AutoencoderOutlierDetector, AutoencoderImputer])

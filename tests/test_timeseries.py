@@ -82,10 +82,10 @@ def test_save_then_load_gives_identical_scores(detector, planted, tmp_path):
     assert np.array_equal(again.anomaly_score(test), detector.anomaly_score(test))
     assert np.array_equal(again.window_scores(test), detector.window_scores(test))
     assert again.threshold_ == detector.threshold_ and again.window_ == detector.window_
-    (tmp_path / "det" / "detector.json").write_text('{"format": "something else"}')
+    (tmp_path / "det" / "config.json").write_text('{"format": "something else"}')
     with pytest.raises(ModelFileError, match="not a latentlab series detector"):
         latentlab.SeriesAnomalyDetector.load(tmp_path / "det")
-    with pytest.raises(ModelFileError, match="no detector.json"):
+    with pytest.raises(ModelFileError, match="no config.json"):
         latentlab.SeriesAnomalyDetector.load(tmp_path)
 
 

@@ -147,11 +147,11 @@ def test_save_load_without_pca_and_damaged_arrays(tmp_path):
     assert np.array_equal(again.anomaly_score(test), det.anomaly_score(test))
     assert int(np.argmax(again.anomaly_score(test))) == 50
     assert not (tmp_path / "d" / "recurrent").exists()
-    # a folder from before the recurrent and spread members (neither in detector.json) loads and scores the same
-    doc = json.loads((tmp_path / "d" / "detector.json").read_text())
-    del doc["recurrent"], doc["params"]["recurrent_weight"], doc["params"]["recurrent_hidden"]
-    del doc["params"]["recurrent_epochs"], doc["spread"], doc["params"]["spread_weight"]
-    (tmp_path / "d" / "detector.json").write_text(json.dumps(doc))
+    # a folder from before the recurrent and spread members (neither in config.json) loads and scores the same
+    doc = json.loads((tmp_path / "d" / "config.json").read_text())
+    del doc["state"]["recurrent"], doc["params"]["recurrent_weight"], doc["params"]["recurrent_hidden"]
+    del doc["params"]["recurrent_epochs"], doc["state"]["spread"], doc["params"]["spread_weight"]
+    (tmp_path / "d" / "config.json").write_text(json.dumps(doc))
     older = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
     assert older.recurrent_ is None and older.recurrent_weight == 0.0
     assert older.spread_mean_ is None and older.spread_weight == 0.0

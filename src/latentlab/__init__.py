@@ -55,7 +55,7 @@ _LAZY = {
     "TextAutoencoder": "latentlab.models",
     "load_text_corpus": "latentlab.data.text",
     "load_texts": "latentlab.data.text",
-    "load": ("latentlab.models.io", "load_model"),
+    "load": "latentlab.registry",  # any saved object, opened by the format its config.json names
     "TrainConfig": "latentlab.training",
     "Trainer": "latentlab.training",
     "AutoencoderImputer": "latentlab.estimators",

@@ -1,120 +1,98 @@
-"""Saving and loading :class:`~latentlab.estimators.series.SeriesAnomalyDetector`: JSON and safetensors, nothing pickled."""
+"""The fitted state of :class:`~latentlab.estimators.series.SeriesAnomalyDetector` as a saved folder holds it.
+
+The folder is every estimator's (see ``_persist``): ``config.json``,
+``arrays.safetensors``, the autoencoder's folder ``model/`` and the
+recurrent member's ``recurrent/`` when it is used. Folders of latentlab 0.1
+named their document ``detector.json`` and kept its fields at the top
+level; they load too (:meth:`SeriesFilesMixin._upgrade_document`).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
-from ..errors import ModelFileError
-from ..storage import read_json, read_safetensors
+from ..apps import timeseries as ts
+from ._persist import FORMAT_VERSION, check_model_inputs, number, numbers, take
 
 FORMAT = "latentlab-series-detector"
-ARRAYS = "arrays.safetensors"
+_TOP = {"format", "params", "n_features", "feature_names"}  # the fields of a 0.1 document that are not state
 
 
 class SeriesFilesMixin:
-    """``save`` and ``load`` of a fitted detector."""
+    """The detector's fitted state for ``save`` and ``load`` (which the estimators share)."""
 
-    def save(self, path) -> Path:
-        """Write the detector to folder ``path``: ``detector.json``, the model's folder ``model/`` and the
-        recurrent member's ``recurrent/`` (when it is used)."""
-        self._check_fitted()
-        doc = {
-            "format": FORMAT,
-            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
+    saved_format = FORMAT
+
+    def _saved_state(self) -> tuple[dict, dict, dict]:
+        scalars = {
             "window": self.window_, "normalisation": self.normalisation_, "threshold": self.threshold_,
             "ae_normalisation": self.ae_normalisation_, "n_components": self.n_components_,
             "recurrent": self.recurrent_ is not None, "spread": self.spread_mean_ is not None,
             "member_center": list(self.member_center_), "member_scale": list(self.member_scale_),
-            "center": self.center_.tolist(), "scale": self.scale_.tolist(), "n_features": self.n_features_in_,
-            "feature_names": None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
+            "center": self.center_.tolist(), "scale": self.scale_.tolist(),
         }
-
-        from safetensors.numpy import save as save_arrays
-
         arrays = {f"position_scale_{k}": np.ascontiguousarray(p) for k, p in enumerate(self.position_scale_)}
         if self.n_components_ > 0:
             arrays.update(pca_mean=self.pca_mean_, pca_components=np.ascontiguousarray(self.pca_components_))
         if self.spread_mean_ is not None:
             arrays.update(spread_mean=self.spread_mean_, spread_scale=self.spread_scale_)
-
-        def write(folder: Path) -> None:
-            self.model_.save(folder / "model")
-            if self.recurrent_ is not None:
-                self.recurrent_.save(folder / "recurrent")
-            atomic_write_bytes(folder / ARRAYS, save_arrays(arrays))
-            atomic_write_json(folder / "detector.json", doc)
-
-        return atomic_folder(path, write, {"detector.json", "model", "recurrent", ARRAYS})
+        models = {"model": self.model_}
+        if self.recurrent_ is not None:
+            models["recurrent"] = self.recurrent_
+        return scalars, arrays, models
 
     @classmethod
-    def load(cls, path) -> SeriesFilesMixin:
-        """Read a detector written by :meth:`save` (nothing is unpickled)."""
-        import latentlab
+    def _upgrade_document(cls, doc: dict) -> dict:
+        """A 0.1 ``detector.json`` (fields at the top level) as ``config.json`` holds them now."""
+        if "state" in doc:
+            return doc
+        models = {"model": None, **({"recurrent": None} if doc.get("recurrent") is True else {})}
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "params": doc.get("params"),
+                "n_features_in": doc.get("n_features"), "feature_names_in": doc.get("feature_names") or None,
+                "state": {k: v for k, v in doc.items() if k not in _TOP}, "models": models}
 
-        path = Path(path)
-        file = path / "detector.json"
-        if not file.is_file():
-            raise ModelFileError(f"{path} holds no detector.json; pass a folder written by SeriesAnomalyDetector.save.")
-        doc = read_json(file)
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ModelFileError(f"{file} is not a latentlab series detector (no format={FORMAT!r}).")
-        try:
-            params = {k: (tuple(v) if k == "hidden" else v) for k, v in doc["params"].items()}
-            used = {}
-            for member in ("recurrent", "spread"):  # folders from before these members have no flag: left out
-                used[member] = doc.get(member, False)
-                if not isinstance(used[member], bool):
-                    raise TypeError(f"{member} is not true or false")
-                if not used[member]:
-                    params[f"{member}_weight"] = 0.0
-            recurrent, spread = used["recurrent"], used["spread"]
-            det = cls(**params)
-            det.window_, det.normalisation_ = int(doc["window"]), str(doc["normalisation"])
-            det.threshold_, det.n_features_in_ = float(doc["threshold"]), int(doc["n_features"])
-            det.center_ = np.asarray(doc["center"], dtype=np.float64)
-            det.scale_ = np.asarray(doc["scale"], dtype=np.float64)
-            if det.center_.shape != (det.n_features_in_,) or det.scale_.shape != (det.n_features_in_,):
-                raise ValueError("center and scale do not match n_features")
-            det.ae_normalisation_, det.n_components_ = str(doc["ae_normalisation"]), int(doc["n_components"])
-            det.member_center_ = [float(v) for v in doc["member_center"]]
-            det.member_scale_ = [float(v) for v in doc["member_scale"]]
-            n_members = 1 + (det.n_components_ > 0) + recurrent + spread
-            if len(det.member_center_) != n_members or len(det.member_scale_) != n_members:
-                raise ValueError("member_center and member_scale do not match the members")
-            if not (path / ARRAYS).is_file():
-                raise ValueError(f"{ARRAYS} is missing")
-            tensors, _ = read_safetensors(path / ARRAYS)
-            arrays = {k: np.ascontiguousarray(v.numpy(), dtype=np.float64) for k, v in tensors.items()}
-            shape = (det.window_, det.n_features_in_)
-            det.position_scale_ = [arrays[f"position_scale_{k}"] for k in range(n_members)]
-            if any(p.shape != shape or not np.all(np.isfinite(p) & (p > 0)) for p in det.position_scale_):
-                raise ValueError(f"the position scales are not positive arrays of shape {shape}")
-            if det.n_components_ > 0:
-                det.pca_mean_, det.pca_components_ = arrays["pca_mean"], arrays["pca_components"]
-                width = det.window_ * det.n_features_in_
-                if det.pca_mean_.shape != (width,) or det.pca_components_.shape != (det.n_components_, width):
-                    raise ValueError("the PCA arrays do not match the window and channels")
-            det.spread_mean_ = det.spread_scale_ = None
-            if spread:
-                det.spread_mean_, det.spread_scale_ = arrays["spread_mean"], arrays["spread_scale"]
-                channels = (det.n_features_in_,)
-                if det.spread_mean_.shape != channels or det.spread_scale_.shape != channels or not (
-                    np.all(np.isfinite(det.spread_mean_)) and np.all(det.spread_scale_ > 0)
-                ):
-                    raise ValueError(f"the spread arrays are not finite arrays of shape {channels}")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{file} is damaged ({exc}); save the detector again.") from None
-        if doc.get("feature_names"):
-            det.feature_names_in_ = np.asarray(doc["feature_names"], dtype=object)
-        det.model_ = latentlab.load(path / "model")
-        det.model_.row_invariant = True
-        det.recurrent_ = None
-        if recurrent:
-            det.recurrent_ = latentlab.load(path / "recurrent")
-            det.recurrent_.row_invariant = True
-        det.history_ = list(det.model_.history)
-        det.reset_stream()
-        return det
+    def _restore_state(self, scalars: dict, arrays: dict, models: dict) -> None:
+        used = {}
+        for member in ("recurrent", "spread"):  # folders from before these members have no flag: left out
+            used[member] = scalars.get(member, False)
+            if not isinstance(used[member], bool):
+                raise TypeError(f"{member} is not true or false")
+            if not used[member]:
+                setattr(self, f"{member}_weight", 0.0)
+        recurrent, spread = used["recurrent"], used["spread"]
+        if set(models) != {"model", *(["recurrent"] if recurrent else [])}:
+            raise ValueError(f"it holds the models {sorted(models)}, which do not match its recurrent flag")
+        F = self.n_features_in_
+        self.window_ = number(scalars, "window", int, low=2)
+        self.threshold_ = number(scalars, "threshold")
+        for name in ("normalisation", "ae_normalisation"):
+            if scalars[name] not in ts.NORMALISATIONS:
+                raise ValueError(f"{name} is {scalars[name]!r}, not one of {ts.NORMALISATIONS}")
+        self.normalisation_, self.ae_normalisation_ = scalars["normalisation"], scalars["ae_normalisation"]
+        self.n_components_ = number(scalars, "n_components", int, low=0)
+        self.center_ = np.asarray(numbers(scalars["center"], F, "center"), dtype=np.float64)
+        self.scale_ = np.asarray(numbers(scalars["scale"], F, "scale"), dtype=np.float64)
+        if not np.all(self.scale_ > 0):
+            raise ValueError("scale holds a value <= 0")
+        n_members = 1 + (self.n_components_ > 0) + recurrent + spread
+        self.member_center_ = list(numbers(scalars["member_center"], n_members, "member_center"))
+        self.member_scale_ = list(numbers(scalars["member_scale"], n_members, "member_scale"))
+        shape = (self.window_, F)
+        self.position_scale_ = [take(arrays, f"position_scale_{k}", shape, np.float64) for k in range(n_members)]
+        if any(not np.all(p > 0) for p in self.position_scale_):
+            raise ValueError(f"the position scales are not positive arrays of shape {shape}")
+        if self.n_components_ > 0:
+            width = self.window_ * F
+            self.pca_mean_ = take(arrays, "pca_mean", (width,), np.float64)
+            self.pca_components_ = take(arrays, "pca_components", (self.n_components_, width), np.float64)
+        self.spread_mean_ = self.spread_scale_ = None
+        if spread:
+            self.spread_mean_ = take(arrays, "spread_mean", (F,), np.float64)
+            self.spread_scale_ = take(arrays, "spread_scale", (F,), np.float64)
+            if not np.all(self.spread_scale_ > 0):
+                raise ValueError(f"the spread arrays are not finite arrays of shape {(F,)} with a positive scale")
+        for name, model in models.items():
+            check_model_inputs(model, self.window_ * F, name)
+        self.model_, self.recurrent_ = models["model"], models.get("recurrent")
+        self.history_ = list(self.model_.history)
+        self.reset_stream()

@@ -107,12 +107,11 @@ class SeriesMembersMixin:
 
     def _fit_recurrent(self, Z: np.ndarray):
         """The recurrent member: an LSTM ``seq_ae`` trained on the normalised windows ``Z`` (n, w, F)."""
-        import latentlab
+        from ..registry import get_family
 
         n = len(Z)
-        model = latentlab.create(
-            "seq_ae", latent_dim=int(self.latent_dim), hidden=(int(self.recurrent_hidden),), cell="lstm",
-            scaling="none",
+        model = get_family("seq_ae")(
+            latent_dim=int(self.latent_dim), hidden=(int(self.recurrent_hidden),), cell="lstm", scaling="none",
         )
         batch = max(1, min(RECURRENT_BATCH, n))
         epochs = self.recurrent_epochs

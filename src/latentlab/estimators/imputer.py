@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.base import BaseEstimator, TransformerMixin
 
+from ..config import SIZE, Param
 from ..data.scaling import Scaler
 from ..models.fitting import ArrayInput, fit_model
 from ..training.options import TrainConfig
-from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin, check_array
+from ._base import COMMON_PARAMS, AutoencoderEstimatorMixin, check_array
 
 
 class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstimator):
@@ -70,10 +68,10 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
     False
     """
 
-    _parameter_constraints: dict = {
-        **COMMON_CONSTRAINTS,
-        "mask_rate": [Interval(Real, 0, 1, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    param_specs = {
+        **COMMON_PARAMS,
+        "mask_rate": Param(float, low=0, high=1, closed="left"),
+        "max_iter": SIZE,
     }
 
     def __init__(
@@ -114,9 +112,9 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
             cfg.setdefault("noise_level", float(self.mask_rate))
         return cfg
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train on ``X``, which may hold NaNs (missing entries)."""
+        self._check_params()
         X = check_array(self, X, reset=True, allow_nan=True).astype(np.float32)
         observed = ~np.isnan(X)
         n, d = X.shape
@@ -155,6 +153,21 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
                 x = torch.where(miss, r, x)
         out = model.scaler.inverse_transform(x.numpy())
         return np.where(observed, X, out).astype(np.float64)
+
+    # ------------------------------------------------------------------ files
+    saved_format = "latentlab-imputer"
+
+    def _saved_state(self):
+        return {"n_iter": self.n_iter_}, {"statistics": self.statistics_}, {"model": self.model_}
+
+    def _restore_state(self, scalars: dict, arrays: dict, models: dict) -> None:
+        from ._persist import check_model_inputs, number, take
+
+        check_model_inputs(models["model"], self.n_features_in_)
+        self.statistics_ = take(arrays, "statistics", (self.n_features_in_,), np.float64)
+        self.n_iter_ = number(scalars, "n_iter", int, low=1)
+        self.model_ = models["model"]
+        self.history_ = list(self.model_.history)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

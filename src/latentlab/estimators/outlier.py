@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
-from sklearn.ensemble import IsolationForest
-from sklearn.neighbors import NearestNeighbors
-from sklearn.preprocessing import MinMaxScaler, PowerTransformer, QuantileTransformer, RobustScaler, StandardScaler
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator, OutlierMixin
 
+from ..config import SIZE, Param
 from ..models.api import INVARIANT_CHUNK, fixed_chunks
-from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin, check_array
-
-PREPROCESSINGS = ("standard", "robust", "power", "quantile", "minmax")
-
+from ._base import COMMON_PARAMS, AutoencoderEstimatorMixin, check_array
+from ._outlier_parts import PREPROCESSINGS, Forest, KnnDistance, make_preprocessor, standardise
 
 # About this many optimiser steps for any table size (300 and 600 gave the same mean ROC-AUC on the
 # development splits, 0.8120 and 0.8125, at half the time; docs/tabular_anomaly.md).
@@ -52,40 +46,6 @@ def tabular_sizes(n_samples: int, n_features: int) -> dict[str, Any]:
         "epochs": int(min(MAX_EPOCHS, max(10, math.ceil(TARGET_STEPS / steps_per_epoch)))),
         "n_models": 1 if n < 2000 else 2,
     }
-
-
-def _preprocessor(kind: str, n_samples: int, seed: int | None):
-    if kind == "standard":
-        return StandardScaler()
-    if kind == "robust":
-        return RobustScaler()
-    if kind == "power":
-        return PowerTransformer(method="yeo-johnson", standardize=True)
-    if kind == "quantile":
-        return QuantileTransformer(n_quantiles=min(1000, n_samples), output_distribution="normal", random_state=seed)
-    return MinMaxScaler()
-
-
-def _standardise(v: np.ndarray) -> tuple[float, float]:
-    spread = float(v.std())
-    return float(np.median(v)), spread if spread > 1e-12 else 1.0
-
-
-class _KnnDistance:
-    """Mean distance to the ``k`` nearest training rows; a training row's own copy is left out.
-
-    A k-d tree computes each query's distances on its own, so a row's score
-    does not depend on the rows it is scored with.
-    """
-
-    def __init__(self, X: np.ndarray, k: int):
-        self.k = int(min(k, len(X) - 1))
-        self.index = NearestNeighbors(n_neighbors=self.k + 1, algorithm="kd_tree").fit(X)
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        dist, _ = self.index.kneighbors(X)  # (N, k + 1), ascending
-        own = dist[:, 0] <= 1e-12  # an exact copy of a training row: drop it
-        return np.where(own, dist[:, 1:].mean(1), dist[:, : self.k].mean(1))
 
 
 class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEstimator):
@@ -183,29 +143,29 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
     --------
     >>> import numpy as np, latentlab
     >>> X, _ = latentlab.load_digits()
-    >>> det = latentlab.AutoencoderOutlierDetector().fit(X[:500])
-    >>> det.sizes_
-    {'latent_dim': 16, 'hidden': (128,), 'epochs': 38, 'n_models': 1}
-    >>> det.predict(X[:5]).tolist()  # +1 inlier, -1 outlier
-    [1, 1, 1, 1, 1]
-    >>> bool(np.mean(det.labels_) <= 0.11)
+    >>> det = latentlab.AutoencoderOutlierDetector(epochs=2).fit(X[:500])  # 2 epochs: a quick example
+    >>> det.sizes_  # the sizes left at 'auto' follow the data's shape
+    {'latent_dim': 16, 'hidden': (128,), 'epochs': 2, 'n_models': 1}
+    >>> sorted(set(det.predict(X).tolist()))  # +1 inlier, -1 outlier
+    [-1, 1]
+    >>> bool(np.mean(det.labels_) <= 0.11)  # the threshold flags ``contamination`` of the training rows
     True
     """
 
-    _parameter_constraints: dict = {
-        **COMMON_CONSTRAINTS,
-        "latent_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "hidden": [tuple, list, StrOptions({"auto"})],
-        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "scoring": [StrOptions({"combined", "reconstruction", "latent"})],
-        "n_models": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "latent_weight": [Interval(Real, 0, None, closed="left")],
-        "preprocessing": [StrOptions(set(PREPROCESSINGS))],
-        "error_weighting": [StrOptions({"none", "inverse"})],
-        "classical": [StrOptions({"knn", "iforest", "none"})],
-        "classical_weight": [Interval(Real, 0, None, closed="left")],
+    param_specs = {
+        **COMMON_PARAMS,
+        "latent_dim": Param(int, low=1, high=SIZE.high, also=("auto",)),
+        "hidden": Param(tuple, low=1, high=SIZE.high, also=("auto",)),
+        "epochs": Param(int, low=1, high=SIZE.high, also=("auto",)),
+        "contamination": Param(float, low=0, high=0.5, closed="right"),
+        "scoring": Param(str, choices=("reconstruction", "combined", "latent")),
+        "n_models": Param(int, low=1, high=SIZE.high, also=("auto",)),
+        "n_neighbors": SIZE,
+        "latent_weight": Param(float, low=0),
+        "preprocessing": Param(str, choices=PREPROCESSINGS),
+        "error_weighting": Param(str, choices=("none", "inverse")),
+        "classical": Param(str, choices=("knn", "iforest", "none")),
+        "classical_weight": Param(float, low=0),
     }
 
     def __init__(
@@ -270,24 +230,24 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         return super()._train_options(n_samples, epochs=self.sizes_["epochs"])
 
     # -------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the ensemble on ``X`` (assumed mostly normal) and set the threshold."""
+        self._check_params()
         X = check_array(self, X, reset=True)
         n, d = X.shape
         self.sizes_ = self._resolve_sizes(n, d)
-        self.preprocessor_ = _preprocessor(self.preprocessing, n, self.random_state).fit(X)
+        self.preprocessor_ = make_preprocessor(self.preprocessing, n, self.random_state).fit(X)
         Xp = self._transform(X)
         self.models_ = [self._fit_model(Xp, seed_offset=i) for i in range(self.sizes_["n_models"])]
         self.model_ = self.models_[0]
         self.history_ = list(self.model_.history)
         self.classical_ = None
         if self.classical == "knn":
-            self.classical_ = _KnnDistance(Xp, self.n_neighbors)
+            self.classical_ = KnnDistance(Xp, self.n_neighbors)
         elif self.classical == "iforest":
-            self.classical_ = IsolationForest(random_state=self.random_state).fit(Xp)
+            self.classical_ = Forest(Xp, self.random_state)
         parts = self._raw_parts(Xp, fitting=True)
-        self.part_stats_ = {name: _standardise(v) for name, v in parts.items()}
+        self.part_stats_ = {name: standardise(v) for name, v in parts.items()}
         self.decision_scores_ = self._combine(parts)
         self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - float(self.contamination)))
         self.offset_ = -self.threshold_
@@ -332,7 +292,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
                     w = w / w.mean()
                 self.error_weights_.append(w)
                 if self.scoring != "reconstruction":
-                    self.latent_index_.append(_KnnDistance(Z, self.n_neighbors))
+                    self.latent_index_.append(KnnDistance(Z, self.n_neighbors))
             if self.scoring != "latent":
                 rec.append(E.astype(np.float64) @ self.error_weights_[i])
             if self.scoring != "reconstruction":
@@ -342,10 +302,8 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
             parts["reconstruction"] = np.mean(rec, axis=0)
         if lat:
             parts["latent"] = np.mean(lat, axis=0)
-        if isinstance(self.classical_, _KnnDistance):
+        if self.classical_ is not None:  # a k-NN distance or an isolation forest's score
             parts["classical"] = self.classical_(Xp)
-        elif self.classical_ is not None:
-            parts["classical"] = -self.classical_.score_samples(Xp)
         return parts
 
     def _combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -381,6 +339,19 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         lo, hi = self._proba_range
         p = np.clip((scores - lo) / (hi - lo), 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
+
+    # ------------------------------------------------------------------ files
+    saved_format = "latentlab-outlier-detector"
+
+    def _saved_state(self):
+        from ._outlier_files import saved_state
+
+        return saved_state(self)
+
+    def _restore_state(self, scalars: dict, arrays: dict, models: dict) -> None:
+        from ._outlier_files import restore_state
+
+        restore_state(self, scalars, arrays, models)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

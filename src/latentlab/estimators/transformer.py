@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
-from ._base import COMMON_CONSTRAINTS, AutoencoderEstimatorMixin, as_codes, check_array
+from ._base import COMMON_PARAMS, AutoencoderEstimatorMixin, as_codes, check_array
 
 
 class AutoencoderTransformer(
@@ -62,7 +62,7 @@ class AutoencoderTransformer(
     ['autoencodertransformer0', 'autoencodertransformer1', 'autoencodertransformer2', 'autoencodertransformer3']
     """
 
-    _parameter_constraints: dict = dict(COMMON_CONSTRAINTS)
+    param_specs = COMMON_PARAMS
 
     def __init__(
         self,
@@ -90,9 +90,9 @@ class AutoencoderTransformer(
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train on ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
+        self._check_params()
         X = check_array(self, X, reset=True)
         self.model_ = self._fit_model(X)
         self.history_ = list(self.model_.history)
@@ -110,6 +110,20 @@ class AutoencoderTransformer(
         self._check_fitted()
         Z = as_codes(X, int(self.latent_dim))
         return self.model_.decode(Z).reshape(Z.shape[0], -1).astype(np.float64)
+
+    # ------------------------------------------------------------------ files
+    saved_format = "latentlab-transformer"
+
+    def _saved_state(self):
+        return {}, {}, {"model": self.model_}
+
+    def _restore_state(self, scalars: dict, arrays: dict, models: dict) -> None:
+        from ._persist import check_model_inputs
+
+        check_model_inputs(models["model"], self.n_features_in_)
+        self.model_ = models["model"]
+        self.history_ = list(self.model_.history)
+        self._n_features_out = int(self.latent_dim)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

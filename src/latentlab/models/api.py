@@ -18,7 +18,7 @@ from ..data.validation import as_float_array, check_labels, check_shape, check_t
 from ..errors import ConfigError, DataError, NotFittedError
 from ..training.options import TrainConfig
 from .fitting import ArrayInput, FitReport, StreamInput, fit_batch, fit_model, train_config
-from .interpolation import interpolate_codes
+from .interpolation import check_steps, interpolate_codes
 from .view import RunView
 
 INFERENCE_BATCH = 4096
@@ -301,6 +301,7 @@ class ModelAPI:
         shape = tuple(self.config.input_shape)
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
             raise ConfigError(f"steps={steps!r} must be an integer >= 2.")
+        check_steps(steps)  # at most MAX_STEPS points, before the ends are encoded
         check_output_size(steps, shape, f"interpolate(steps={steps})")
         ends = []
         for name, v in (("a", a), ("b", b)):
@@ -354,10 +355,12 @@ class ModelAPI:
 
     @classmethod
     def load(cls, path):
-        """Rebuild a model saved by :meth:`save` (no unpickling)."""
+        """Rebuild a model of this class saved by :meth:`save` (no unpickling).
+
+        A folder holding another kind of object (an estimator, a codec) or a
+        model of another family is a :class:`~latentlab.ModelFileError` that
+        says what opens it; :func:`latentlab.load` opens any of them.
+        """
         from .io import load_model
 
-        model = load_model(path)
-        if not isinstance(model, cls):
-            raise ConfigError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}.")
-        return model
+        return load_model(path, expected=cls)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +24,11 @@ import torch
 from ..data.scaling import Scaler
 from ..data.tensors import TensorData
 from ..data.validation import as_float_array, check_finite, check_shape, warn_absurd_rows, warn_constant
-from ..errors import ConfigError, DataError
-from ..training.checkpoint import load_checkpoint
+from ..errors import DataError
 from ..training.device import seed_everything
 from ..training.options import TrainConfig
 from ..training.trainer import Trainer
+from .resume import adopt_checkpoint
 
 
 @dataclass
@@ -165,28 +164,6 @@ class StreamInput:
             seen += len(x)
         ys = None if picked[0][1] is None else torch.cat([p[1] for p in picked])
         return TensorData(torch.cat([p[0] for p in picked]), ys)
-
-
-def adopt_checkpoint(model, path, tc: TrainConfig):
-    """Read a checkpoint to resume from; take its config and scaler if they fit this model."""
-    state = load_checkpoint(path)
-    mine = model.config
-    if mine.input_shape is None:
-        mine = mine.replace(input_shape=state.config.input_shape)
-    if state.model_class is not type(model) or mine != state.config:
-        theirs, ours = state.config.to_dict(), mine.to_dict()
-        diff = {k: (ours.get(k), v) for k, v in theirs.items() if ours.get(k) != v}
-        raise ConfigError(
-            f"{path} was written by a {state.model_class.__name__} that differs from this "
-            f"{type(model).__name__} in {diff} (this model, checkpoint); build it with the same options."
-        )
-    ours = tc.to_dict()
-    keys = ("batch_size", "lr", "weight_decay", "seed", "validation_split", "lr_schedule")
-    changed = [k for k in keys if state.train_config.get(k) != ours[k]]
-    if changed:
-        warnings.warn(f"resuming with different training options {changed}; the run will differ.", stacklevel=4)
-    model.config, model.scaler, model.history = state.config, state.scaler, []
-    return state
 
 
 def fit_model(model, data, tc: TrainConfig, callbacks=None, resume=None):

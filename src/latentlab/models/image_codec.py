@@ -39,6 +39,7 @@ from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError, DataError, ModelFileError, NotFittedError
 from ..nn.entropy import FactorizedDensity
 from ..nn.gdn import analysis_transform, synthesis_transform
+from ..registry import check_format, read_saved
 from ..storage import check_tensors, read_json, read_safetensors
 from ..training.options import LossOutput, TrainConfig
 from ..training.trainer import Trainer
@@ -236,12 +237,8 @@ class ImageCodecModel(nn.Module):
     @classmethod
     def load(cls, path):
         """Rebuild a codec saved by :meth:`save` (nothing is unpickled; every file is checked first)."""
-        path = Path(path)
-        if not path.is_dir():
-            raise ModelFileError(f"{path} is not a folder; pass the folder written by codec.save().")
-        doc = read_json(path / "config.json")
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ModelFileError(f"{path}/config.json is not a latentlab image codec (no format={FORMAT!r}).")
+        path, doc = read_saved(path, "codec.save()")
+        check_format(path, doc, FORMAT, cls.__name__)  # another kind of folder: say what opens it
         if doc.get("format_version") != FORMAT_VERSION:
             raise ModelFileError(f"{path} uses codec format version {doc.get('format_version')!r}; this reads {FORMAT_VERSION}.")
         model = cls(ImageCodecConfig.from_dict(doc.get("config"), f"{path}/config.json"))

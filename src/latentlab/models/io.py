@@ -14,11 +14,19 @@ from typing import Any
 
 from safetensors.torch import save as safetensors_save
 
-from .._files import atomic_folder, atomic_write_bytes, atomic_write_json, recover_folder
+from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
 from .._version import __version__
 from ..data.scaling import Scaler
 from ..errors import ConfigError, ModelFileError
-from ..registry import MAX_MODEL_VALUES, build_checked, config_from_dict, count_values  # noqa: F401  (re-exported)
+from ..registry import (  # noqa: F401  (re-exported)
+    MAX_MODEL_VALUES,
+    build_checked,
+    check_format,
+    config_from_dict,
+    count_values,
+    read_saved,
+    with_article,
+)
 from ..storage import (  # noqa: F401  (re-exported)
     PICKLE_SUFFIXES,
     check_finite_state,
@@ -100,21 +108,31 @@ def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
     return path
 
 
-def read_config(path) -> Any:
-    """Validate ``config.json`` and return ``(model class, config, document)``."""
-    doc = read_json(Path(path) / "config.json")
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ModelFileError(f"{path}/config.json is not a latentlab model file (no format={FORMAT!r}).")
+def read_config(path, expected: type | None = None) -> Any:
+    """Validate ``config.json`` and return ``(model class, config, document)``.
+
+    ``expected``: the class the caller wants (``VAE.load``); a folder that
+    holds another kind of object, or a model of another family, is refused
+    with a message that says what opens it.
+    """
+    path, doc = read_saved(path, "model.save()")
+    check_format(path, doc, FORMAT, "model")
     if doc.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(
             f"{path} uses format version {doc.get('format_version')!r}; this latentlab reads {FORMAT_VERSION}."
         )
     cls, config = config_from_dict(doc.get("config"), f"{path}/config.json")
+    if expected is not None and not issubclass(cls, expected):
+        raise ModelFileError(f"{path} holds a latentlab model of family {config.family!r} ({cls.__name__}), not "
+                             f"{with_article(expected.__name__)}; open it with latentlab.load or {cls.__name__}.load.")
     return cls, config, doc
 
 
-def load_model(path):
+def load_model(path, expected: type | None = None):
     """Rebuild the model saved in folder ``path`` without unpickling anything.
+
+    ``expected``: the model class (or a base of it) the caller wants; a
+    folder holding anything else is refused before a network is built.
 
     Raises
     ------
@@ -122,16 +140,7 @@ def load_model(path):
         Missing, corrupt, foreign, pickled or mismatched files, with the reason.
     """
     path = Path(path)
-    if not path.exists():
-        recover_folder(path)  # a save killed between moving the old folder aside and moving the new one in
-    if not path.is_dir():
-        if path.suffix.lower() in PICKLE_SUFFIXES:
-            raise ModelFileError(
-                f"{path} is not a folder; pass the folder written by model.save(). ({path.suffix} files usually "
-                "hold pickles, which latentlab never loads, because unpickling runs code.)"
-            )
-        raise ModelFileError(f"{path} is not a folder; pass the folder written by model.save().")
-    cls, config, doc = read_config(path)
+    cls, config, doc = read_config(path, expected)
     model = build_checked(cls, config, f"{path}/config.json")
     file = path / "model.safetensors"
     raw, _ = read_safetensors(file)

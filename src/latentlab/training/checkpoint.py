@@ -8,6 +8,12 @@ Tensors go in the safetensors body; the rest is JSON in its metadata, so
 reading a checkpoint runs no code. It is written atomically (temporary file,
 fsync, rename): a kill at any moment leaves either the previous checkpoint or
 the new one, never a torn file.
+
+This module knows the trainer's state, not the families: it reads a
+checkpoint back as plain data (:class:`CheckpointFile`, the model's config
+as a JSON object and its weights by name). Rebuilding the model from it,
+through the family registry, is the fit path's job
+(:mod:`latentlab.models.resume`).
 """
 
 from __future__ import annotations
@@ -25,10 +31,8 @@ import torch
 from safetensors.torch import save as safetensors_save
 
 from .._files import atomic_write_bytes, remove_stale_temporaries
-from ..data.scaling import Scaler
 from ..errors import ConfigError, ModelFileError
-from ..registry import build_checked, config_from_dict
-from ..storage import check_finite_state, check_tensors, parse_json, read_safetensors
+from ..storage import check_finite_state, parse_json, read_safetensors
 from .callbacks import Callback
 
 CHECKPOINT_FORMAT = "latentlab-checkpoint"
@@ -202,12 +206,16 @@ def save_checkpoint(trainer, path) -> Path:
 
 
 @dataclass
-class CheckpointState:
-    """A checkpoint read back and validated: what :func:`load_checkpoint` returns."""
+class CheckpointFile:
+    """A checkpoint read back and checked as a file: what :func:`load_checkpoint` returns.
 
-    model_class: type
-    config: Any
-    scaler: Any
+    The model is described, not rebuilt: ``config`` and ``scaler`` are the
+    JSON objects the model wrote, ``model_state`` its weights by name.
+    :func:`latentlab.models.resume.read_resume` turns them into a model.
+    """
+
+    config: dict[str, Any]
+    scaler: dict[str, Any] | None
     train_config: dict[str, Any]
     model_state: dict[str, torch.Tensor]
     trainer_state: dict[str, Any]
@@ -221,23 +229,14 @@ class CheckpointState:
     def history(self) -> list[dict[str, float]]:
         return list(self.trainer_state["history"])
 
-    def build_model(self):
-        """The model as it was at the checkpoint (weights, scaler, history)."""
-        model = self.model_class(self.config)
-        model.load_state_dict(self.model_state)
-        model.scaler = self.scaler
-        model.history = self.history
-        model.eval()
-        return model
 
-
-def load_checkpoint(path) -> CheckpointState:
-    """Read and validate a checkpoint written by :class:`Checkpoint`; nothing is unpickled.
+def load_checkpoint(path) -> CheckpointFile:
+    """Read and check a checkpoint written by :class:`Checkpoint`; nothing is unpickled.
 
     Raises
     ------
     ModelFileError
-        Missing, truncated, pickled, foreign or inconsistent files, with the reason.
+        Missing, truncated, pickled, foreign or malformed files, with the reason.
     """
     path = Path(path)
     if path.is_dir():
@@ -248,19 +247,15 @@ def load_checkpoint(path) -> CheckpointState:
     doc = parse_json(meta["state"], f"{path} (metadata)")
     if not isinstance(doc, dict) or doc.get("format_version") != CHECKPOINT_VERSION:
         raise ModelFileError(f"{path} has an unknown checkpoint version; this latentlab reads {CHECKPOINT_VERSION}.")
-    cls, config = config_from_dict(doc.get("config"), f"{path} (config)")
-    model = build_checked(cls, config, f"{path} (config)")
+    config, scaler = doc.get("config"), doc.get("scaler")
+    if not isinstance(config, dict) or not (scaler is None or isinstance(scaler, dict)):
+        raise ModelFileError(f"{path} holds no model config; it is corrupt.")
     weights = {k[len("model/") :]: v for k, v in tensors.items() if k.startswith("model/")}
-    weights = model.upgrade_state(weights)  # names written by earlier versions
-    check_tensors(model.state_dict(), weights, str(path))
-    scaler = None
-    if doc.get("scaler") is not None:
-        scaler = Scaler.from_dict(doc["scaler"], expected_shape=config.input_shape)
     state = unpack(doc.get("trainer"), {k: v for k, v in tensors.items() if not k.startswith("model/")})
     ok = isinstance(state, dict) and isinstance(state.get("epoch"), int) and state["epoch"] >= 0
     if not ok or not isinstance(state.get("history"), list) or not isinstance(doc.get("train_config"), dict):
         raise ModelFileError(f"{path} holds a malformed training state; it is corrupt.")
-    return CheckpointState(cls, config, scaler, doc["train_config"], weights, state)
+    return CheckpointFile(config, scaler, doc["train_config"], weights, state)
 
 
 class Checkpoint(Callback):
@@ -315,4 +310,4 @@ class Checkpoint(Callback):
             self._last_time = time.monotonic()
 
 
-__all__ = ["Checkpoint", "CheckpointState", "save_checkpoint", "load_checkpoint", "CHECKPOINT_NAME"]
+__all__ = ["Checkpoint", "CheckpointFile", "save_checkpoint", "load_checkpoint", "CHECKPOINT_NAME"]
