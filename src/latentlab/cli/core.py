@@ -256,7 +256,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from latentlab.apps.datasplit import evaluation_data
     from latentlab.apps.evaluation import evaluate_run
 
-    model = latentlab.load(args.run_dir)
+    model = latentlab.LatentModel.load(args.run_dir)
     if getattr(model, "is_text", False):  # texts: NLL per token, bits per character, KL, active units
         from .text import evaluate_text
 
@@ -290,7 +290,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     from .._files import atomic_write_bytes
 
-    model = latentlab.load(args.run_dir)
+    model = latentlab.LatentModel.load(args.run_dir)
     k = model.config.n_classes
     if k and args.label is None:
         raise ConfigError(f"this run is conditional: give --label K to pick the class (0..{k - 1}).")

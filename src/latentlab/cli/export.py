@@ -26,7 +26,7 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
     from latentlab.apps.onnx_export import export_onnx
     from latentlab.errors import ConfigError
 
-    model = latentlab.load(args.run_dir)
+    model = latentlab.LatentModel.load(args.run_dir)
     try:
         paths = export_onnx(model, Path(args.out_dir), part=args.part)
     except ImportError as exc:

@@ -114,15 +114,16 @@ def map_clusters(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def load_runs(specs: list[str]) -> dict[str, Entry]:
-    """Load each ``[NAME=]RUN_DIR`` with :func:`latentlab.load`; names must be unique."""
-    from .. import load
+    """Load each ``[NAME=]RUN_DIR`` with ``LatentModel.load`` (a model; an estimator's or a codec's folder is
+    refused by name); names must be unique."""
+    from .. import LatentModel
 
     entries: dict[str, Entry] = {}
     for spec in specs:
         name, path = parse_run(spec)
         if name in entries:
             raise ConfigError(f"two runs are named {name!r}; name them apart with NAME=RUN_DIR.")
-        entries[name] = make_entry(name, load(path))
+        entries[name] = make_entry(name, LatentModel.load(path))
     if not entries:
         raise DataError("no runs to serve; pass RUN_DIR arguments or none at all for the demo models.")
     return entries
