@@ -23,6 +23,15 @@ pack each batch by length, something ``torch.onnx`` cannot trace; their
 decoders export. Asking for a part that cannot be exported raises
 :class:`~latentlab.errors.ConfigError`.
 
+An ONNX graph cannot raise, so what PyTorch refuses at run time must be
+refused at export: a model whose fitted scaling sends decoder outputs within
+``±ONNX_RANGE`` (1000) of the model's scaled units outside float32 (a scale
+or offset near 3.4e38: ``model.decode`` refuses such outputs with a
+:class:`~latentlab.errors.DataError`, where the graph would return inf) is
+not exported (:class:`~latentlab.errors.ConfigError`, naming the feature).
+Only a latentlab model family exports: an estimator exports its fitted
+``model_``; the image codec, the photo denoiser and the text models do not.
+
 Needs the ``onnx`` extra (``pip install 'latentlab[onnx]'``: onnx, onnxscript
 and onnxruntime).
 """
@@ -40,11 +49,15 @@ import torch
 from torch import nn
 
 from .._files import atomic_write_bytes
-from ..errors import ConfigError, NotFittedError
+from ..errors import ConfigError, DataTypeError, NotFittedError
+from ..models.base import LatentModel
 
 PARTS = ("encoder", "decoder", "both")
 #: Architectures whose encoder packs sequences by length: torch.onnx cannot trace it.
 NO_ONNX_ENCODER = ("seq",)
+#: Decoder outputs (in the model's scaled units) whose user-unit values must stay within float32 for a
+#: model to be exported: the graph cannot refuse an overflow at run time as ``model.decode`` does.
+ONNX_RANGE = 1000.0
 
 
 class _Affine(nn.Module):
@@ -105,6 +118,38 @@ def _check_part(model, part: str) -> tuple[str, ...]:
             "export part='decoder' (its decoder exports), or run the encoder in PyTorch."
         )
     return parts
+
+
+def _check_kind(model) -> None:
+    """Refuse, in words, what is not a latentlab model family (before any attribute of it is read)."""
+    if isinstance(model, LatentModel):
+        return
+    if hasattr(model, "get_params") and hasattr(model, "fit"):  # a scikit-learn style estimator
+        raise DataTypeError(
+            f"this {type(model).__name__} is an estimator; export the model it fitted: export_onnx(estimator.model_, path)."
+        )
+    what = type(model).__name__
+    hint = " (an image codec's entropy coder runs in Python: use compress and decompress)" if "Codec" in what else ""
+    raise DataTypeError(f"export_onnx exports a fitted latentlab model family (an Autoencoder, a VAE...); "
+                        f"got an object of type {what}{hint}.")
+
+
+def _check_range(model) -> None:
+    """Refuse a model whose decoder outputs within ±ONNX_RANGE overflow float32 once scaled back (see the notes)."""
+    import numpy as np
+
+    offset = np.abs(np.asarray(model.scaler.offset_, np.float64)).ravel()
+    scale = np.abs(np.asarray(model.scaler.scale_, np.float64)).ravel()
+    reach = offset + ONNX_RANGE * scale
+    bad = np.flatnonzero(~(reach <= np.finfo(np.float32).max))
+    if bad.size:
+        i = int(bad[0])
+        raise ConfigError(
+            f"this model's fitted scaling overflows float32 for {bad.size} feature(s) (the first: index {i}, offset "
+            f"{offset[i]:.3g}, scale {scale[i]:.3g}): decoder outputs within ±{ONNX_RANGE:g} of its scaled units "
+            "become inf in your units. PyTorch's decode refuses them, but an ONNX graph cannot raise and would "
+            "return inf, so it is not exported. Refit on data in sensible units (e.g. divided by 1e30)."
+        )
 
 
 def _example(model, part: str, batch: int = 2) -> tuple[torch.Tensor, ...]:
@@ -190,8 +235,11 @@ def export_onnx(model, path: str | os.PathLike, part: str = "both") -> dict[str,
     Raises
     ------
     ConfigError
-        For an unknown part, or one that cannot be exported (a sequence
-        family's encoder).
+        For an unknown part, one that cannot be exported (a sequence
+        family's encoder), a model whose fitted scaling overflows float32
+        (see :data:`ONNX_RANGE`), or a ``path`` that is a file not ending in ``.onnx``.
+    DataTypeError
+        For what is not a latentlab model family (an estimator: export its ``model_``).
 
     Examples
     --------
@@ -207,6 +255,7 @@ def export_onnx(model, path: str | os.PathLike, part: str = "both") -> dict[str,
     >>> bool(np.allclose(z, ae.encode(X[:5]), atol=1e-5))
     True
     """
+    _check_kind(model)
     model.check_fitted()
     if model.config.architecture == "text":
         raise ConfigError(
@@ -214,10 +263,14 @@ def export_onnx(model, path: str | os.PathLike, part: str = "both") -> dict[str,
             "decoder generates a token at a time; serve them with `latentlab serve` or the Python API."
         )
     if getattr(model, "decoder", None) is None:
-        raise ConfigError(f"a {type(model).__name__} has no encoder and decoder of a code to export.")
+        raise ConfigError(f"this {type(model).__name__} has no encoder and decoder of a code to export.")
     parts = _check_part(model, part)
+    _check_range(model)
     _require_onnx()
     path = Path(path)
+    if path.is_file() and path.suffix != ".onnx":
+        raise ConfigError(f"{path} is a file; give a folder (for encoder.onnx and decoder.onnx) or, for one part, "
+                          "a name ending in .onnx.")
     single = len(parts) == 1 and path.suffix == ".onnx"
     was_training = model.training
     model.eval()
@@ -232,4 +285,4 @@ def export_onnx(model, path: str | os.PathLike, part: str = "both") -> dict[str,
     return written
 
 
-__all__ = ["export_onnx", "OnnxEncoder", "OnnxDecoder", "PARTS", "NO_ONNX_ENCODER"]
+__all__ = ["export_onnx", "OnnxEncoder", "OnnxDecoder", "PARTS", "NO_ONNX_ENCODER", "ONNX_RANGE"]

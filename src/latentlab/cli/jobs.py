@@ -1,7 +1,8 @@
 """Job commands: detect, impute, generate, compress, decompress, interpolate.
 
 Options of ``detect`` and ``impute`` are generated from the estimators' own
-parameters (``get_params``), so there is no second list to keep in sync.
+parameter declarations (``param_specs``), so there is no second list to keep
+in sync and a bad value gets the estimator's message.
 """
 
 from __future__ import annotations
@@ -13,40 +14,21 @@ import numpy as np
 
 from .._files import atomic_write_bytes
 from ..errors import DataError
+from .options import add_param_options
 
 
-def _add_estimator_options(parser, cls) -> None:
-    """``--param-name`` for each scalar parameter of estimator class ``cls``."""
+def _add_estimator_options(parser, cls, helps: dict[str, str] | None = None) -> None:
+    """``--param-name`` for each scalar parameter of estimator class ``cls``, from its ``param_specs``.
+
+    The values are parsed and checked by the same :class:`~latentlab.config.Param` declarations that the
+    estimator's ``fit`` checks, so a bad value gets the estimator's message, before any data is read.
+    """
     group = parser.add_argument_group(f"{cls.__name__} parameters")
-    for name, default in cls().get_params().items():
-        flag = "--" + name.replace("_", "-")
-        if default == "auto":  # sized from the data unless given: a number (or numbers, for hidden)
-            nargs = "+" if name == "hidden" else None
-            group.add_argument(flag, dest=name, type=_auto_or_int, nargs=nargs, default=default,
-                               help="(default: auto, from the data's size)")
-        elif isinstance(default, bool):
-            group.add_argument(flag, dest=name, type=lambda t: t.lower() in ("1", "true", "yes"), default=default)
-        elif isinstance(default, (int, float, str)):
-            group.add_argument(flag, dest=name, type=type(default), default=default, help=f"(default: {default})")
-        elif isinstance(default, tuple):
-            group.add_argument(flag, dest=name, type=int, nargs="+", default=default, help=f"(default: {default})")
-
-
-def _auto_or_int(text: str):
-    """'auto', an integer, or (for an option whose choices are words, such as a normalisation) the word
-    itself, which the estimator then checks and names in its error."""
-    if text == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        return text
+    add_param_options(group, cls.param_specs, cls().get_params(), helps)
 
 
 def _estimator(cls, args):
-    params = {k: getattr(args, k) for k in cls().get_params() if hasattr(args, k)}
-    params = {k: ("auto" if v == ["auto"] else tuple(v)) if isinstance(v, list) else v for k, v in params.items()}
-    return cls(**params)
+    return cls(**{k: getattr(args, k) for k in cls().get_params() if hasattr(args, k)})
 
 
 def read_vector(path: str, n: int, what: str) -> np.ndarray:
@@ -154,7 +136,9 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--b", type=int, default=1, help="index of the second sample")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--method", choices=("linear", "slerp"), default="linear")
-    p.add_argument("--out", default="interpolation.npy", help=".npy, .csv or .png to write")
+    p.add_argument("--out", default=None,
+                   help=".npy, .csv or .png to write (default interpolation.npy); text models: a .txt file "
+                        "(default: print the texts)")
     p.set_defaults(handler=cmd_interpolate)
 
 
@@ -170,7 +154,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         import latentlab
         from latentlab.apps.anomaly import ScoreModel
 
-        scorer = ScoreModel(latentlab.load(args.run), "reconstruction").fit(X_fit)
+        scorer = ScoreModel(latentlab.LatentModel.load(args.run), "reconstruction").fit(X_fit)
         fit_scores, scores = scorer.score(X_fit), scorer.score(X)
         threshold = float(np.quantile(fit_scores, 1 - args.contamination))
     else:
@@ -214,8 +198,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         _check_array_out(Path(args.out))
-    model = latentlab.load(args.run_dir)
+    model = latentlab.LatentModel.load(args.run_dir)
     k = model.config.n_classes
+    if getattr(model, "is_text", False):  # its decoder's output is token ids: the texts come from `sample`
+        from latentlab.errors import ConfigError
+
+        raise ConfigError(f"{args.run_dir} is a text model: its samples are texts; use `latentlab sample "
+                          f"{args.run_dir} -n {args.n}` (printed, or --out FILE.txt).")
     if k and args.label is None:
         from latentlab.errors import ConfigError
 
@@ -234,7 +223,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from latentlab.apps.compression import describe_rate
     from latentlab.data.datasets import load_data
 
-    model = latentlab.load(args.run_dir)
+    model = latentlab.LatentModel.load(args.run_dir)
     X, _ = load_data(args.data, args.label_column)
     blob = latentlab.compress(model, X, bits=args.bits)
     out = Path(args.out)
@@ -252,7 +241,7 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     src = Path(args.input)
     if not src.is_file():
         raise DataError(f"{src} does not exist; pass a file written by `latentlab compress`.")
-    model = latentlab.load(args.run_dir)
+    model = latentlab.LatentModel.load(args.run_dir)
     X = latentlab.decompress(model, src.read_bytes())
     out = _save_array(X, Path(args.out))
     print(f"decompressed {len(X)} samples; wrote {out}")
@@ -263,7 +252,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     import latentlab
     from latentlab.data.datasets import load_data
 
-    model = latentlab.load(args.run_dir)
+    model = latentlab.LatentModel.load(args.run_dir)
     if getattr(model, "is_text", False):
         from .text import print_interpolation
 
@@ -276,6 +265,6 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         if not 0 <= i < len(X):
             raise DataError(f"--{name} {i} is out of range; the data has {len(X)} samples.")
     path = model.interpolate(X[args.a], X[args.b], steps=args.steps, method=args.method)
-    out = _save_array(path, Path(args.out), ncols=len(path))
+    out = _save_array(path, Path(args.out or "interpolation.npy"), ncols=len(path))
     print(f"wrote {len(path)} interpolation steps ({args.method}) to {out}")
     return 0

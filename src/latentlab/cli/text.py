@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-EMBEDDED = ("digits", "pydoc")  # the default --data, and the corpus's own name: the embedded sentences
+EMBEDDED = ("pydoc",)  # the embedded sentences' name as --data
+TEXT_OUT = ".txt"  # the one file format texts are written to (one text a line)
 
 
 def train_text(args: argparse.Namespace, model, train_opts: dict, callbacks: dict) -> int:
@@ -39,9 +40,22 @@ def train_text(args: argparse.Namespace, model, train_opts: dict, callbacks: dic
 
 
 def read_texts(data: str, label_column: str | None):
-    """``(texts, labels or None, spec)`` of ``--data``: the embedded corpus ('pydoc', the default) or a file."""
-    from latentlab.data.text import load_text_corpus, load_texts
+    """``(texts, labels or None, spec)`` of ``--data``: the embedded corpus ('pydoc') or a file.
 
+    'digits' (the default --data of the array families) and the other named image and series data sets
+    are refused: a text model reads texts, and it must not quietly read the embedded corpus instead.
+    """
+    from latentlab.data.loaders import LOADERS
+    from latentlab.data.sequences import SERIES
+    from latentlab.data.text import load_text_corpus, load_texts
+    from latentlab.errors import ConfigError
+
+    if data == "digits" or data in LOADERS or data in SERIES:
+        raise ConfigError(
+            f"--data {data} is an array data set (digits is also the default --data), not texts: give a text model "
+            "a .txt file (one text a line), a .csv file with a text column, or --data pydoc for the embedded "
+            "sentences."
+        )
     if data in EMBEDDED:
         texts, y = load_text_corpus()
         print(f"the embedded corpus: {len(texts)} sentences of Python's documentation", file=sys.stderr)
@@ -77,25 +91,56 @@ def evaluate_text(model, args: argparse.Namespace) -> int:
 
 
 def print_samples(model, args: argparse.Namespace) -> int:
-    """``latentlab sample RUN -n 10``: one sampled text per line."""
+    """``latentlab sample RUN -n 10``: one sampled text per line, printed, or written to ``--out FILE.txt``."""
+    out = text_out(args.out)
     beam = getattr(args, "beam", 1)
     guidance = getattr(args, "guidance", 0.0)
-    for text in model.sample(args.n, y=args.label, seed=args.seed, temperature=args.temperature, beam=beam,
-                             guidance=guidance):
-        print(one_line(text))
-    return 0
+    texts = model.sample(args.n, y=args.label, seed=args.seed, temperature=args.temperature, beam=beam,
+                         guidance=guidance)
+    return emit(texts, out, "sampled texts")
 
 
 def print_interpolation(model, args: argparse.Namespace) -> int:
-    """``latentlab interpolate RUN --from "..." --to "..."``: the decoded path, one text per line."""
+    """``latentlab interpolate RUN --from "..." --to "..."``: the decoded path, one text per line (or ``--out``)."""
     from latentlab.errors import ConfigError
 
     if args.from_text is None or args.to_text is None:
         raise ConfigError('a text model interpolates between two texts: pass --from "..." --to "...".')
+    out = text_out(args.out)
     beam = getattr(args, "beam", 1)
-    for text in model.interpolate(args.from_text, args.to_text, steps=args.steps, method=args.method, y=args.label,
-                                  beam=beam):
-        print(one_line(text))
+    texts = model.interpolate(args.from_text, args.to_text, steps=args.steps, method=args.method, y=args.label,
+                              beam=beam)
+    return emit(texts, out, f"interpolation steps ({args.method})")
+
+
+def text_out(out: str | None) -> Path | None:
+    """``--out`` of a text model's samples: None (print them) or a ``.txt`` file; anything else is refused
+    before any work is done (texts are not an image or an array)."""
+    from latentlab.errors import ConfigError
+
+    if out is None:
+        return None
+    path = Path(out)
+    if path.suffix.lower() != TEXT_OUT or path.is_dir():
+        raise ConfigError(
+            f"--out {out}: a text model's output is texts, written one a line to a {TEXT_OUT} file; give a name "
+            f"ending in {TEXT_OUT}, or leave --out out to print them."
+        )
+    return path
+
+
+def emit(texts: list[str], out: Path | None, what: str) -> int:
+    """Print the texts one a line, or write them so (atomically) to ``out`` and say so."""
+    lines = [one_line(t) for t in texts]
+    if out is None:
+        for line in lines:
+            print(line)
+        return 0
+    from latentlab._files import atomic_write_bytes
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, "".join(line + "\n" for line in lines).encode("utf-8"))
+    print(f"wrote {len(lines)} {what} to {out}, one a line")
     return 0
 
 

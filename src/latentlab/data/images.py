@@ -2,7 +2,9 @@
 
 ``root/<class>/<image>`` gives labels from the sub-folder names (sorted);
 image files directly in ``root`` give no labels. Each image becomes a
-float32 array ``(C, H, W)`` in [0, 1], C = 1 (grey) or 3 (RGB).
+float32 array ``(C, H, W)`` in [0, 1], C = 1 (grey) or 3 (RGB). Files are
+opened by :func:`~latentlab.data.imagefile.open_image`: a truncated, lying
+or corrupt file is an error naming it, never an image padded with zeros.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .imagefile import open_image
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -39,24 +42,19 @@ def list_images(root: str | Path) -> tuple[list[Path], np.ndarray | None, list[s
 
 def read_image(path: Path, mode: str, size: tuple[int, int] | None = None) -> np.ndarray:
     """One image as float32 ``(C, H, W)`` in [0, 1]; ``mode`` is 'L' or 'RGB', ``size`` is (H, W)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        with Image.open(path) as im:
-            im = im.convert(mode)
-            if size is not None and im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.BILINEAR)
-            arr = np.asarray(im, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError) as exc:
-        raise DataError(f"{path} could not be read as an image ({exc}); remove or replace it.") from None
+    with open_image(path) as im:  # a cut, lying or corrupt file is refused by name
+        im = im.convert(mode)
+        if size is not None and im.size != (size[1], size[0]):
+            im = im.resize((size[1], size[0]), Image.BILINEAR)
+        arr = np.asarray(im, dtype=np.float32) / 255.0
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
 def probe(files: list[Path], mode: str | None, size: tuple[int, int] | None) -> tuple[str, tuple[int, int]]:
     """The colour mode and (H, W) to use, from the first image when not given."""
-    from PIL import Image
-
-    with Image.open(files[0]) as im:
+    with open_image(files[0]) as im:
         if mode is None:
             mode = "L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB"
         if size is None:

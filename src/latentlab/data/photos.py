@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, DataTypeError
+from .imagefile import MAX_PIXELS, open_image
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MODES = ("L", "RGB")
@@ -44,37 +45,31 @@ SKIMAGE_PHOTOS = (
     "rocket", "coins", "moon", "page", "text", "brick", "grass", "gravel", "clock", "cell",
     "immunohistochemistry", "stereo_motorcycle", "hubble_deep_field", "retina",
 )
-# A decoded photo larger than this many pixels is refused (decompression bombs).
-MAX_PIXELS = 400_000_000
 _LUMA = np.array([299, 587, 114], dtype=np.float32) / 1000.0
 
 
 # ------------------------------------------------------------------------- reading one photo
 def _decode_file(path: Path) -> tuple[np.ndarray, float]:
-    """A file's pixels as a ``(C, H, W)`` array in its stored dtype, and the value that means white."""
-    from PIL import Image, UnidentifiedImageError
+    """A file's pixels as a ``(C, H, W)`` array in its stored dtype, and the value that means white.
 
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; pass an image file (PNG, JPEG, ...) or a folder of them.")
-    try:
-        with Image.open(path) as im:
-            if im.width * im.height > MAX_PIXELS:
-                raise DataError(f"{path} is {im.width}x{im.height}, more than {MAX_PIXELS} pixels; shrink it first.")
-            mode = im.mode
-            if mode == "P":
-                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-            elif mode == "PA":
-                im = im.convert("RGBA")
-            elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
-                im = im.convert("RGB")
-            elif mode == "La":
-                im = im.convert("LA")
-            elif mode == "1":
-                im = im.convert("L")
-            arr = np.asarray(im)
-            mode = im.mode
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path} could not be read as an image ({exc}); remove or replace it.") from None
+    Read through :func:`~latentlab.data.imagefile.open_image`: a folder, a missing file, a header of
+    more than :data:`MAX_PIXELS` pixels, and a truncated or corrupt file are refused by name.
+    """
+    with open_image(path, MAX_PIXELS) as im:
+        mode = im.mode
+        if mode == "P":
+            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        elif mode == "PA":
+            im = im.convert("RGBA")
+        elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa"):
+            im = im.convert("RGB")
+        elif mode == "La":
+            im = im.convert("LA")
+        elif mode == "1":
+            im = im.convert("L")
+        im.load()  # decoding errors are raised here, inside open_image, which names them
+        arr = np.asarray(im)
+        mode = im.mode
     if mode in ("RGBA", "LA"):
         arr = arr[..., :-1]  # alpha dropped
     if mode.startswith("I;16"):

@@ -194,6 +194,8 @@ def load_dsprites(path: str | Path, n_samples: int | None = None, seed: int = 0)
     (4, 1, 64, 64)
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass the dSprites .npz file itself.")
     if not path.is_file():
         raise DataError(f"{path} does not exist; download dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz or use load_shapes().")
     try:
@@ -216,6 +218,7 @@ def load_dsprites(path: str | Path, n_samples: int | None = None, seed: int = 0)
         )
     if imgs.dtype.kind not in "iub" or classes.dtype.kind not in "iu":
         raise DataError(f"{path}: imgs and latents_classes must be integers, got {imgs.dtype} and {classes.dtype}.")
+    _check_latents(path, classes, values)
     idx = np.arange(n)
     if n_samples is not None:
         if not isinstance(n_samples, int) or not 1 <= n_samples <= n:
@@ -224,6 +227,22 @@ def load_dsprites(path: str | Path, n_samples: int | None = None, seed: int = 0)
     counts = tuple(int(c) for c in classes[:, 1:].max(0) + 1)
     images = (imgs[idx] > 0).astype(np.float32)[:, None]
     return ShapesData(images, classes[idx, 1:].astype(np.int64), values[idx, 1:].astype(np.float64), FACTOR_NAMES, counts)
+
+
+def _check_latents(path: Path, classes: np.ndarray, values: np.ndarray) -> None:
+    """Refuse latent classes that are not indices (negative: they would give negative value counts) and
+    latent values that are not finite numbers, naming the factor and the first bad row."""
+    names = ("color", *FACTOR_NAMES)
+    neg = classes < 0
+    if neg.any():
+        row, col = (int(v) for v in np.argwhere(neg)[0])
+        raise DataError(
+            f"{path}: latents_classes holds {int(neg.sum())} negative value(s) (the first: {int(classes[row, col])} "
+            f"for {names[col]!r}, row {row}); classes are indices 0..K-1. The file is corrupt or not dSprites."
+        )
+    if values.dtype.kind not in "iuf" or not np.isfinite(values).all():
+        raise DataError(f"{path}: latents_values must be finite numbers (found {values.dtype} with NaN, inf or "
+                        "non-numbers); the file is corrupt.")
 
 
 __all__ = ["ShapesData", "load_shapes", "load_dsprites", "render_shapes", "factor_values", "FACTOR_NAMES", "SHAPES"]

@@ -301,8 +301,8 @@ class ModelAPI:
         shape = tuple(self.config.input_shape)
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
             raise ConfigError(f"steps={steps!r} must be an integer >= 2.")
-        check_steps(steps)  # at most MAX_STEPS points, before the ends are encoded
         check_output_size(steps, shape, f"interpolate(steps={steps})")
+        check_steps(steps)  # at most MAX_STEPS points, before the ends are encoded
         ends = []
         for name, v in (("a", a), ("b", b)):
             given = np.shape(v)

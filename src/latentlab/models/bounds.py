@@ -25,6 +25,13 @@ import torch
 from ..data.tensors import Batch
 from ..errors import ConfigError
 
+#: Importance samples (or ELBO draws) one call may take per sample. The bound gains little past a few
+#: thousand; for more, call ``log_likelihood`` with several seeds and combine the results
+#: (``logsumexp(lls, axis=0) - log(calls)``).
+MAX_IMPORTANCE_SAMPLES = 100_000
+#: Decoder outputs computed at once (about 4 MB of float32): samples and draws are taken in steps of this size.
+STEP_VALUES = 1 << 20
+
 
 def has_density(model) -> bool:
     """Whether the model's posterior has a density (``log_prob``), i.e. the bounds apply."""
@@ -64,9 +71,15 @@ def data_log_jacobian(model, x: torch.Tensor) -> torch.Tensor:
     return -(observed * log_scale).reshape(x.shape[0], -1).sum(1)
 
 
-def _prepare(model, X, y, k: int):
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ConfigError(f"k={k!r} must be a positive integer (number of importance samples).")
+def _prepare(model, X, y, k: int, what: str = "k"):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ConfigError(f"{what}={k!r} must be a positive integer (number of importance samples).")
+    if k > MAX_IMPORTANCE_SAMPLES:
+        raise ConfigError(
+            f"{what}={k:,} is more than {MAX_IMPORTANCE_SAMPLES:,} draws a sample (MAX_IMPORTANCE_SAMPLES); the bound "
+            "gains little past a few thousand. For more, run in batches: call it with several seeds and combine, "
+            "logsumexp(lls, axis=0) - log(len(lls)) for log_likelihood, the mean for the ELBO."
+        )
     model.check_fitted()
     if not has_density(model):
         raise ConfigError(
@@ -77,21 +90,34 @@ def _prepare(model, X, y, k: int):
 
 
 @torch.no_grad()
-def bounds(model, X, y=None, *, k: int = 1000, seed: int = 0, batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample ``(importance-sampled log-likelihood with k draws, ELBO)`` in nats, in the data's units."""
-    x, labels = _prepare(model, X, y, k)
+def bounds(model, X, y=None, *, k: int = 1000, seed: int = 0, batch: int | None = None,
+           draw_values: int | None = None, step_values: int = STEP_VALUES, what: str = "k"
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample ``(importance-sampled log-likelihood with k draws, ELBO)`` in nats, in the data's units.
+
+    ``k`` is at most :data:`MAX_IMPORTANCE_SAMPLES` (``what`` names it in the
+    error). The work goes in steps of about ``step_values`` decoder outputs
+    (``draw_values`` per draw of one sample: its size by default, tokens x
+    vocabulary for a text model): ``batch`` samples at a time, and when one
+    sample's ``k`` draws alone are more than a step, its draws in parts (the
+    same draws, in the same order, as in one go).
+    """
+    x, labels = _prepare(model, X, y, k, what)
     model.eval()
     gen = torch.Generator(device=model.device).manual_seed(int(seed))
-    batch = batch or max(1, 2**20 // (k * max(1, x[0].numel())))  # about 4 MB of decoder output a step
+    per_draw = max(1, int(draw_values or x[0].numel()))
+    batch = batch or max(1, step_values // (k * per_draw))
+    k_step = max(1, step_values // (batch * per_draw))  # >= k unless one batch's draws exceed a step
     ll, elbo = [], []
     for i in range(0, x.shape[0], batch):
         xb = x[i : i + batch].to(model.device)
         yb = None if labels is None else labels[i : i + batch].to(model.device)
-        logw, _, _ = log_weights(model, xb, yb, k, gen)
+        logw = torch.cat([log_weights(model, xb, yb, min(k_step, k - j), gen)[0].double()
+                          for j in range(0, k, k_step)])  # (K, B)
         jac = data_log_jacobian(model, xb)
         ll.append((torch.logsumexp(logw.double(), 0) - math.log(k)) + jac)
         elbo.append(logw.double().mean(0) + jac)
     return torch.cat(ll).cpu().numpy(), torch.cat(elbo).cpu().numpy()
 
 
-__all__ = ["has_density", "log_weights", "data_log_jacobian", "bounds"]
+__all__ = ["has_density", "log_weights", "data_log_jacobian", "bounds", "MAX_IMPORTANCE_SAMPLES"]

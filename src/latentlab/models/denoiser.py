@@ -32,6 +32,7 @@ from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError, DataError, DataWarning
 from ..nn.fcn import UNet
 from ..nn.tiling import tiled_apply
+from ..registry import MAX_MODEL_VALUES
 from ..training.options import LossOutput
 from .base import LatentModel
 from .fitting import fit_model, train_config
@@ -40,6 +41,10 @@ from .prior import StandardNormal
 
 # Inference tiles: 512x512 pixels keep the activations of the default network near 150 MB.
 TILE = 512
+# Sizes a config may ask for, checked before anything is built (a config.json asking for a million layers
+# would otherwise hang load): 3x3 convolutions a stage, and stride-2 stages (each doubles the padding multiple).
+MAX_DEPTH = 64
+MAX_STAGES = 8
 NOISE_CHECK = (0.5, 1.5)  # a photo whose estimated noise is outside these multiples of the trained level gets a warning
 
 
@@ -50,9 +55,9 @@ class DenoiserConfig(ModelConfig):
     Parameters
     ----------
     hidden : tuple of int
-        Channels of the stride-2 stages (the first is also the full-size stem's).
+        Channels of the stride-2 stages (the first is also the full-size stem's); at most ``MAX_STAGES`` (8).
     depth : int
-        3x3 convolutions after each down- and up-sampling.
+        3x3 convolutions after each down- and up-sampling; at most ``MAX_DEPTH`` (64).
     residual : bool
         Predict the noise and subtract it (True), or the clean image.
     noise_level : float
@@ -77,6 +82,11 @@ class DenoiserConfig(ModelConfig):
     def validate(self) -> None:
         super().validate()
         check_positive_int("depth", self.depth)
+        if self.depth > MAX_DEPTH or len(self.hidden) > MAX_STAGES:
+            raise ConfigError(
+                f"depth={self.depth} and {len(self.hidden)} stages (hidden={tuple(self.hidden)[:10]}): an ImageDenoiser "
+                f"has at most depth={MAX_DEPTH} convolutions a stage and {MAX_STAGES} stages (MAX_DEPTH, MAX_STAGES)."
+            )
         if self.latent_dim != self.hidden[-1]:  # the features encode() gives: the deepest map, averaged
             object.__setattr__(self, "latent_dim", self.hidden[-1])
         if self.architecture != "fcn":
@@ -143,6 +153,14 @@ class ImageDenoiser(LatentModel):
 
     def build(self) -> None:
         c = self.config
+        n_values = 0
+        if torch.empty(0).device.type != "meta":  # fit: count first (load's build_checked counts on meta itself)
+            with torch.device("meta"):
+                n_values = sum(t.numel() for t in UNet(c.input_shape[0], c.hidden, c.depth, c.activation, c.residual)
+                               .state_dict().values())
+        if n_values > MAX_MODEL_VALUES:
+            raise ConfigError(f"hidden={c.hidden} and depth={c.depth} make a network of {n_values:.3g} values, more "
+                              f"than {MAX_MODEL_VALUES:.3g} (latentlab.registry.MAX_MODEL_VALUES); use fewer channels.")
         self.net = UNet(c.input_shape[0], c.hidden, c.depth, c.activation, c.residual)
         self.net.to(memory_format=torch.channels_last)  # oneDNN's fast layout for convolutions on the CPU
         self.prior = self.build_prior()

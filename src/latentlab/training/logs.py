@@ -19,8 +19,25 @@ import os
 from pathlib import Path
 
 from .._files import atomic_write_bytes
+from ..errors import ConfigError, DataError, DataTypeError, DataWarning
 from . import distributed
 from .callbacks import Callback
+
+IMAGES_LOGGED = 8  # inputs (and their reconstructions) in a logged picture
+
+
+def _check_target(path: Path, what: str, folder: bool) -> None:
+    """Refuse, before training, a log path that cannot be written: a folder for a file, a file for a
+    folder, or a path under an existing file."""
+    if folder and path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file; give a folder for the event files.")
+    if not folder and path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give a file name such as {path / 'log.csv'}.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{what} {path}: {parent} is a file, so nothing can be written under it.")
+            break
 
 
 class CSVLogger(Callback):
@@ -49,6 +66,7 @@ class CSVLogger(Callback):
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        _check_target(self.path, "CSVLogger path", folder=False)
         self.rows: list[dict[str, float]] = []
 
     def on_train_begin(self, trainer) -> None:
@@ -108,26 +126,41 @@ class TensorBoardLogger(Callback):
     log_dir : path
         Folder for the event files (created).
     images : array-like, optional
-        Up to 8 inputs whose reconstructions are logged.
+        Up to 8 inputs whose reconstructions are logged, shaped like the
+        training samples. Pictures are made of images ``(N, 1 or 3, H, W)``
+        and of flat square images ``(N, side * side)``; other data (tables,
+        sequences) give a :class:`~latentlab.errors.DataWarning` when
+        training starts, and no picture.
     image_every : int
         Epochs between two image logs (the last epoch is always logged).
     labels : array-like, optional
-        The labels of ``images``, for conditional models.
+        The labels of ``images``, for conditional models (required there).
 
     Raises
     ------
     ImportError
         When tensorboard is not installed (the message says ``pip install tensorboard``).
+    ConfigError
+        For a ``log_dir`` that is a file (or lies under one), or ``image_every`` < 1.
+    DataError, DataTypeError
+        For ``images`` that are not numbers or are empty; when training starts, for images
+        whose sample shape is not the model's, NaN or inf images (except for sequence
+        models, whose padding is NaN), or a conditional model given no ``labels``.
     """
 
     def __init__(self, log_dir: str | os.PathLike, images=None, image_every: int = 5, labels=None):
         self.log_dir = Path(log_dir)
-        self.images, self.labels = images, labels
-        self.image_every = max(1, int(image_every))
+        _check_target(self.log_dir, "TensorBoardLogger log_dir", folder=True)
+        if isinstance(image_every, bool) or not isinstance(image_every, int) or image_every < 1:
+            raise ConfigError(f"image_every={image_every!r} must be a positive integer (epochs between pictures).")
+        self.images, self.labels = _check_images(images), labels
+        self.image_every = image_every
         self._writer_class = _summary_writer()  # fail at construction, before any training time is spent
         self.writer = None
 
     def on_train_begin(self, trainer) -> None:
+        if self.images is not None:  # before any epoch is spent: a mismatch would fail (or vanish) later
+            self.images = _fit_images(trainer.model, self.images, self.labels)
         if distributed.is_main_process():
             self.writer = self._writer_class(log_dir=str(self.log_dir))
         self.last_epoch = int(getattr(getattr(trainer, "config", None), "epochs", 0) or 0) - 1
@@ -160,6 +193,62 @@ def _tag(key: str) -> str:
     if key.startswith("val_"):
         return "val/" + key[4:]
     return "train/" + key
+
+
+def _check_images(images):
+    """``images`` as a float32 array of up to 8 samples (None stays None), or a clear error."""
+    import numpy as np
+
+    if images is None:
+        return None
+    try:
+        X = np.asarray(images)
+    except ValueError as exc:  # ragged
+        raise DataError(f"images cannot be read as one array ({exc}); pass samples of one shape.") from None
+    if X.dtype.kind not in "biuf":
+        raise DataTypeError(f"images have dtype {X.dtype}; pass numbers shaped like the training samples.")
+    if X.ndim < 2 or len(X) == 0:
+        raise DataError(f"images have shape {X.shape}; pass a few samples, shaped (n, *sample_shape).")
+    return X[:IMAGES_LOGGED].astype(np.float32)
+
+
+def _fit_images(model, X, labels):
+    """The images checked against the model being trained: None (with a warning) when they make no picture."""
+    import warnings
+
+    import numpy as np
+
+    shape = tuple(getattr(model.config, "input_shape", None) or ())
+    if shape and X.shape[1:] != shape:
+        raise DataError(
+            f"TensorBoardLogger images have shape {X.shape[1:]} a sample, but the model reads {shape}: "
+            "pass rows of the training data."
+        )
+    if not getattr(model, "allows_nan", False) and not np.isfinite(X).all():
+        raise DataError("TensorBoardLogger images hold NaN or inf values; pass rows of the training data.")
+    if getattr(model.config, "n_classes", 0) > 0 and (labels is None or len(np.asarray(labels)) < len(X)):
+        raise DataError(
+            f"this {type(model).__name__} is conditional: give TensorBoardLogger labels=... for its {len(X)} images."
+        )
+    if _picture_layout(X) is None:
+        warnings.warn(
+            f"TensorBoardLogger images of shape {X.shape[1:]} a sample are not pictures (a picture is (1 or 3, H, W), "
+            "or a flat square image); no reconstructions will be logged. Leave images=None for tables and sequences.",
+            DataWarning,
+            stacklevel=2,
+        )
+        return None
+    return X
+
+
+def _picture_layout(X) -> str | None:
+    """'chw' for ``(N, 1|3, H, W)``, 'flat' for square images as rows, None for anything else."""
+    side = int(round(math.sqrt(X[0].size)))
+    if X.ndim == 4 and X.shape[1] in (1, 3):
+        return "chw"
+    if X.ndim == 2 and side * side == X.shape[1]:
+        return "flat"
+    return None
 
 
 def _reconstruction_picture(model, images, labels=None):
