@@ -187,13 +187,14 @@ class ImageCodec(ImageCodecModel):
         esc = np.concatenate(escapes).astype("<i4") if escapes else np.zeros(0, "<i4")
         return words, esc, ideal
 
-    def compress(self, image, quality: int) -> bytes:
+    def compress(self, image, quality: int, layout: str = "auto") -> bytes:
         """Code a photo (a path, or an array: ``(H, W)``, ``(H, W, 3)``, ``(3, H, W)``; uint8, uint16 or floats in
-        [0, 1]) at ``quality`` into bytes. Colour photos are coded in colour, grey ones in grey.
+        [0, 1]) at ``quality`` into bytes. Colour photos are coded in colour, grey ones in grey. ``layout``
+        (``'chw'`` or ``'hwc'``) settles an array whose first and last axes could both be channels.
         """
         self.check_fitted()
         quality = self._check_quality(quality)
-        img = as_photo(image, name="image")  # (C, H, W) float32 in [0, 1]
+        img = as_photo(image, layout=layout, name="image")  # (C, H, W) float32 in [0, 1]
         c, h, w = img.shape
         if h * w > MAX_PIXELS:
             raise DataError(f"the image has {h}x{w} pixels, more than {MAX_PIXELS}; shrink it or split it first.")
@@ -205,12 +206,12 @@ class ImageCodec(ImageCodecModel):
         fields = (h, w, c, quality, self._model_id(), len(esc), len(words))
         return FRAME.write(fields, words.tobytes() + esc.tobytes())
 
-    def ideal_bits(self, image, quality: int) -> float:
+    def ideal_bits(self, image, quality: int, layout: str = "auto") -> float:
         """The entropy model's information content of a photo's symbols at ``quality`` (escapes at 32 bits each),
         which the coded stream matches to within a few bits."""
         self.check_fitted()
         quality = self._check_quality(quality)
-        img = np.clip(as_photo(image, name="image"), 0.0, 1.0)
+        img = np.clip(as_photo(image, layout=layout, name="image"), 0.0, 1.0)
         self.eval()
         with torch.inference_mode():
             symbols = [self._symbols(p, quality) for p in to_planes(img)]

@@ -35,6 +35,8 @@ def _read(path: str) -> bytes:
     from latentlab.errors import DataError
 
     p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{p} is a folder; pass the compressed file itself.")
     if not p.is_file():
         raise DataError(f"{p} does not exist.")
     return p.read_bytes()

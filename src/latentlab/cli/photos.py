@@ -51,14 +51,14 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     src = Path(args.input)
     alpha = None
     deep = False
+    out = den.denoise(src, tile=args.tile)  # (C, H, W) in [0, 1]; checks the file before anything is decoded
     try:
         with Image.open(src) as im:
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 alpha = np.asarray(im.convert("RGBA"))[..., 3]
             deep = im.mode.startswith("I;16") or im.mode == "I"
     except (OSError, ValueError):
-        pass  # the reader below reports it in words
-    out = den.denoise(src, tile=args.tile)  # (C, H, W) in [0, 1]
+        pass  # denoise above read the same file, so this cannot fail in a way it did not report
     if deep and out.shape[0] == 1:
         img = Image.fromarray(np.rint(out[0] * 65535).astype(np.uint16))
     else:

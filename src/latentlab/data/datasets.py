@@ -39,6 +39,8 @@ def read_table(path: str | Path, label_column: str | None = None):
     CSV with a header row is read by pandas; non-numeric columns get a clear error.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass a .npy or .csv file (or 'digits').")
     if not path.is_file():
         raise DataError(f"{path} does not exist; pass a .npy or .csv file (or 'digits').")
     suffix = path.suffix.lower()

@@ -109,6 +109,8 @@ def load_texts(path, text_column: str | None = None, label_column: str | None = 
     integers 0..K-1 in sorted order. Blank lines of a text file are skipped.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass a .txt file (one text per line) or a .csv file.")
     if not path.is_file():
         raise DataError(f"{path} does not exist; pass a .txt file (one text per line) or a .csv file.")
     if path.suffix.lower() == ".csv":
