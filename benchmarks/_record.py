@@ -98,7 +98,7 @@ def name_for(base: str, parser: argparse.ArgumentParser, args: argparse.Namespac
         if dest in ("help", *ignore) or not hasattr(args, dest):
             continue
         value = getattr(args, dest)
-        if value == action.default:
+        if value == action.default or (value in (None, [], (), "") and not action.default):
             continue
         if isinstance(value, bool):
             parts.append(dest)

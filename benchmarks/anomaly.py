@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import torch
+from _record import name_for, start, table, write_record
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--digits", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (small networks run best on one)")
     args = parser.parse_args()
+    clock = start()
     torch.set_num_threads(args.threads)
     X, y = latentlab.load_digits()
     dets = detectors()
@@ -77,6 +79,19 @@ def main() -> None:
     mean = np.mean(rows, axis=0)
     print("| **mean** | " + " | ".join(f"**{v:.3f}**" for v in mean) + " |")
     print("| seconds | " + " | ".join(f"{times[k]:.0f}" for k in dets) + " |")
+    spec = table(["digit", *dets], [[d, *(f"{v:.3f}" for v in row)] for d, row in zip(args.digits, rows)]
+                 + [["**mean**", *(f"**{v:.3f}**" for v in mean)], ["seconds", *(f"{times[k]:.0f}" for k in dets)]])
+    figures = {"roc_auc": {name: [row[i] for row in rows] for i, name in enumerate(dets)},
+               "mean_roc_auc": dict(zip(dets, mean.tolist())), "seconds": times, "digits": args.digits}
+    baselines = {"IsolationForest": "scikit-learn IsolationForest(random_state=0)",
+                 "PCA recon": "squared reconstruction error of scikit-learn PCA(16)"}
+    if "PyOD AE" in dets:
+        baselines["PyOD AE"] = "PyOD's AutoEncoder at its defaults"
+    write_record(
+        name_for("anomaly", parser, args, ignore=("threads",)), figures, started=clock, args=args, split="test",
+        tables={"main": spec}, baselines=baselines,
+        notes="digits, one held-out class at a time: train on 75% of the other nine, test on the rest plus 18 of it",
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 import torch
+from _record import markdown, name_for, start, write_record
+from _record import table as record_table
 
 import latentlab
 from latentlab.apps.disentanglement import dci, factorvae_score, mig, sap
@@ -56,6 +58,15 @@ MODELS = {
     # Not part of the target: the VAE at half the shared learning rate (FIT_OVERRIDES), which on the tuning seeds
     # lifted its MIG from 0.035 to 0.088, as much as any factorvae setting did.
     "vae (lr 1e-3)": lambda: latentlab.VAE(**COMMON),
+}
+
+#: How the reported table names the compared models.
+LABELS = {
+    "beta-vae (4)": "beta-VAE (beta 4)",
+    "btcvae": "btcvae (beta 6, mss, KL warm-up 7 epochs)",
+    "factorvae": "factorvae (gamma 10, disc_lr 1e-3, KL warm-up 7 epochs)",
+    "dipvae": "dipvae (DIP-VAE-I, lambda_od 10)",
+    "vae (lr 1e-3)": "vae at lr 1e-3 (not part of the target)",
 }
 
 #: What --tune tries (seeds 100, 101, 102: their own training and held-out shapes, never those of the report; the
@@ -164,6 +175,35 @@ def table(results: dict[str, list[dict[str, float]]]) -> None:
         print(f"{name:<22}" + "".join(f"{c:>16}" for c in cells))
 
 
+def markdown_table(results: dict[str, list[dict[str, float]]]) -> dict:
+    """The table of the docs: mean ± std over seeds, the best mean of each metric in bold."""
+    scored = {"mig": max, "dci_d": max, "fvae": max, "sap": max, "rec": min}
+    means = {k: {n: float(np.mean([r[k] for r in rows])) for n, rows in results.items()} for k in scored}
+    best = {k: pick(means[k].values()) for k, pick in scored.items()}
+    out = []
+    for name, rows in results.items():
+        cells = [LABELS.get(name, name)]
+        for k, digits in (("mig", 3), ("dci_d", 3), ("fvae", 3), ("sap", 3), ("rec", 1)):
+            mean, std = means[k][name], float(np.std([r[k] for r in rows]))
+            text = f"{mean:.{digits}f}"
+            cells.append(f"{f'**{text}**' if mean == best[k] else text} ± {std:.{digits}f}")
+        cells += [f"{np.mean([r['active'] for r in rows]):.1f}", f"{np.mean([r['cpu_s'] for r in rows]):.0f}"]
+        out.append(cells)
+    return record_table(["model", "MIG", "DCI-D", "FactorVAE score", "SAP", "reconstruction (nats/image)",
+                         "active units", "training CPU s"], out)
+
+
+def record(name: str, results: dict[str, list[dict[str, float]]], args, clock, seeds, notes=None) -> None:
+    """Print the markdown table and write the run's record."""
+    spec = markdown_table(results)
+    print("\n" + markdown(spec))
+    write_record(name, {"per_seed": results, "seeds": seeds}, started=clock, args=args, tables={"main": spec},
+                 split=f"held-out shapes of the {'tuning' if args.tune else 'reported'} seeds {seeds or '(merged runs)'}",
+                 notes=notes,
+                 baselines={"vae": "the same network and recipe, plain ELBO",
+                            "beta-vae (4)": "the same network and recipe, beta 4"})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tune", action="store_true", help="run the hyperparameter grid on the tuning seeds")
@@ -176,6 +216,8 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="also write the per-seed results to this JSON file")
     ap.add_argument("--table", nargs="*", default=None, help="print the table of JSON files written by --out, and exit")
     args = ap.parse_args()
+    clock = start()
+    record_name = name_for("disentanglement", ap, args, ignore=("out", "table"))
     if args.table:
         import json
 
@@ -185,6 +227,8 @@ def main() -> None:
                 merged.setdefault(k, []).extend(v)
         print(f"CPU: {cpu_model()}")
         summarise(merged, tune=False)
+        record(record_name, merged, args, clock, None,
+               notes=f"merged from {', '.join(args.table)}; its CPU seconds are the merge's, the runs' are per seed")
         return
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -212,6 +256,7 @@ def main() -> None:
     summarise(results, args.tune)
     total = sum(r["cpu_s"] for rows in results.values() for r in rows)
     print(f"training CPU seconds, all runs together: {total:.0f} ({total / 60:.1f} min)")
+    record(record_name, results, args, clock, seeds)
 
 
 def summarise(results: dict[str, list[dict[str, float]]], tune: bool) -> None:

@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 import torch
+from _record import name_for, start, table, write_record
 from torch import nn
 
 import latentlab
@@ -77,6 +78,7 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=32_000)
     ap.add_argument("--only", nargs="*", default=None)
     args = ap.parse_args()
+    clock = start()
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from disentanglement import cpu_model  # the sibling benchmark (run from benchmarks/ or as a script)
@@ -113,6 +115,12 @@ def main() -> None:
     print(f"\n{'model':<30}{'own D tc / acc':>18}{'probe D tc / acc':>20}{'Gaussian TC':>13}{'MIG':>8}{'active':>8}")
     for name, own, probe, gtc, m, act in rows:
         print(f"{name:<30}{own:>18}{probe:>20}{gtc:>13.3f}{m:>8.3f}{act:>8d}")
+    spec = table(["model", "own D: TC estimate / accuracy", "probe D TC / accuracy", "Gaussian TC", "MIG (5,000 shapes)",
+                  "active units"], [[n, own, probe, f"{g:.3f}", f"{m:.3f}", act] for n, own, probe, g, m, act in rows])
+    keys = ("model", "own_d", "probe_d", "gaussian_tc", "mig", "active")
+    write_record(name_for("factorvae_diagnostics", ap, args), {"models": [dict(zip(keys, r, strict=True)) for r in rows]},
+                 started=clock, args=args, split="tuning seed 100 (held-out shapes of seed 10,100)", tables={"main": spec},
+                 notes="is factorvae's discriminator TC penalty working? three measures of the codes' total correlation")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import torch
+from _record import name_for, start, table, write_record
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--train-missing", action="store_true", help="hide the same fraction of training entries")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (small networks run best on one)")
     args = parser.parse_args()
+    clock = start()
     torch.set_num_threads(args.threads)
     X_train, X_test, _, _ = latentlab.load_digits(split=True)
     names = list(imputers(0))
@@ -63,8 +65,20 @@ def main() -> None:
             row.append(float(np.sqrt(np.mean((filled[miss] - X_test[miss]) ** 2))))
         rows.append(row)
         print(f"| {seed} | " + " | ".join(f"{v:.4f}" for v in row) + " |", flush=True)
-    print("| **mean** | " + " | ".join(f"**{v:.4f}**" for v in np.mean(rows, 0)) + " |")
+    mean = np.mean(rows, 0)
+    print("| **mean** | " + " | ".join(f"**{v:.4f}**" for v in mean) + " |")
     print("| seconds | " + " | ".join(f"{times[k]:.0f}" for k in names) + " |")
+    spec = table(["seed", *names], [[seed, *(f"{v:.4f}" for v in row)] for seed, row in zip(args.seeds, rows)]
+                 + [["**mean**", *(f"**{v:.4f}**" for v in mean)]])
+    figures = {"rmse": {name: [row[i] for row in rows] for i, name in enumerate(names)},
+               "mean_rmse": dict(zip(names, mean.tolist())), "seconds": times, "seeds": args.seeds}
+    write_record(
+        name_for("impute", parser, args, ignore=("threads",)), figures, started=clock, args=args, split="test",
+        tables={"main": spec},
+        baselines={"mean": "scikit-learn SimpleImputer(strategy='mean')", "KNN": "scikit-learn KNNImputer()",
+                   "Iterative": "scikit-learn IterativeImputer(max_iter=10)"},
+        notes=f"RMSE on the digits test entries hidden completely at random ({args.rate:.0%})",
+    )
 
 
 if __name__ == "__main__":

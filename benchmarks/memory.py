@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _record import markdown, name_for, start, table, write_record
 
 CHILD = r"""
 import json, resource, sys, time
@@ -65,6 +66,7 @@ def main(argv=None) -> int:
     p.add_argument("--hidden", type=int, default=8, help="hidden width of the (deliberately small) model")
     p.add_argument("--dir", default=None, help="folder for the temporary files (default: system temp)")
     args = p.parse_args(argv)
+    clock = start()
     rows_out = []
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="latentlab-mem-") as tmp:
         for gb in args.sizes:
@@ -83,15 +85,17 @@ def main(argv=None) -> int:
             r.update(file_gb=size, write_s=wrote)
             rows_out.append(r)
             print(f"{size:.2f} GB: peak {r['peak_mb']:.0f} MB, {r['seconds']:.0f} s", file=sys.stderr, flush=True)
-    print(f"| file | rows x {args.features} float32 | RSS after imports | peak RSS | epoch time | final loss |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in rows_out:
-        print(f"| {r['file_gb']:.2f} GB | {r['rows']:,} | {r['base_mb']:.0f} MB | {r['peak_mb']:.0f} MB "
-              f"| {r['seconds']:.1f} s | {r['loss']:.4f} |")
+    spec = table(["file", f"rows x {args.features} float32", "RSS after imports", "peak RSS", "epoch time", "final loss"],
+                 [[f"{r['file_gb']:.2f} GB", f"{r['rows']:,}", f"{r['base_mb']:.0f} MB", f"{r['peak_mb']:.0f} MB",
+                   f"{r['seconds']:.1f} s", f"{r['loss']:.4f}"] for r in rows_out], align=["r"] * 6)
+    print(markdown(spec))
     ratio = rows_out[-1]["peak_mb"] / rows_out[0]["peak_mb"]
     ok = ratio <= 1.2 and all(r["peak_mb"] < 1024 for r in rows_out)
     print(f"\npeak ratio largest/smallest: {ratio:.3f} (target <= 1.2); all peaks < 1 GB: "
           f"{all(r['peak_mb'] < 1024 for r in rows_out)} -> {'PASS' if ok else 'FAIL'}")
+    write_record(name_for("memory", p, args, ignore=("dir",)), {"rows": rows_out, "peak_ratio": ratio, "pass": ok},
+                 started=clock, args=args, tables={"main": spec},
+                 notes="peak RSS of a fresh process training one epoch from a memory-mapped .npy (fit_source)")
     return 0 if ok else 1
 
 

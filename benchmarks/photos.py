@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _record import markdown, name_for, start, table, write_record
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 
@@ -114,6 +115,8 @@ def main() -> None:
     ap.add_argument("--sigmas", type=int, nargs="+", default=list(SIGMAS))
     ap.add_argument("--skip-bm3d", action="store_true")
     args = ap.parse_args()
+    clock = start()
+    record_name = name_for("photos", ap, args, ignore=("reuse",))
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
 
     print(f"CPU: {cpu_model()}; torch threads: {torch.get_num_threads()}; torch {torch.__version__}")
@@ -133,11 +136,17 @@ def main() -> None:
         tune_set = [(c, noisy_version(c, s, 100 + i)) for i, c in enumerate(crops)]
         print(f"\nbf16 autocast against float32, {args.amp_check:.0f} CPU s of training each, sigma 25, "
               "PSNR on noisy crops of training photos (not the test photos)")
-        print("| precision | steps | CPU s | PSNR |\n|---|---|---|---|")
+        cells, figures = [], {}
         for amp in (False, True):
             den, cpu = train_denoiser(train, s, args.amp_check, args, amp)
             steps = sum(1 for _ in den.history) * (args.per_epoch // args.batch)
-            print(f"| {'bf16 autocast' if amp else 'float32'} | {steps} | {cpu:.0f} | {val_psnr(den, tune_set):.2f} |")
+            label = "bf16 autocast" if amp else "float32"
+            figures[label] = {"steps": steps, "cpu_s": cpu, "psnr": val_psnr(den, tune_set)}
+            cells.append([label, steps, f"{cpu:.0f}", f"{figures[label]['psnr']:.2f}"])
+        spec = table(["precision", "steps", "CPU s", "PSNR"], cells)
+        print(markdown(spec))
+        write_record(record_name, figures, started=clock, args=args, split="noisy crops of training photos",
+                     tables={"main": spec}, baselines={"float32": "the same network and CPU budget without autocast"})
         return
 
     results: dict[tuple[str, int], list[tuple[float, float]]] = {}
@@ -176,24 +185,32 @@ def main() -> None:
                 results.setdefault((m, sig), []).append(scores(clean, out))
 
     names = list(dict.fromkeys(m for m, _ in results))
-    print("\nMean over the test photos, PSNR (dB) / SSIM:")
-    head = " | ".join(f"sigma {s} PSNR | sigma {s} SSIM" for s in args.sigmas)
-    print(f"| method | {head} |\n|---|" + "---|" * (2 * len(args.sigmas)))
+    mean_cells = []
     for m in names:
         cells = []
         for s in args.sigmas:
             r = np.array(results[(m, s)])
             cells += [f"{r[:, 0].mean():.2f}", f"{r[:, 1].mean():.3f}"]
-        print(f"| {m} | " + " | ".join(cells) + " |")
+        mean_cells.append([m, *cells])
+    tables = {
+        "main": table(["method", *(f"sigma {s} {k}" for s in args.sigmas for k in ("PSNR", "SSIM"))], mean_cells),
+        "per_photo": table(["method", "sigma", *test],
+                           [[m, s, *(f"{p:.2f}" for p, _ in results[(m, s)])] for m in names for s in args.sigmas]),
+    }
+    print("\nMean over the test photos, PSNR (dB) / SSIM:")
+    print(markdown(tables["main"]))
     print("\nPer photo, PSNR (dB):")
-    print("| method | sigma | " + " | ".join(test) + " |\n|---|---|" + "---|" * len(test))
-    for m in names:
-        for s in args.sigmas:
-            print(f"| {m} | {s} | " + " | ".join(f"{p:.2f}" for p, _ in results[(m, s)]) + " |")
+    print(markdown(tables["per_photo"]))
     print("\nProcess CPU seconds (shared machine: wall time is not reported):")
     for k, v in cost.items():
         print(f"- {k}: {v:.1f}")
-
+    figures = {"scores": {f"{m}, sigma {s}": {"psnr": [p for p, _ in r], "ssim": [q for _, q in r]}
+                          for (m, s), r in results.items()}, "test_photos": list(test), "cpu_s": cost}
+    write_record(record_name, figures, started=clock, args=args, split=f"held-out photos: {', '.join(TEST)}", tables=tables,
+                 baselines={"TV (Chambolle)": "scikit-image, weight tuned on training crops",
+                            "NL-means": "scikit-image, h tuned on training crops",
+                            **({} if args.skip_bm3d else {"BM3D": "the bm3d package at the true sigma"})},
+                 notes="Gaussian noise, not clipped; PSNR (dB) and SSIM on [0, 1]; training limited by CPU seconds")
 
 if __name__ == "__main__":
     main()

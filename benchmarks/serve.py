@@ -26,6 +26,7 @@ import time
 import urllib.request
 
 import numpy as np
+from _record import name_for, start, table, write_record
 
 
 def free_port() -> int:
@@ -73,6 +74,7 @@ def main() -> None:
     ap.add_argument("runs", nargs="*", help="runs to serve (default: the demo models)")
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args()
+    clock = start()
     port = free_port()
     cmd = [sys.executable, "-m", "latentlab", "serve", "--port", str(port), *args.runs]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -91,6 +93,7 @@ def main() -> None:
         model, dim = info["name"], info["latent_dim"]
         asyncio.run(run_load(port, model, dim, 4, 1.0))  # warm-up
         print(f"decode latency, model {model!r} ({info['family']}, latent {dim}), {args.seconds:.0f} s per row")
+        rows = []
         print(f"{'clients':>7} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
         for n in (1, 20):
             lat, errors = asyncio.run(run_load(port, model, dim, n, args.seconds))
@@ -101,6 +104,15 @@ def main() -> None:
             )
             for e in sorted(set(errors))[:3]:
                 print(f"        error: {e}")
+            rows.append({"clients": n, "requests": len(lat), "requests_per_s": len(lat) / args.seconds,
+                         "p50_ms": float(p50), "p99_ms": float(p99),
+                         "max_ms": float(lat.max()) if len(lat) else float("nan"), "errors": len(errors)})
+        spec = table(["clients", "requests/s", "p50", "p99", "max", "errors"],
+                     [[r["clients"], f"{r['requests_per_s']:,.0f}", f"{r['p50_ms']:.2f} ms", f"{r['p99_ms']:.2f} ms",
+                       f"{r['max_ms']:.1f} ms", r["errors"]] for r in rows], align=["r"] * 6)
+        write_record(name_for("serve", ap, args), {"model": info, "rows": rows}, started=clock, args=args,
+                     tables={"main": spec},
+                     notes="decode latency of `latentlab serve` at 127.0.0.1; client and server share the machine")
     finally:
         server.terminate()
         server.wait(timeout=10)

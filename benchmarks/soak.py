@@ -26,13 +26,18 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _record import markdown, name_for, start, write_record
+from _record import table as record_table
+
+#: The tables printed so far, by part (kill, fuzz, load, save): the record's tables.
+TABLES: dict[str, dict] = {}
 
 
-def table(title: str, rows: list[tuple[str, str]]) -> None:
+def table(key: str, title: str, rows: list[tuple[str, str]]) -> None:
+    """Print one part's table and keep it for the record under ``key``."""
+    TABLES[key] = {**record_table(["measure", "value"], [list(r) for r in rows]), "title": title}
     print(f"\n{title}\n")
-    print("| measure | value |\n| --- | --- |")
-    for k, v in rows:
-        print(f"| {k} | {v} |")
+    print(markdown(TABLES[key]))
 
 
 # ------------------------------------------------------------- kill / resume
@@ -94,6 +99,7 @@ def kill_resume(kills: int, epochs: int, seed: int) -> None:
         )
     ref_loss = ref.history[-1]["loss"]
     table(
+        "kill",
         f"Kill/resume soak (VAE, {epochs} epochs; SIGKILL 0-1.5 s after each run has trained an epoch)",
         [
             ("SIGKILLs sent / landed mid-run", f"{kills} / {interrupted}"),
@@ -172,6 +178,7 @@ def fuzz(app, examples: int) -> None:
                 print(f"FAILURE {op.method.upper()} {op.path}: {str(exc)[:300]}")
     status = ", ".join(f"{k}: {v}" for k, v in sorted(counts["status"].items()))
     table(
+        "fuzz",
         f"schemathesis against the explorer's OpenAPI ({examples} examples per operation and mode)",
         [
             ("requests sent", str(counts["sent"])),
@@ -231,6 +238,7 @@ def load_test(app, X, clients: int, requests: int) -> None:
     thread.join(timeout=10)
     ms = np.array(latencies) * 1000
     table(
+        "load",
         f"Load test: {clients} concurrent clients x {requests} requests on 127.0.0.1 (uvicorn, one process)",
         [
             ("requests", str(len(latencies))),
@@ -245,18 +253,21 @@ def load_test(app, X, clients: int, requests: int) -> None:
 
 def save_kills(kills: int, seed: int) -> None:
     """SIGKILL a process that saves two models over one folder in turn; check the folder after each kill."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    sys.path.insert(0, str(next(tests.rglob("test_save_kill.py")).parent))  # wherever the tests' layout puts it
     from test_save_kill import kill_during_save
 
     rows = []
     for same in (True, False):
         with tempfile.TemporaryDirectory() as root:
             c = kill_during_save(Path(root), kills, same_shape=same, seed=seed)
-        label = "same shape" if same else "different shape"
-        rows.append((f"{label}: kills", str(kills)))
-        rows.append((f"{label}: old model / new model", f"{c['a']} / {c['b']}"))
-        rows.append((f"{label}: mixed / lost / temporaries left", f"{c['mixed']} / {c['lost']} / {c['temporaries_left']}"))
-    table("Kill during save (each kill must leave the complete old or the complete new model)", rows)
+        rows.append(["same shape" if same else "different shape", str(kills), f"{c['a']} / {c['b']}",
+                     f"{c['mixed']} / {c['lost']} / {c['temporaries_left']}"])
+    title = "Kill during save (each kill must leave the complete old or the complete new model)"
+    TABLES["save"] = {**record_table(["pair of models", "kills", "old model / new model",
+                                      "mixed / lost / temporaries left"], rows), "title": title}
+    print(f"\n{title}\n")
+    print(markdown(TABLES["save"]))
 
 
 def main() -> None:
@@ -270,6 +281,7 @@ def main() -> None:
     p.add_argument("--save-kills", type=int, default=50, help="kills during save, for each of two model pairs")
     p.add_argument("--only", choices=["kill", "save", "fuzz", "load"], default=None)
     args = p.parse_args()
+    clock = start()
     print(f"machine: {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}")
     if args.only in (None, "kill"):
         kill_resume(args.kills, args.epochs, args.seed)
@@ -281,6 +293,9 @@ def main() -> None:
             fuzz(app, args.examples)
         if args.only in (None, "load"):
             load_test(app, X, args.clients, args.requests)
+    figures = {k: {"columns": v["columns"], "rows": v["rows"]} for k, v in TABLES.items()}
+    write_record(name_for("soak", p, args), figures, started=clock,
+                 args=args, tables=TABLES, notes="kill/resume, kill during save, schemathesis and a load test")
 
 
 if __name__ == "__main__":

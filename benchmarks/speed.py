@@ -40,6 +40,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _data import mnist_like  # noqa: E402
+from _record import markdown, name_for, start, table, write_record  # noqa: E402
 
 import latentlab  # noqa: E402
 from latentlab.training import device as devices  # noqa: E402
@@ -195,6 +196,8 @@ def main() -> None:
     parser.add_argument("--sustained", type=int, default=0, metavar="S",
                         help="first print the matmul rate of each second of an S-second busy spell")
     args = parser.parse_args()
+    clock = start()
+    rates: list[float] = []
     if args.sustained:
         rates = sustained_matmul(args.sustained)
         print("sustained float32 matmul GFLOP/s, second by second: " + " ".join(f"{r:.0f}" for r in rates))
@@ -202,13 +205,13 @@ def main() -> None:
     print(f"CPU: {cpu_description()}")
     print(f"bf16 matrix units (torch): {devices.cpu_has_bf16_units()}; threads {torch.get_num_threads()}; "
           f"torch {torch.__version__}")
-    print(f"1024^3 matmul peak: float32 {matmul_peak(torch.float32):.0f} GFLOP/s, "
-          f"bfloat16 {matmul_peak(torch.bfloat16):.0f} GFLOP/s")
-    table = contenders(args)
-    first: dict[str, list[float]] = {k: [] for k in table}
-    later: dict[str, list[float]] = {k: [] for k in table}
+    peaks = {"float32": matmul_peak(torch.float32), "bfloat16": matmul_peak(torch.bfloat16)}
+    print(f"1024^3 matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s")
+    table_ = contenders(args)
+    first: dict[str, list[float]] = {k: [] for k in table_}
+    later: dict[str, list[float]] = {k: [] for k in table_}
     for r in range(args.rounds):
-        for name, run in table.items():
+        for name, run in table_.items():
             times = run(X)
             first[name].append(args.n / times[0])
             if len(times) > 1:
@@ -222,16 +225,28 @@ def main() -> None:
     print(f"\nsamples/s, {args.n:,} x 784, batch {BATCH}, {args.epochs} epochs from a fresh model, "
           f"{args.rounds} interleaved rounds (range over rounds)")
     print(f"{'contender':46s} {'epoch 1':>15s} {'epochs 2..E':>15s} {'vs default':>10s} {'vs compile':>10s}")
-    for name in table:
+    cells = []
+    for name in table_:
         f, lat = first[name], later[name] or first[name]
         med = statistics.median(lat)
         r1 = f"{med / base:.2f}x" if base else "-"
         r2 = f"{med / best_hand:.2f}x" if best_hand else "-"
         print(f"{name:46s} {min(f) / 1e3:6.1f}k-{max(f) / 1e3:5.1f}k {min(lat) / 1e3:6.1f}k-{max(lat) / 1e3:5.1f}k "
               f"{r1:>10s} {r2:>10s}")
+        cells.append([name, f"{min(f) / 1e3:.1f}k-{max(f) / 1e3:.1f}k", f"{min(lat) / 1e3:.1f}k-{max(lat) / 1e3:.1f}k",
+                      r1, r2])
     print("('vs default': the permutation-indexed loop with default Adam; 'vs compile': the same loop with "
           "torch.compile and fused Adam; ratios of the later-epoch medians)")
-
+    spec = table(["contender", "epoch 1", f"epochs 2-{args.epochs}", "vs hand loop, default Adam",
+                  "vs hand loop, compile + fused Adam"], cells, align=["l", "r", "r", "r", "r"])
+    print("\n" + markdown(spec))
+    figures = {"samples_per_s": {k: {"epoch_1": first[k], "later_median": later[k]} for k in table_},
+               "matmul_gflops": peaks, "sustained_matmul_gflops": rates, "cpu": cpu_description(),
+               "bf16_units": bool(devices.cpu_has_bf16_units()), "n": args.n, "batch": BATCH}
+    write_record(name_for("speed", parser, args), figures, started=clock, args=args, tables={"main": spec},
+                 baselines={k: "a hand-written loop of the same model" for k in table_ if k.startswith("hand loop")}
+                 | {k: "the same model in PyOD" for k in table_ if k.startswith("PyOD")},
+                 notes="training samples/s of one MLP VAE; ranges over interleaved rounds; ratios of later-epoch medians")
 
 if __name__ == "__main__":
     main()

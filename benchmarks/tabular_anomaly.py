@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _record import markdown, name_for, start, table, write_record
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -236,13 +237,16 @@ def main() -> None:
     parser.add_argument("--tables-from", nargs="+", default=None,
                         help="print the tables of --json files written before (sets run in parallel), nothing run")
     args = parser.parse_args()
+    clock = start()
+    record_name = name_for("tabular_anomaly", parser, args, ignore=("json", "tables_from"))
     if args.tables_from:
         results = {}
         for f in args.tables_from:
             results.update(json.loads(Path(f).read_text()))
         names = [k for k in next(iter(results.values())) if k not in ("shape", "n_test")]
         print(f"CPU: {cpu_model()}; from {', '.join(args.tables_from)}")
-        _print_tables(results, names)
+        _record(record_name, results, names, args, clock,
+                f"merged from {', '.join(args.tables_from)} (its CPU seconds: the merge's; each split's are in the figures)")
         return
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -278,27 +282,42 @@ def main() -> None:
               + ", ".join(f"{k} {np.mean(v['roc']):.3f}" for k, v in per.items()), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results))
-    _print_tables(results, list(dets))
+    _record(record_name, results, list(dets), args, clock, None)
 
 
-def _print_tables(results: dict, names: list[str]) -> None:
-    for metric, label, fmt in [("roc", "ROC-AUC", "{:.3f}"), ("ap", "average precision", "{:.3f}"),
-                               ("cpu", "fit + score, CPU s", "{:.2f}"), ("wall", "fit + score, wall s", "{:.2f}")]:
+def _record(name: str, results: dict, names: list[str], args, clock, notes: str | None) -> None:
+    """Print the four tables and write the run's record."""
+    tables = _tables(results, names)
+    for key, label in (("roc", "ROC-AUC"), ("ap", "average precision"), ("cpu", "fit + score, CPU s"),
+                       ("wall", "fit + score, wall s")):
         print(f"\n{label} (mean over splits)\n")
-        print("| set | " + " | ".join(names) + " |")
-        print("|---" * (len(names) + 1) + "|")
-        means = []
+        print(markdown(tables[key]))
+    named = {"IsolationForest": "scikit-learn IsolationForest", "PCA": "PCA reconstruction error, 95% of the variance",
+             "PyOD KNN": "PyOD KNN, standardised columns", "PyOD KNN, min-max": "PyOD KNN, min-max scaled columns",
+             "PyOD ECOD": "PyOD ECOD", "PyOD AE": "PyOD AutoEncoder", "PyOD VAE": "PyOD VAE"}
+    split = "reported splits" if args.seed < 1000 else "development splits"
+    write_record(name, {"per_set": results, "detectors": names}, started=clock, args=args, tables=tables,
+                 split=f"{split} {args.seed}..{args.seed + args.splits - 1}",
+                 baselines={k: v for k, v in named.items() if k in names}, notes=notes)
+
+
+def _tables(results: dict, names: list[str]) -> dict[str, dict]:
+    """ROC-AUC, average precision, CPU and wall seconds: one table each, a row a set, the mean (best bold)."""
+    out = {}
+    for metric, fmt in [("roc", "{:.3f}"), ("ap", "{:.3f}"), ("cpu", "{:.2f}"), ("wall", "{:.2f}")]:
+        means, rows = [], []
         for set_name, r in results.items():
             row = [float(np.mean(r[k][metric])) for k in names]
             means.append(row)
-            print(f"| {set_name} | " + " | ".join(fmt.format(v) for v in row) + " |")
+            rows.append([set_name, *(fmt.format(v) for v in row)])
         col = np.mean(means, axis=0)
         best = np.argmax(col) if metric in ("roc", "ap") else np.argmin(col)
-        print("| **mean** | " + " | ".join(("**" + fmt.format(v) + "**") if i == best else fmt.format(v)
-                                           for i, v in enumerate(col)) + " |")
+        rows.append(["**mean**", *(("**" + fmt.format(v) + "**") if i == best else fmt.format(v)
+                                   for i, v in enumerate(col))])
         if metric in ("cpu", "wall"):
-            worst = np.max(means, axis=0)
-            print("| worst set | " + " | ".join(fmt.format(v) for v in worst) + " |")
+            rows.append(["worst set", *(fmt.format(v) for v in np.max(means, axis=0))])
+        out[metric] = table(["set", *names], rows)
+    return out
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _record import markdown, name_for, start, table, write_record
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from tabular_anomaly import SETS, cpu_model, split
@@ -32,7 +33,9 @@ TRANSFORMS = ("standard", "robust", "power", "quantile", "minmax")
 
 
 def raw_parts(tr, te, seed, preprocessing):
-    det = latentlab.AutoencoderOutlierDetector(random_state=seed, preprocessing=preprocessing).fit(tr)
+    # scoring='combined' keeps every part (the latent k-NN distance too), whatever the default mixes
+    det = latentlab.AutoencoderOutlierDetector(random_state=seed, preprocessing=preprocessing,
+                                               scoring="combined").fit(tr)
     out = {}
     for which, X in (("train", tr), ("test", te)):
         Xp = det._transform(X)
@@ -73,6 +76,7 @@ def main() -> None:
     parser.add_argument("--cache", nargs="+", default=None,
                         help="JSON of raw parts to write (or, if they all exist, to read and merge)")
     args = parser.parse_args()
+    clock = start()
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     print(f"CPU: {cpu_model()}")
@@ -117,13 +121,16 @@ def main() -> None:
     loso = np.mean([np.argsort(np.argsort(-np.array([np.mean(np.delete(ps, i)) for _, ps in grid])))
                     for i in range(len(sets))], axis=0)
     order = np.argsort(-means)
-    print("\n| transform | reconstruction | latent | knn | iforest | mean ROC-AUC | mean LOSO rank | " + " | ".join(sets) + " |")
-    print("|---" * (7 + len(sets)) + "|")
-    for i in order[:25]:
-        (t, rec, lat, knn, ifo), ps = grid[i]
-        print(f"| {t} | {rec} | {lat} | {knn} | {ifo} | {means[i]:.4f} | {loso[i]:.1f} | "
-              + " | ".join(f"{v:.3f}" for v in ps) + " |")
-
+    spec = table(["transform", "reconstruction", "latent", "knn", "iforest", "mean ROC-AUC", "mean LOSO rank", *sets],
+                 [[*grid[i][0], f"{means[i]:.4f}", f"{loso[i]:.1f}", *(f"{v:.3f}" for v in grid[i][1])]
+                  for i in order[:25]])
+    print("\n" + markdown(spec))
+    figures = {"sets": sets, "grid": [{"transform": t, "reconstruction": rec, "latent": lat, "knn": knn, "iforest": ifo,
+                                       "per_set": ps, "mean": float(means[i]), "loso_rank": float(loso[i])}
+                                      for i, ((t, rec, lat, knn, ifo), ps) in enumerate(grid)]}
+    write_record(name_for("tabular_anomaly_dev", parser, args, ignore=("cache",)), figures, started=clock, args=args,
+                 split=f"development splits 1000..{1000 + args.splits - 1}", tables={"top25": spec},
+                 notes="the outlier detector's score parts combined offline; ranked by mean ROC-AUC over the sets")
 
 if __name__ == "__main__":
     main()

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _record import name_for, start, table, write_record
 from safetensors.torch import load_file, save_file
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -127,6 +128,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=TRAIN["seed"], help="training seed of both models (the split stays seed 0)")
     args = ap.parse_args(argv)
+    clock = start()
     TRAIN["epochs"], TRAIN["seed"] = args.epochs, args.seed
     torch.set_num_threads(args.threads)
     (tr_x, tr_y), (va_x, va_y), (ev_x, ev_y) = splits(args.validate)
@@ -188,11 +190,13 @@ def main(argv=None) -> None:
     print(f"\n## {where}: {len(ev_x)} sentences, {n_tok} tokens, {n_chr} characters (vocabulary {c.vocab_size}, k={args.k})\n")
     print("| model | NLL / token (nats) | bits / char | KL / sentence (nats) | active units | exact reconstructions (greedy) | epochs | CPU s |")
     print("|---|---|---|---|---|---|---|---|")
+    main_cells = []
     for name, nt, bpc, k, au, em, ep, cpu in rows:
         au_s = f"{au} of {c.latent_dim}" if name == "TextVAE" else "-"
         em_s = f"{em:.1%}" if em == em else "-"
         kl_s = f"{k:.2f}" if name == "TextVAE" else "-"
-        print(f"| {name} | {nt:.4f} | {bpc:.4f} | {kl_s} | {au_s} | {em_s} | {ep} | {cpu:.0f} |")
+        main_cells.append([name, f"{nt:.4f}", f"{bpc:.4f}", kl_s, au_s, em_s, ep, f"{cpu:.0f}"])
+        print("| " + " | ".join(map(str, main_cells[-1])) + " |")
     print(f"\nexact reconstructions: {exact:.1%} greedy, {exact_beam:.1%} by beam search (beam {args.beam}); "
           f"mean character similarity of the beam reconstructions (difflib ratio): {similar:.3f}")
     print(f"VAE ELBO (10 draws): {-elbo.sum() / n_tok:.4f} nats / token; perplexity {math.exp(-ll.sum() / n_tok):.2f}")
@@ -213,6 +217,7 @@ def main(argv=None) -> None:
     print(f"| label | samples classified as the label | distinct samples | copies of training sentences | {fluency} |")
     print("|---|---|---|---|---|")
     train_set = set(tr_x)
+    attr_cells = []
     for k, name in enumerate(TOPIC_GROUPS):
         s = vae.sample(args.per_label, y=k, seed=seed0 + k, temperature=args.temperature, beam=args.sample_beam,
                        guidance=args.guidance)
@@ -222,17 +227,33 @@ def main(argv=None) -> None:
             with torch.no_grad():
                 flu = lm.nll(vae.to_model_space(s), torch.full((len(s),), k)).double().sum().item()
             flu = f"{flu / int(vae.token_counts(s).sum()):.3f}"
-        print(f"| {name} | {hit:.1%} | {len(set(s))} | {np.mean([t in train_set for t in s]):.0%} | {flu} |")
+        attr_cells.append([name, f"{hit:.1%}", len(set(s)), f"{np.mean([t in train_set for t in s]):.0%}", flu])
+        print("| " + " | ".join(map(str, attr_cells[-1])) + " |")
 
     print(f"\n## five samples (seed 0, {how})\n")
-    for k, t in zip([0, 1, 0, 1, 0], vae.sample(5, y=np.array([0, 1, 0, 1, 0]), seed=0, beam=args.sample_beam,
-                                                              guidance=args.guidance)):
+    samples = vae.sample(5, y=np.array([0, 1, 0, 1, 0]), seed=0, beam=args.sample_beam, guidance=args.guidance)
+    for k, t in zip([0, 1, 0, 1, 0], samples):
         print(f"- [{TOPIC_GROUPS[k]}] {t}")
     a, b = ev_x[0], ev_x[1]
     print(f"\n## interpolation ({where} sentences 0 and 1, label {TOPIC_GROUPS[ev_y[0]]}, {how})\n")
-    for i, t in enumerate(vae.interpolate(a, b, steps=7, y=int(ev_y[0]), beam=args.sample_beam)):
+    path = vae.interpolate(a, b, steps=7, y=int(ev_y[0]), beam=args.sample_beam)
+    for i, t in enumerate(path):
         print(f"{i}. {t}")
     print(f"\n(from: {a}\n   to: {b})")
+    keys = ("model", "nll_per_token", "bits_per_char", "kl", "active_units", "exact_greedy", "epochs", "train_cpu_s")
+    figures = {"models": [dict(zip(keys, r, strict=True)) for r in rows], "exact_beam": exact_beam,
+               "beam_similarity": similar, "elbo_per_token": float(-elbo.sum() / n_tok), "tokens": n_tok,
+               "characters": n_chr, "classifier_accuracy_real": real_acc, "samples": list(samples),
+               "interpolation": list(path), "options": {k: str(v) for k, v in opts.items()}}
+    tables = {
+        "main": table(["model", "NLL / token (nats)", "bits / char", "KL / sentence (nats)", "active units",
+                       "exact reconstructions (greedy)", "epochs", "CPU s"], main_cells),
+        "attributes": table(["label", "samples classified as the label", "distinct samples",
+                             "copies of training sentences", fluency], attr_cells),
+    }
+    write_record(name_for("text", ap, args, ignore=("save", "load", "threads")), figures, started=clock, args=args,
+                 split=where, tables=tables,
+                 baselines={"LSTM language model": "the VAE's decoder without a code, trained by the same Trainer"})
 
 
 if __name__ == "__main__":

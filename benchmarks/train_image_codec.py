@@ -18,6 +18,8 @@ import argparse
 import time
 
 import torch
+from _record import name_for, write_record
+from _record import start as start_clock
 
 from latentlab.data.patches import PatchSampler
 from latentlab.data.photos import skimage_photos
@@ -64,6 +66,7 @@ def main() -> None:
     ap.add_argument("--out", default=OUT)
     ap.add_argument("--resume", default=None, help="continue from this saved model (a new schedule; CPU seconds add up)")
     args = ap.parse_args()
+    clock = start_clock()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     train = PatchSampler(list(skimage_photos(TRAIN, mode="L").values()), args.patch_size, args.patches, seed=0)
@@ -82,6 +85,10 @@ def main() -> None:
     model.save(args.out, {"train_cpu_seconds": cpu, "epochs_done": done + args.epochs, "train_photos": list(TRAIN),
                           "patch_size": args.patch_size, "patches_per_epoch": args.patches})
     print(f"trained in {cpu:.0f} CPU seconds; saved to {args.out}")
+    write_record(name_for("train_image_codec", ap, args, ignore=("out",)),
+                 {"train_cpu_s": cpu, "epochs_done": done + args.epochs, "history": model.history}, started=clock,
+                 args=args, split="training photos (validation: rocket)",
+                 notes="the codec that benchmarks/image_codec.py evaluates; resumed runs add their CPU seconds")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import sys
 from ..errors import LatentlabError
 
 # Modules that add sub-commands, in the order they appear in --help.
-COMMAND_MODULES = ("core", "jobs", "web", "dist", "export", "series", "image_codec", "photos")
+COMMAND_MODULES = ("core", "jobs", "web", "export", "series", "image_codec", "photos", "images")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -44,7 +44,11 @@ def _command(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_command(argv))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except LatentlabError as exc:  # an option's value refused by its declaration (cli.options.add_param_options)
+        print(f"latentlab {_command(argv)}: error: {exc}", file=sys.stderr)
+        return 2
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
