@@ -62,6 +62,7 @@ def test_amp_runs_matrix_multiplies_in_bf16():
     assert all(p.dtype == torch.float32 for p in model.parameters())  # the weights stay float32
 
 
+@pytest.mark.slow
 def test_bf16_training_reaches_the_float32_loss(digits):
     X_train, X_test = digits[0], digits[1]
     errors = {}

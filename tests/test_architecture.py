@@ -25,6 +25,7 @@ def _lint(cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess:
     return subprocess.run([LINT, "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(NO_LINT, reason="import-linter is not installed (pip install -e .[dev])")
 def test_the_package_keeps_its_import_contracts():
     assert LINT is not None, "import-linter is not installed: pip install -e '.[dev]'"
@@ -33,6 +34,7 @@ def test_the_package_keeps_its_import_contracts():
     assert "3 kept, 0 broken" in out.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(NO_LINT, reason="import-linter is not installed (pip install -e .[dev])")
 def test_an_upward_import_or_a_circle_breaks_the_contracts(tmp_path):
     shutil.copytree(ROOT / "src" / "latentlab", tmp_path / "src" / "latentlab", ignore=shutil.ignore_patterns("__pycache__", "static", "files"))

@@ -41,6 +41,7 @@ class Interrupt(Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["ae", "vae"])
 def test_resume_is_exact(tmp_path, data, family):
     """A run interrupted after epoch 3 and resumed ends exactly where an uninterrupted run does."""
@@ -233,6 +234,7 @@ def test_unpack_rejects_dangling_tensor_reference():
         unpack({"$dict": [[1]]}, {})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["ae", "vae"])
 def test_streamed_fit_resumes_exactly(tmp_path, data, family, monkeypatch):
     """fit_source interrupted after epoch 2 and resumed ends where an uninterrupted streamed run does."""
@@ -254,6 +256,7 @@ def test_streamed_fit_resumes_exactly(tmp_path, data, family, monkeypatch):
     np.testing.assert_array_equal(resumed.encode(data), ref.encode(data))
 
 
+@pytest.mark.slow
 def test_cli_stream_resume_continues(tmp_path, data, capsys):
     from latentlab.cli import main as cli_main
 

@@ -13,6 +13,7 @@ import latentlab
 from latentlab.cli import main
 
 
+@pytest.mark.slow
 def test_train_evaluate_sample_info(tmp_path, capsys):
     run = tmp_path / "run"
     rc = main(
@@ -88,6 +89,7 @@ def test_unknown_family_is_a_clear_error(tmp_path, capsys):
     assert "unknown family 'nope'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_writes_model_metrics_and_figures(tmp_path):
     assert main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "3", "--quiet"]) == 0
     names = {p.name for p in (tmp_path / "demo").iterdir()}
@@ -105,12 +107,14 @@ def test_demo_writes_model_metrics_and_figures(tmp_path):
     assert latentlab.load(tmp_path / "demo").config.latent_dim == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["train", "evaluate", "sample", "info", "demo"])
 def test_every_command_has_help(command):
     out = subprocess.run([sys.executable, "-m", "latentlab", command, "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "usage" in out.stdout
 
 
+@pytest.mark.slow
 def test_help_imports_scikit_learn_only_for_the_commands_that_need_it():
     probe = (
         "import sys\n"

@@ -21,6 +21,7 @@ def model(digits):
     return latentlab.Autoencoder(latent_dim=4, hidden=(64,)).fit(digits[0], epochs=40, verbose=False, seed=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bits", [1, 3, 8, 12])
 def test_round_trip_matches_reconstruction_up_to_declared_error(model, digits, bits):
     X = digits[1][:100]
@@ -34,12 +35,14 @@ def test_round_trip_matches_reconstruction_up_to_declared_error(model, digits, b
     assert len(blob) == 18 + 8 * 4 + (100 * 4 * bits + 7) // 8 + 4  # header, packed codes, checksum
 
 
+@pytest.mark.slow
 def test_many_bits_reproduce_reconstruct(model, digits):
     X = digits[1][:50]
     out = latentlab.decompress(model, latentlab.compress(model, X, bits=16))
     np.testing.assert_allclose(out, model.reconstruct(X), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_corrupt_truncated_and_foreign_bytes_are_refused(model, digits):
     blob = latentlab.compress(model, digits[1][:20], bits=6)
     flipped = bytearray(blob)
@@ -60,6 +63,7 @@ def test_corrupt_truncated_and_foreign_bytes_are_refused(model, digits):
         latentlab.compress(model, digits[1][:5], bits=0)
 
 
+@pytest.mark.slow
 def test_rate_distortion_numbers(model, digits):
     X = digits[1]
     lo, hi = rate_distortion(model, X, bits=2), rate_distortion(model, X, bits=8)
@@ -69,6 +73,7 @@ def test_rate_distortion_numbers(model, digits):
     assert hi["psnr"] == pytest.approx(10 * np.log10(1 / hi["mse"]))
 
 
+@pytest.mark.slow
 def test_autoencoder_beats_pca_at_a_low_rate(model, digits):
     Xtr, Xte = digits[0], digits[1]
     ours, pca = rate_distortion(model, Xte, bits=8), pca_rate_distortion(Xtr, Xte, n_components=4, bits=8)
@@ -76,6 +81,7 @@ def test_autoencoder_beats_pca_at_a_low_rate(model, digits):
     assert ours["mse"] < pca["mse"]
 
 
+@pytest.mark.slow
 def test_cli_compress_then_decompress(model, digits, tmp_path):
     run = tmp_path / "run"
     model.save(run)
@@ -96,6 +102,7 @@ def vq(digits):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prior", ["autoregressive", "independent"])
 def test_vq_codes_round_trip_without_loss_at_the_prior_rate(vq, digits, prior):
     from latentlab.apps.vq_compression import decompress_indices
@@ -114,6 +121,7 @@ def test_vq_codes_round_trip_without_loss_at_the_prior_rate(vq, digits, prior):
     assert rd["bits_per_sample"] < 4 * np.log2(32)  # below fixed-length indices
 
 
+@pytest.mark.slow
 def test_vq_blobs_refuse_bad_bytes_and_other_models(vq, digits):
     blob = latentlab.compress(vq, digits[1][:50])
     flipped = bytearray(blob)
@@ -138,6 +146,7 @@ def test_vq_blobs_refuse_bad_bytes_and_other_models(vq, digits):
         latentlab.compress(vq, digits[1][:5], bits=8)
 
 
+@pytest.mark.slow
 def test_vq_decoding_with_different_arithmetic_is_caught(vq, digits, monkeypatch):
     from latentlab.apps import vq_compression
 
@@ -153,6 +162,7 @@ def test_vq_decoding_with_different_arithmetic_is_caught(vq, digits, monkeypatch
         latentlab.decompress(vq, blob)
 
 
+@pytest.mark.slow
 def test_cli_compresses_a_vq_run(vq, digits, tmp_path, capsys):
     run = tmp_path / "vq"
     vq.save(run)
@@ -164,6 +174,7 @@ def test_cli_compresses_a_vq_run(vq, digits, tmp_path, capsys):
     assert main(["compress", str(run), str(tmp_path / "x.npy"), str(tmp_path / "z.llq"), "--bits", "4"]) == 2
 
 
+@pytest.mark.slow
 def test_a_vq_blob_declaring_more_samples_than_its_bytes_hold_is_refused_at_once(vq, digits):
     """A decompression bomb: a valid header (CRC included) declaring a million samples in a 40-byte stream."""
     import struct
@@ -188,6 +199,7 @@ def test_a_vq_blob_declaring_more_samples_than_its_bytes_hold_is_refused_at_once
     assert len(digits[1]) * vq.prior.groups <= vq_compression.MAX_SYMBOLS_PER_BYTE * len(latentlab.compress(vq, digits[1]))
 
 
+@pytest.mark.slow
 def test_vq_decoding_a_chunk_at_a_time_gives_the_same_codes(vq, digits, monkeypatch):
     from latentlab.apps import vq_compression
     from latentlab.apps.vq_compression import decompress_indices

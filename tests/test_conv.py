@@ -32,6 +32,7 @@ def conv_models(digits):
     return ae, vae
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", [0, 1])
 def test_conv_learns_8x8_digits(conv_models, digits, which):
     Xtr, Xte = digits[0], digits[1]
@@ -42,6 +43,7 @@ def test_conv_learns_8x8_digits(conv_models, digits, which):
     assert model.encoder.image_shape == (1, 8, 8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", [0, 1])
 def test_conv_save_load_identical(conv_models, digits, tmp_path, which):
     model = conv_models[which]
@@ -53,6 +55,7 @@ def test_conv_save_load_identical(conv_models, digits, tmp_path, which):
     np.testing.assert_array_equal(back.sample(4, seed=0), model.sample(4, seed=0))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "family, shape, given",
     [("ae", (1, 28, 28), (28, 28)), ("vae", (3, 32, 32), (3, 32, 32)), ("ae", (3, 32, 32), (3, 32, 32))],

@@ -34,6 +34,7 @@ def fitted(digits):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_learns_and_beats_mean_baseline(fitted, digits, name):
     Xtr, Xte, _, _ = digits
@@ -45,6 +46,7 @@ def test_learns_and_beats_mean_baseline(fitted, digits, name):
     assert mse < 0.7 * baseline, (mse, baseline)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_save_then_load_gives_identical_outputs(fitted, digits, tmp_path, name):
     _, Xte, _, _ = digits
@@ -65,6 +67,7 @@ def test_save_then_load_gives_identical_outputs(fitted, digits, tmp_path, name):
     assert again.history == model.history
 
 
+@pytest.mark.slow
 def test_encoding_is_deterministic_and_sampling_is_seeded(fitted, digits):
     _, Xte, _, _ = digits
     vae = fitted["vae"]
@@ -75,6 +78,7 @@ def test_encoding_is_deterministic_and_sampling_is_seeded(fitted, digits):
     np.testing.assert_array_equal(vae.sample(3, generator=g1), vae.sample(3, generator=g2))
 
 
+@pytest.mark.slow
 def test_learned_variances_are_trained(fitted):
     g = fitted["vae-gauss-global"].likelihood.log_sigma
     p = fitted["vae-gauss-pixel"].likelihood.log_sigma
@@ -83,6 +87,7 @@ def test_learned_variances_are_trained(fitted):
     assert p.std() > 0  # pixels learned different variances
 
 
+@pytest.mark.slow
 def test_interpolation_endpoints_and_methods(fitted, digits):
     _, Xte, _, _ = digits
     ae = fitted["ae"]
@@ -154,6 +159,7 @@ def test_vae_loss_is_reconstruction_plus_beta_kl(digits):
     torch.testing.assert_close(out.total, out.parts["reconstruction"] + 4.0 * out.parts["kl"])
 
 
+@pytest.mark.slow
 def test_output_activation_follows_likelihood(fitted, digits):
     _, Xte, _, _ = digits
     x = torch.from_numpy(fitted["vae"].scaler.transform(Xte[:50]))

@@ -71,6 +71,7 @@ def trained(digits):
     return plain, dae
 
 
+@pytest.mark.slow
 def test_denoising_ae_beats_the_noisy_input_and_a_plain_ae(trained, digits):
     Xte = digits[1]
     plain, dae = trained
@@ -82,6 +83,7 @@ def test_denoising_ae_beats_the_noisy_input_and_a_plain_ae(trained, digits):
     assert mse_dae < 0.5 * mse_noisy
 
 
+@pytest.mark.slow
 def test_denoising_model_saves_its_noise(trained, digits, tmp_path):
     dae = trained[1]
     dae.save(tmp_path / "m")

@@ -34,6 +34,7 @@ def test_unavailable_or_unknown_devices_are_clear_errors(monkeypatch):
         resolve_device("gpu-please")
 
 
+@pytest.mark.slow
 def test_bf16_autocast_trains(digits):
     X_train, X_test, _, _ = digits
     plain = latentlab.Autoencoder(latent_dim=4, hidden=(32,)).fit(X_train, epochs=4, amp=False, **FAST)

@@ -30,6 +30,7 @@ def shuffled(f, rng):
 
 
 # ------------------------------------------------------------------ data
+@pytest.mark.slow
 def test_shapes_regenerate_from_factors():
     d = latentlab.load_shapes(120, size=32, seed=3)
     assert d.images.shape == (120, 1, 32, 32) and d.images.dtype == np.float32
@@ -105,6 +106,7 @@ def test_dsprites_loader_refuses_foreign_files(tmp_path):
 
 
 # --------------------------------------------------------------- metrics
+@pytest.mark.slow
 def test_metrics_near_one_for_codes_equal_to_factors(factors):
     rng = np.random.default_rng(1)
     z = perfect(factors, rng)
@@ -127,6 +129,7 @@ def test_metrics_near_zero_for_unrelated_codes(factors):
     assert sap(z, factors) < 0.03
 
 
+@pytest.mark.slow
 def test_metrics_see_entanglement(factors):
     """Two codes that each mix two factors: high informativeness, low disentanglement."""
     rng = np.random.default_rng(3)
@@ -159,6 +162,7 @@ def test_sap_discrete_and_lasso_dci(factors):
     assert dci(z, f, model="lasso")["disentanglement"] > 0.8 > 0.2 > dci(zs, f, model="lasso")["disentanglement"]
 
 
+@pytest.mark.slow
 def test_metric_bad_input(factors):
     z = perfect(factors, np.random.default_rng(0))
     with pytest.raises(DataError, match="rows"):

@@ -13,6 +13,8 @@ from latentlab.apps.evaluation import evaluate_run
 from latentlab.apps.traversal import latent_traversal, order_by_activity, traversal_codes
 from latentlab.errors import DataError
 
+pytestmark = pytest.mark.slow  # every test trains the shapes model or runs the docs example
+
 
 @pytest.fixture(scope="module")
 def shapes_model():

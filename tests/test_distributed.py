@@ -14,6 +14,8 @@ import pytest
 import latentlab
 from latentlab.training import distributed
 
+pytestmark = pytest.mark.slow  # torchrun processes
+
 # A short digits run with the public API; each rank records the rows it trained on.
 WORKER = textwrap.dedent(
     """

@@ -21,6 +21,7 @@ def detector(digits):
     return AutoencoderOutlierDetector(latent_dim=4, n_models=2, contamination=0.05, **TINY).fit(Xtr[ytr != 0])
 
 
+@pytest.mark.slow
 def test_transformer_in_pipeline_and_grid_search(digits):
     Xtr, Xte, ytr, yte = digits
     pipe = Pipeline([("reduce", AutoencoderTransformer(**TINY)), ("clf", LogisticRegression(max_iter=500))])
@@ -51,6 +52,7 @@ def test_transformer_takes_any_registered_family_name_and_refuses_unknown(digits
         AutoencoderTransformer(family="nope", **TINY).fit(Xtr)
 
 
+@pytest.mark.slow
 def test_detector_separates_noise_from_digits(detector, digits):
     _, Xte, _, yte = digits
     inliers = Xte[yte != 0][:100]
@@ -61,6 +63,7 @@ def test_detector_separates_noise_from_digits(detector, digits):
     assert (detector.predict(noise) == -1).mean() > 0.9
 
 
+@pytest.mark.slow
 def test_detector_outlier_contract_and_pyod_names(detector, digits):
     _, Xte, _, _ = digits
     s = detector.score_samples(Xte)
@@ -76,6 +79,7 @@ def test_detector_outlier_contract_and_pyod_names(detector, digits):
     assert np.all(np.diff(proba[np.argsort(-s), 1]) >= -1e-12)  # more abnormal -> higher outlier probability
 
 
+@pytest.mark.slow
 def test_detector_scores_are_deterministic(detector, digits):
     Xtr, Xte, ytr, _ = digits
     a, b = detector.score_samples(Xte), detector.score_samples(Xte)
@@ -84,6 +88,7 @@ def test_detector_scores_are_deterministic(detector, digits):
     np.testing.assert_allclose(again.score_samples(Xte), a, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_detector_threshold_comes_from_training_data_only(detector, digits):
     _, Xte, _, _ = digits
     before = detector.threshold_

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from latentlab.estimators import AutoencoderImputer, AutoencoderOutlierDetector, AutoencoderTransformer
+
+pytestmark = pytest.mark.slow  # scikit-learn's estimator checks train each estimator many times
 
 SMALL = dict(hidden=(8,), epochs=2, batch_size=16)
 

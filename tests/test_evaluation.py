@@ -18,6 +18,7 @@ def vae(digits):
     return latentlab.VAE(latent_dim=4, hidden=(64,)).fit(digits[0], epochs=15, verbose=False, seed=0)
 
 
+@pytest.mark.slow
 def test_importance_sampled_nll_is_below_negative_elbo_and_falls_with_k(vae, digits):
     X = digits[1][:200]
     neg_elbo = -elbo(vae, X, n_samples=200, seed=1).mean()
@@ -36,6 +37,7 @@ def test_likelihood_needs_a_density_and_a_positive_k(digits):
         latentlab.apps.likelihood.importance_nll(ae, digits[1][:5], k=0)
 
 
+@pytest.mark.slow
 def test_report_has_every_section(vae, digits, tmp_path):
     _, Xte, _, yte = digits
     anomalies = (yte == 0).astype(int)
@@ -52,6 +54,7 @@ def test_report_has_every_section(vae, digits, tmp_path):
     assert json.loads((tmp_path / "evaluation.json").read_text())["nll_k"] == 20
 
 
+@pytest.mark.slow
 def test_cli_evaluate_writes_the_report(vae, digits, tmp_path):
     run = tmp_path / "run"
     vae.save(run)

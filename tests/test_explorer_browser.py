@@ -32,7 +32,10 @@ ARGS = [
 ]
 ATOL = 1e-4
 FAST = dict(verbose=False, seed=0)
-pytestmark = pytest.mark.filterwarnings("ignore:X has .* outside the training range")  # toggled corner pixels
+pytestmark = [
+    pytest.mark.slow,  # a real browser
+    pytest.mark.filterwarnings("ignore:X has .* outside the training range"),  # toggled corner pixels
+]
 
 
 def _need_browser():

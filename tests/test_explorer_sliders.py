@@ -9,7 +9,7 @@ import latentlab
 
 from .test_explorer_browser import _need_browser, data, open_page, settle, shot  # noqa: F401
 
-pytestmark = pytest.mark.filterwarnings("ignore:X has .* outside the training range")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:X has .* outside the training range")]  # a real browser
 ATOL = 1e-4
 
 

@@ -25,6 +25,7 @@ def gaussian_codes(n, cov, s, seed=0):
     return z, mean, logvar
 
 
+@pytest.mark.slow
 def test_tc_and_mi_match_the_gaussian_closed_form():
     """With the whole data set as the batch, MSS is the exact aggregate posterior; q(z) ~ N(0, cov) then gives
     TC = 0.5 (sum log cov_dd - log det cov) and MI = 0.5 log det(cov) / s^(2L)."""
@@ -126,6 +127,7 @@ def fitted(digits):
     )
 
 
+@pytest.mark.slow
 def test_learns(fitted, digits):
     Xtr, Xte = digits[0], digits[1]
     assert fitted.history[-1]["val_loss"] < fitted.history[0]["val_loss"]
@@ -135,6 +137,7 @@ def test_learns(fitted, digits):
     assert fitted.metrics["active_units"] >= 2
 
 
+@pytest.mark.slow
 def test_save_load_identical(fitted, digits, reloaded):
     back = reloaded(fitted, digits[1])
     assert type(back) is latentlab.BetaTCVAE

@@ -76,6 +76,7 @@ def fitted(digits):
     return plain, cae
 
 
+@pytest.mark.slow
 def test_learns_and_contracts(fitted, digits):
     Xtr, Xte = digits[0], digits[1]
     plain, cae = fitted
@@ -85,6 +86,7 @@ def test_learns_and_contracts(fitted, digits):
     assert cae.jacobian_norm(Xte).mean() < 0.7 * plain.jacobian_norm(Xte).mean()
 
 
+@pytest.mark.slow
 def test_save_load_identical(fitted, digits, tmp_path):
     cae = fitted[1]
     cae.save(tmp_path / "m")

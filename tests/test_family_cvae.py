@@ -12,6 +12,8 @@ import latentlab
 from latentlab.errors import DataError
 from latentlab.training.trainer import Batch
 
+pytestmark = pytest.mark.slow  # every test uses the trained conditional VAE
+
 
 @pytest.fixture(scope="module")
 def cvae(digits):

@@ -73,6 +73,7 @@ def off_diagonal_correlation(codes):
     return float((r[~np.eye(len(r), dtype=bool)] ** 2).sum())
 
 
+@pytest.mark.slow
 def test_learns_and_decorrelates(fitted, digits):
     Xtr, Xte = digits[0], digits[1]
     assert fitted.history[-1]["val_loss"] < fitted.history[0]["val_loss"]
@@ -89,6 +90,7 @@ def test_learns_and_decorrelates(fitted, digits):
     assert off_diagonal_correlation(fitted.encode(Xte)) < 0.75 * off_diagonal_correlation(vae.encode(Xte))
 
 
+@pytest.mark.slow
 def test_save_load_identical(fitted, digits, reloaded):
     back = reloaded(fitted, digits[1])
     assert type(back) is latentlab.DIPVAE

@@ -55,6 +55,7 @@ def test_the_model_optimizer_never_sees_the_discriminator():
     assert m.encoder.net[0].weight.grad is not None
 
 
+@pytest.mark.slow
 def test_discriminator_learns_to_spot_correlated_codes():
     """Given an encoder whose two code dimensions are equal, the discriminator step alone learns to tell q(z)
     from its permutation, so the TC estimate on those codes becomes clearly positive."""
@@ -77,6 +78,7 @@ def test_discriminator_learns_to_spot_correlated_codes():
     assert not any(p.requires_grad for p in m.discriminator.parameters())
 
 
+@pytest.mark.slow
 def test_discriminator_logit_estimates_the_gaussian_total_correlation():
     """The density-ratio trick by a known value: on codes from a bivariate normal of correlation 0.8 the trained
     discriminator's mean logit estimates TC = -log(1 - rho^2) / 2 = 0.511 nats (Kim & Mnih 2018, eq. 3)."""
@@ -136,6 +138,7 @@ def fitted(digits):
     )
 
 
+@pytest.mark.slow
 def test_learns_with_its_discriminator(fitted, digits):
     Xtr, Xte = digits[0], digits[1]
     h = fitted.history
@@ -158,6 +161,7 @@ def test_discriminator_optimizer_is_in_trainer_state():
     assert not ids & {id(p) for p in m.discriminator.parameters()}
 
 
+@pytest.mark.slow
 def test_save_load_identical(fitted, digits, reloaded):
     back = reloaded(fitted, digits[1])
     assert type(back) is latentlab.FactorVAE

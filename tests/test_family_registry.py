@@ -49,6 +49,7 @@ def test_a_second_class_under_a_taken_family_name_is_refused():
     assert latentlab.get_family("vae") is VAE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", NEW)
 @pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_pepper"])
 def test_every_family_trains_as_a_denoiser(family, noise, digits):
@@ -77,6 +78,7 @@ CLI_OPTIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", NEW)
 def test_cli_trains_every_family(family, tmp_path, capsys):
     out = tmp_path / family

@@ -27,6 +27,7 @@ def seq_ae(sunspots):
     )
 
 
+@pytest.mark.slow
 def test_reconstructs_held_out_real_windows_better_than_the_mean(seq_ae, sunspots):
     Xtr, Xte = sunspots
     assert seq_ae.history[-1]["val_loss"] < seq_ae.history[0]["val_loss"]
@@ -35,6 +36,7 @@ def test_reconstructs_held_out_real_windows_better_than_the_mean(seq_ae, sunspot
     assert float(((seq_ae.reconstruct(Xte) - Xte) ** 2).mean()) < 0.5 * baseline
 
 
+@pytest.mark.slow
 def test_save_load_identical(seq_ae, sunspots, tmp_path):
     seq_ae.save(tmp_path / "m")
     back = latentlab.load(tmp_path / "m")
@@ -43,6 +45,7 @@ def test_save_load_identical(seq_ae, sunspots, tmp_path):
     np.testing.assert_array_equal(back.reconstruct(sunspots[1]), seq_ae.reconstruct(sunspots[1]))
 
 
+@pytest.mark.slow
 def test_scaling_is_per_feature(seq_ae, sunspots):
     offset = seq_ae.scaler.offset_
     assert offset.shape == (16, 1) and np.all(offset == offset[0])
@@ -95,6 +98,7 @@ def test_encoder_ignores_what_follows_the_last_step():
     assert sequence_lengths(short).tolist() == [5]
 
 
+@pytest.mark.slow
 def test_variable_length_vae_learns_and_samples():
     X = latentlab.make_sequences(300, length=16, n_features=3, min_length=8, seed=0)
     Xtr, Xte = X[:240], X[240:]

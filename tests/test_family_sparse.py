@@ -54,6 +54,7 @@ def test_loss_adds_the_weighted_penalty(digits):
     assert float(out.total) == pytest.approx(float(out.parts["reconstruction"] + 0.7 * out.parts["sparsity"]), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_sparse_learns_and_beats_the_mean(pair, digits):
     Xtr, Xte = digits[0], digits[1]
     _, sparse = pair
@@ -62,6 +63,7 @@ def test_sparse_learns_and_beats_the_mean(pair, digits):
     assert float(((sparse.reconstruct(Xte) - Xte) ** 2).mean()) < 0.5 * baseline
 
 
+@pytest.mark.slow
 def test_penalty_halves_activation_at_similar_error(pair, digits):
     Xte = digits[1]
     plain, sparse = pair
@@ -73,6 +75,7 @@ def test_penalty_halves_activation_at_similar_error(pair, digits):
     assert mse_sparse <= 1.15 * mse_plain
 
 
+@pytest.mark.slow
 def test_codes_follow_the_code_activation(pair, digits):
     codes = pair[1].encode(digits[1])
     if pair[1].config.code_activation == "relu":
@@ -81,6 +84,7 @@ def test_codes_follow_the_code_activation(pair, digits):
         assert 0 < codes.min() and codes.max() < 1
 
 
+@pytest.mark.slow
 def test_save_load_identical(pair, digits, reloaded):
     _, sparse = pair
     assert type(reloaded(sparse, digits[1])) is latentlab.SparseAutoencoder

@@ -80,6 +80,7 @@ def vq(digits):
     )
 
 
+@pytest.mark.slow
 def test_learns_and_uses_the_codebook(vq, digits):
     Xtr, Xte = digits[0], digits[1]
     assert vq.history[-1]["val_loss"] < vq.history[0]["val_loss"]
@@ -91,12 +92,14 @@ def test_learns_and_uses_the_codebook(vq, digits):
     assert idx.shape == (len(Xte), 4) and idx.min() >= 0 and idx.max() < 32
 
 
+@pytest.mark.slow
 def test_codes_are_codebook_vectors(vq, digits):
     z = vq.encode(digits[1][:10]).reshape(-1, 2)
     book = vq.codebook.detach().numpy()
     assert np.min(np.abs(z[:, None, :] - book[None]).sum(-1), axis=1).max() < 1e-6
 
 
+@pytest.mark.slow
 def test_prior_is_the_fitted_categorical(vq, digits):
     idx = vq.code_indices(digits[0])
     counts = np.bincount(idx[:, 0], minlength=32) / len(idx)
@@ -105,6 +108,7 @@ def test_prior_is_the_fitted_categorical(vq, digits):
     assert samples.shape == (6, 64) and np.isfinite(samples).all()
 
 
+@pytest.mark.slow
 def test_save_load_identical(vq, digits, tmp_path):
     vq.save(tmp_path / "m")
     back = latentlab.load(tmp_path / "m")
@@ -118,6 +122,7 @@ def test_latent_dim_must_split_into_codes():
         latentlab.VQVAE(latent_dim=5, code_dim=2)
 
 
+@pytest.mark.slow
 def test_training_on_after_load_keeps_the_codebook(vq, digits, tmp_path):
     vq.save(tmp_path / "m")
     back = latentlab.load(tmp_path / "m")
@@ -133,6 +138,7 @@ def _independent_bits(vq, X):
     return (-vq.prior.log_prior.gather(1, idx.T).sum(0) / np.log(2)).numpy()
 
 
+@pytest.mark.slow
 def test_autoregressive_prior_beats_the_independent_one_on_held_out_codes(vq, digits):
     Xte = digits[1]
     ar, ind = vq.code_bits(Xte), _independent_bits(vq, Xte)
@@ -196,6 +202,7 @@ def test_code_prior_is_autoregressive_and_samples_its_own_distribution():
     )
 
 
+@pytest.mark.slow
 def test_independent_prior_option_and_files_without_the_autoregressive_prior(vq, digits, tmp_path):
     from safetensors.torch import load_file, save_file
 

@@ -66,6 +66,7 @@ def wae(request, digits):
     )
 
 
+@pytest.mark.slow
 def test_learns_and_matches_the_prior(wae, digits):
     Xtr, Xte = digits[0], digits[1]
     assert wae.history[-1]["val_loss"] < wae.history[0]["val_loss"]
@@ -75,6 +76,7 @@ def test_learns_and_matches_the_prior(wae, digits):
     assert np.abs(z.mean(0)).max() < 0.3 and 0.4 < z.std(0).mean() < 1.6  # codes look like N(0, I)
 
 
+@pytest.mark.slow
 def test_save_load_identical(wae, digits, tmp_path):
     wae.save(tmp_path / "m")
     back = latentlab.load(tmp_path / "m")

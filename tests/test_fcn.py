@@ -34,6 +34,7 @@ def fcn_models(digits):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_fcn_families_learn_digits(fcn_models, digits, family):
     X_train, X_test = digits[0], digits[1]
@@ -44,6 +45,7 @@ def test_fcn_families_learn_digits(fcn_models, digits, family):
     assert mse < 0.95 * baseline, (mse, baseline)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_fcn_save_load_identical(fcn_models, digits, tmp_path, family):
     model = fcn_models[family]
@@ -54,6 +56,7 @@ def test_fcn_save_load_identical(fcn_models, digits, tmp_path, family):
     np.testing.assert_array_equal(back.reconstruct(digits[1][:20]), model.reconstruct(digits[1][:20]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_flat_code_is_the_latent_map_position_by_position(fcn_models, digits, family):
     model = fcn_models[family]
@@ -76,6 +79,7 @@ def _blobs(n, size, seed=0):
     ]).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_any_image_size_through_an_fcn_autoencoder():
     X = _blobs(200, 16)
     ae = latentlab.Autoencoder(architecture="fcn", hidden=(8, 16), latent_dim=4 * 16, scaling="none", noise="none")

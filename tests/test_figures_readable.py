@@ -20,6 +20,7 @@ def _titles(fig):
     return [fig._suptitle.get_text() if fig._suptitle else ""] + [a.get_title() for a in fig.axes]
 
 
+@pytest.mark.slow
 def test_reconstructions_label_both_rows_on_one_scale_with_a_colour_bar(ae, digits):
     X = digits[1][:6]
     fig = plots.reconstructions(X, ae.reconstruct(X))
@@ -69,6 +70,7 @@ def test_vae_loss_curves_have_units(digits):
     plots.plt.close(fig)
 
 
+@pytest.mark.slow
 def test_every_written_figure_has_a_title(ae, digits, tmp_path):
     paths = write_figures(ae, digits[1][:100], digits[3][:100], tmp_path)
     assert set(paths) == {"reconstructions", "latent_scatter", "latent_grid", "samples", "interpolation", "loss_curves"}
@@ -80,6 +82,7 @@ def test_every_written_figure_has_a_title(ae, digits, tmp_path):
         plots.plt.close(fig)
 
 
+@pytest.mark.slow
 def test_sequences_are_drawn_as_lines(rng):
     X = rng.normal(size=(4, 10, 2)).astype(np.float32)
     fig = plots.reconstructions(X, X * 0.9)

@@ -56,6 +56,7 @@ def test_decoded_grid_follows_the_plane(vae):
     assert codes[0].tolist() == [-1.0, 1.0] and codes[-1].tolist() == [1.0, -1.0]
 
 
+@pytest.mark.slow
 def test_cli_generate_and_interpolate(vae, digits, tmp_path):
     run = tmp_path / "run"
     vae.save(run)

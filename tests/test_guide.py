@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import latentlab
 
 GUIDE = (Path(__file__).parents[1] / "docs" / "guide.md").read_text()
@@ -18,6 +20,7 @@ def _headings() -> list[str]:
     return [line for line in GUIDE.splitlines() if re.match(r"#{1,6} ", line)]
 
 
+@pytest.mark.slow
 def test_python_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     blocks = _blocks("python")

@@ -27,6 +27,7 @@ def _evaluate(capsys, *argv):
     return json.loads(captured.out), captured.err
 
 
+@pytest.mark.slow
 def test_train_records_the_split_and_holds_out_a_quarter_of_digits(run):
     record = json.loads((run / "metrics.json").read_text())["data_split"]
     assert record["data"] == "digits" and record["held_out"] == "fraction"
@@ -37,6 +38,7 @@ def test_train_records_the_split_and_holds_out_a_quarter_of_digits(run):
     np.testing.assert_array_equal(split.X_test, X_test)
 
 
+@pytest.mark.slow
 def test_evaluate_digits_scores_the_held_out_part_and_says_so(run, capsys):
     metrics_file = json.loads((run / "metrics.json").read_text())
     held, err = _evaluate(capsys, str(run), "--data", "digits", "--out", str(run / "held"))
@@ -54,6 +56,7 @@ def test_evaluate_digits_scores_the_held_out_part_and_says_so(run, capsys):
     assert "1347 samples" in err
 
 
+@pytest.mark.slow
 def test_a_file_trained_on_in_full_needs_the_flag(tmp_path, capsys):
     X, _ = latentlab.load_digits()
     np.save(tmp_path / "x.npy", X[:400])
@@ -69,6 +72,7 @@ def test_a_file_trained_on_in_full_needs_the_flag(tmp_path, capsys):
     assert "not the data this run was trained on" in err
 
 
+@pytest.mark.slow
 def test_test_fraction_holds_out_part_of_a_file(tmp_path, capsys):
     X, _ = latentlab.load_digits()
     np.save(tmp_path / "x.npy", X[:400])

@@ -41,6 +41,7 @@ def _grey(photos, h=64, w=80):
     return (photos[0][0, :h, :w] * 255).round().astype(np.uint8)
 
 
+@pytest.mark.slow
 def test_round_trip_is_byte_exact_across_runs(codec, photos, tmp_path):
     img = _grey(photos, 61, 77)  # not a multiple of 2^stages: padded, then cropped back
     a, b = codec.compress(img, quality=2), codec.compress(img, quality=2)
@@ -54,6 +55,7 @@ def test_round_trip_is_byte_exact_across_runs(codec, photos, tmp_path):
     assert np.array_equal(again.decompress(a), out1)
 
 
+@pytest.mark.slow
 def test_reconstruction_is_close_and_quality_orders_rate(codec, photos):
     img = _grey(photos, 96, 96)
     sizes, errors = [], []
@@ -67,6 +69,7 @@ def test_reconstruction_is_close_and_quality_orders_rate(codec, photos):
     assert sizes[1] > sizes[0] and errors[1] < errors[0]
 
 
+@pytest.mark.slow
 def test_bits_per_pixel_is_bytes_over_pixels(codec, photos):
     grey = _grey(photos, 37, 53)
     rgb = np.stack([grey, grey[::-1], 255 - grey], axis=-1)  # (37, 53, 3)
@@ -77,6 +80,7 @@ def test_bits_per_pixel_is_bytes_over_pixels(codec, photos):
         assert out.shape == img.shape
 
 
+@pytest.mark.slow
 def test_ideal_rate_matches_coded_length(codec, photos):
     img = _grey(photos, 128, 128)  # a held-out photo
     for q in (1, 2):
@@ -86,6 +90,7 @@ def test_ideal_rate_matches_coded_length(codec, photos):
         assert abs(coded - ideal) / coded < 0.02, (q, ideal, coded)
 
 
+@pytest.mark.slow
 def test_coding_tables_agree_with_the_density(codec, photos):
     # The tables' information content of the rounded latent is the density's own (nothing lost to escapes).
     img = _grey(photos, 128, 128)
@@ -108,6 +113,7 @@ def test_colour_photo_round_trip():
     assert c.compress(rgb.transpose(2, 0, 1), quality=1) == blob  # channels-first reads the same
 
 
+@pytest.mark.slow
 def test_learns_on_held_out_patches(codec, photos):
     held = torch.from_numpy(PatchSampler([photos[0]], 32, 64, fixed=True, seed=3).sample(64, np.random.default_rng(3)))
     fresh = ImageCodec(**TINY)
@@ -157,6 +163,7 @@ def test_loss_parts_known_values():
     assert torch.allclose(out.total.detach(), (rate + lam * 255**2 * mse).mean(), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_bad_bytes_are_refused_clearly(codec, photos):
     img = _grey(photos, 32, 32)
     blob = codec.compress(img, quality=1)
@@ -183,6 +190,7 @@ def test_bad_bytes_are_refused_clearly(codec, photos):
         codec.decompress(codes)
 
 
+@pytest.mark.slow
 def test_absurd_header_sizes_are_refused_before_allocating(codec):
     mid = codec._model_id()
     for h, w in ((2**31, 2**31), (100_000, 100_000), (MAX_PIXELS, 2)):
@@ -200,6 +208,7 @@ def test_absurd_header_sizes_are_refused_before_allocating(codec):
         codec.decompress(blob)
 
 
+@pytest.mark.slow
 def test_bad_images_and_options(codec):
     with pytest.raises(ConfigError, match="quality"):
         codec.compress(np.zeros((8, 8), np.uint8), quality=3)
@@ -217,6 +226,7 @@ def test_bad_images_and_options(codec):
         ImageCodec(lambdas=(0.1, 0.01))
 
 
+@pytest.mark.slow
 def test_model_folder_errors(codec, tmp_path):
     run = tmp_path / "run"
     codec.save(run)
@@ -231,6 +241,7 @@ def test_model_folder_errors(codec, tmp_path):
         ImageCodec.load(tmp_path / "missing")
 
 
+@pytest.mark.slow
 def test_cli_round_trip(codec, photos, tmp_path, capsys):
     from PIL import Image
 

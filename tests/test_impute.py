@@ -27,6 +27,7 @@ def fitted(digits):
     return AutoencoderImputer(**SMALL).fit(_mcar(Xtr, 0.2, 1))  # trained on incomplete data
 
 
+@pytest.mark.slow
 def test_beats_mean_imputation_and_keeps_observed_entries(fitted, digits):
     Xte = digits[1]
     Xm = _mcar(Xte, 0.2, 2)
@@ -45,11 +46,13 @@ def test_beats_mean_imputation_and_keeps_observed_entries(fitted, digits):
     assert np.sqrt(np.mean((one_pass[miss] - Xte[miss]) ** 2)) < 0.9 * mean_rmse
 
 
+@pytest.mark.slow
 def test_statistics_are_the_observed_column_means(fitted, digits):
     Xm = _mcar(digits[0], 0.2, 1)
     np.testing.assert_allclose(fitted.statistics_, np.nanmean(Xm, 0), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_masked_loss_ignores_missing_entries(fitted):
     model = fitted.model_.eval()
     x = torch.rand(4, 64)
@@ -64,6 +67,7 @@ def test_masked_loss_ignores_missing_entries(fitted):
     assert not torch.allclose(a, model.reconstruction(params, Batch(x)))
 
 
+@pytest.mark.slow
 def test_rows_without_missing_values_pass_through(fitted, digits):
     X = digits[1][:10].astype(np.float64)
     np.testing.assert_array_equal(fitted.transform(X), X)
@@ -78,6 +82,7 @@ def test_refinement_is_deterministic_and_all_missing_columns_work(digits):
     assert np.isfinite(a).all() and imp.statistics_[5] == 0.0 and imp.n_iter_ == 2
 
 
+@pytest.mark.slow
 def test_refuses_wrong_width_and_inf(fitted):
     with pytest.raises(latentlab.DataError, match="features"):
         fitted.transform(np.zeros((2, 10)))

@@ -21,6 +21,7 @@ def bench():
     return module
 
 
+@pytest.mark.slow
 def test_benchmark_runs_on_a_tiny_fake_subset(bench, monkeypatch):
     from latentlab.data import downloads
 

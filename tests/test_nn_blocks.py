@@ -32,6 +32,7 @@ def test_conv_round_trips_any_image_size(shape, channels):
     assert dec(enc(x)).shape == (2, *shape)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(64,), (1, 8, 8), (3, 32, 32)])
 def test_conv_model_fits_flat_and_image_layouts(shape):
     X = np.random.default_rng(0).random((40, *shape)).astype(np.float32)

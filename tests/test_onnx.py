@@ -50,6 +50,7 @@ def test_text_models_are_refused_clearly(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", EXPORTABLE)
 def test_onnx_matches_torch_for_every_family(family, tmp_path):
     model, X, y = _fit(family)
@@ -75,6 +76,7 @@ def test_onnx_matches_torch_for_every_family(family, tmp_path):
     assert decoded.shape == (9, *model.config.input_shape)
 
 
+@pytest.mark.slow
 def test_onnx_graph_takes_user_units_with_the_scaling_inside(tmp_path):
     """Standard scaling on data far from [0, 1]: only a graph holding the scaler reproduces encode/decode."""
     X, _ = latentlab.load_digits()
@@ -90,6 +92,7 @@ def test_onnx_graph_takes_user_units_with_the_scaling_inside(tmp_path):
     assert meta["family"] == "ae" and meta["part"] == "encoder" and "included" in meta["input_scaling"]
 
 
+@pytest.mark.slow
 def test_onnx_conv_architecture(tmp_path):
     X, _ = latentlab.load_digits()
     images = X[:160].reshape(-1, 1, 8, 8)
@@ -107,6 +110,7 @@ def test_onnx_refuses_bad_parts_and_unfitted_models(tmp_path):
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
+@pytest.mark.slow
 def test_cli_export_onnx(tmp_path, capsys):
     model, X, _ = _fit("vae")
     model.save(tmp_path / "run")

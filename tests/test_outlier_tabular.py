@@ -39,6 +39,7 @@ def test_sizes_follow_the_data_and_small_tables_get_small_models():
         assert 10 <= e <= 50 and (e * np.ceil(0.9 * n / 64) >= 295 or e == 50)
 
 
+@pytest.mark.slow
 def test_default_detector_on_a_small_table_is_small_and_quick():
     X = np.random.default_rng(0).normal(size=(300, 30))
     AutoencoderOutlierDetector(epochs=1).fit(X[:50])  # first calls (imports) outside the timing
@@ -102,6 +103,7 @@ def test_parts_are_standardised_on_the_training_rows():
     np.testing.assert_allclose(det.decision_scores_, expected, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_scores_are_deterministic_and_do_not_depend_on_the_call():
     tr, te, _ = _table()
     a = AutoencoderOutlierDetector(epochs=10, classical="iforest").fit(tr)
@@ -128,6 +130,7 @@ def test_cli_options_accept_auto_or_numbers():
     assert _estimator(AutoencoderOutlierDetector, p.parse_args([])).get_params()["hidden"] == "auto"
 
 
+@pytest.mark.slow
 @parametrize_with_checks(
     [AutoencoderOutlierDetector(epochs=2, hidden=(8,), preprocessing="quantile", classical="iforest",
                                 error_weighting="inverse")]

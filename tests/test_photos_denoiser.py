@@ -64,6 +64,7 @@ def rgb_model(tmp_path_factory):
     return den, path
 
 
+@pytest.mark.slow
 def test_trained_on_32px_patches_it_denoises_a_100x77_grey_photo(grey_model):
     clean = _scene(100, 77, 1, seed=99)[0]  # held out: never trained on
     noisy = _noisy(clean, 1)
@@ -75,6 +76,7 @@ def test_trained_on_32px_patches_it_denoises_a_100x77_grey_photo(grey_model):
     assert grey_model.history[-1]["val_mse"] < grey_model.history[0]["val_mse"]  # it learned
 
 
+@pytest.mark.slow
 def test_it_denoises_a_256x256_rgb_photo_in_any_layout(rgb_model):
     den, _ = rgb_model
     clean = _scene(256, 256, 3, seed=77)
@@ -88,6 +90,7 @@ def test_it_denoises_a_256x256_rgb_photo_in_any_layout(rgb_model):
     assert _psnr(clean, u8) > _psnr(clean, noisy) + 3
 
 
+@pytest.mark.slow
 def test_tiled_inference_equals_whole_image_inference(grey_model):
     x = torch.from_numpy(_noisy(_scene(150, 203, 1, seed=5), 3))
     with torch.inference_mode():
@@ -99,6 +102,7 @@ def test_tiled_inference_equals_whole_image_inference(grey_model):
     assert tiny.shape == (5, 3)
 
 
+@pytest.mark.slow
 def test_save_then_load_gives_identical_outputs(rgb_model, tmp_path):
     den, path = rgb_model
     again = latentlab.ImageDenoiser.load(path)
@@ -124,6 +128,7 @@ def test_loss_is_the_mean_squared_error_to_the_clean_patch():
     torch.testing.assert_close(out.parts["mse"], expected)
 
 
+@pytest.mark.slow
 def test_memory_stays_bounded_on_a_4000x3000_rgb_photo(rgb_model, tmp_path):
     _, path = rgb_model
     img = tmp_path / "big.png"
@@ -148,6 +153,7 @@ def test_memory_stays_bounded_on_a_4000x3000_rgb_photo(rgb_model, tmp_path):
     assert peak_mb < 1024, f"peak RSS {peak_mb:.0f} MB"
 
 
+@pytest.mark.slow
 def test_bad_inputs_get_clear_errors(grey_model, rgb_model):
     rgb, _ = rgb_model
     with pytest.raises(DataError, match="channel"):
@@ -172,6 +178,7 @@ def test_bad_inputs_get_clear_errors(grey_model, rgb_model):
         grey_model.decode(np.zeros((1, grey_model.config.latent_dim), np.float32))
 
 
+@pytest.mark.slow
 def test_cli_denoise_keeps_size_and_alpha(rgb_model, tmp_path, capsys):
     from latentlab.cli import main
 
@@ -189,6 +196,7 @@ def test_cli_denoise_keeps_size_and_alpha(rgb_model, tmp_path, capsys):
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_photo_noisier_or_cleaner_than_the_training_level_gets_a_warning(grey_model):
     import warnings
 

@@ -6,6 +6,10 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs the README's examples
+
 README = (Path(__file__).parents[1] / "README.md").read_text()
 
 

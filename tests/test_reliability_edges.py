@@ -234,6 +234,7 @@ def test_host_header_is_checked():
                            headers={"host": evil}).status_code == 400
 
 
+@pytest.mark.slow
 def test_half_open_connection_is_closed(serve_in_thread):
     from latentlab.web.app import create_app
     from latentlab.web.runs import make_entry

@@ -28,6 +28,8 @@ from safetensors import SafetensorError, safe_open
 import latentlab
 from latentlab.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
+pytestmark = pytest.mark.slow  # kills training processes
+
 EPOCHS = 30
 ARGS = dict(epochs=EPOCHS, batch_size=16, seed=0, patience=None, verbose=False)
 MODEL = dict(latent_dim=3, hidden=(16,))

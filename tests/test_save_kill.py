@@ -20,6 +20,8 @@ import pytest
 
 import latentlab
 
+pytestmark = pytest.mark.slow  # kills saving processes
+
 MODEL_FILES = ("config.json", "model.safetensors", "scaler.json", "metrics.json")
 
 CHILD = """

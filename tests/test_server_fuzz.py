@@ -37,7 +37,7 @@ from latentlab.web.app import create_app  # noqa: E402
 from latentlab.web.runs import make_entry  # noqa: E402
 
 # Fuzzed inputs lie far outside the training data on purpose.
-pytestmark = pytest.mark.filterwarnings("ignore::latentlab.errors.DataWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::latentlab.errors.DataWarning")]  # a real server, heavy traffic
 
 FAST = dict(verbose=False, seed=0, batch_size=64)
 CHECKS = [

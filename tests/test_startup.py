@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("torch", "sklearn", "scipy", "pandas", "matplotlib")
 
 
@@ -15,11 +17,13 @@ def _loaded_after(code: str) -> set[str]:
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
+@pytest.mark.slow
 def test_import_loads_nothing_heavy():
     loaded = _loaded_after("import latentlab")
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
+@pytest.mark.slow
 def test_help_loads_nothing_heavy():
     code = (
         "import contextlib, io\n"
@@ -48,6 +52,7 @@ def test_lazy_names_resolve_and_are_listed():
         raise AssertionError("an unknown attribute must raise AttributeError")
 
 
+@pytest.mark.slow
 def test_train_help_still_lists_model_options():
     out = subprocess.run(
         [sys.executable, "-m", "latentlab", "train", "--help"], capture_output=True, text=True, check=True

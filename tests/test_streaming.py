@@ -103,6 +103,7 @@ def test_table_source_csv_and_parquet_with_labels(tmp_path):
         TableSource(tmp_path / "t.csv", label_column="nope")
 
 
+@pytest.mark.slow
 def test_fit_source_streams_the_scaler_and_learns(tmp_path, digits):
     X_train, X_test, _, _ = digits
     X_train = X_train * 3.0 + 1.0  # a range the scaler must learn

@@ -92,6 +92,7 @@ def test_categorical_loss_known_value_and_padding_ignored():
     assert torch.allclose(uniform, torch.tensor([3 * math.log(v), 2 * math.log(v)]))
 
 
+@pytest.mark.slow
 def test_model_nll_ignores_padding_length(fitted):
     """The same text padded to two lengths gets the same code and the same NLL."""
     vae = fitted.eval()
@@ -106,6 +107,7 @@ def test_model_nll_ignores_padding_length(fitted):
     assert torch.allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_word_dropout_replaces_tokens_only_in_training(fitted):
     vae = fitted
     x = torch.from_numpy(vae.token_ids(["The value is returned and the loop ends."] * 200).astype(np.float32))
@@ -122,6 +124,7 @@ def test_word_dropout_replaces_tokens_only_in_training(fitted):
 
 
 # ------------------------------------------------------------------ learning
+@pytest.mark.slow
 def test_it_learns_beats_unigram_on_held_out(corpus, fitted):
     (tx, _), (vx, vy) = corpus
     vae = fitted
@@ -139,6 +142,7 @@ def test_it_learns_beats_unigram_on_held_out(corpus, fitted):
     assert "active_units" in vae.metrics
 
 
+@pytest.mark.slow
 def test_outputs_are_texts_and_conditioning(fitted, corpus):
     (tx, ty), _ = corpus
     vae = fitted
@@ -156,6 +160,7 @@ def test_outputs_are_texts_and_conditioning(fitted, corpus):
         vae.sample(2)
 
 
+@pytest.mark.slow
 def test_save_load_identical(tmp_path, fitted, corpus):
     (tx, ty), _ = corpus
     fitted.save(tmp_path / "run")
@@ -168,6 +173,7 @@ def test_save_load_identical(tmp_path, fitted, corpus):
     np.testing.assert_array_equal(again.log_likelihood(tx[:3], ty[:3], k=4), fitted.log_likelihood(tx[:3], ty[:3], k=4))
 
 
+@pytest.mark.slow
 def test_text_autoencoder_learns_and_round_trips(tmp_path, corpus):
     (tx, _), (vx, _) = corpus
     torch.manual_seed(0)
@@ -202,6 +208,7 @@ def test_empty_vocabulary_refused():
         TextTokenizer.train(["", "  "])
 
 
+@pytest.mark.slow
 def test_bad_inputs_to_a_fitted_model(fitted):
     with pytest.raises(DataTypeError, match="not a string"):
         fitted.encode(["fine", 1.5], [0, 0])
@@ -253,6 +260,7 @@ def test_loaders(tmp_path):
         load_texts(txt, label_column="mood")
 
 
+@pytest.mark.slow
 def test_corrupt_or_missing_tokenizer_file(tmp_path, fitted):
     fitted.save(tmp_path / "run")
     tok = tmp_path / "run" / "tokenizer.json"
@@ -271,6 +279,7 @@ def test_corrupt_or_missing_tokenizer_file(tmp_path, fitted):
 
 
 # ------------------------------------------------------------------ command line
+@pytest.mark.slow
 def test_cli_train_sample_interpolate(tmp_path, corpus, capsys):
     from latentlab.cli import main
 

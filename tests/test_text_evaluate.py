@@ -35,6 +35,7 @@ def test_split_record_finds_the_same_held_out_texts(texts):
         text_evaluation_data(text_split_record("texts.txt", texts, None), "texts.txt", texts, None)
 
 
+@pytest.mark.slow
 def test_cli_evaluate_text_model_on_its_held_out_texts(tmp_path, texts, capsys):
     data = tmp_path / "texts.txt"
     data.write_text("\n".join(texts) + "\n", encoding="utf-8")

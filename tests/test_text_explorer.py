@@ -16,6 +16,8 @@ import latentlab
 
 from .test_explorer_browser import drag_map, open_page, settle, shot  # noqa: F401  (one set of browser helpers)
 
+pytestmark = pytest.mark.slow  # a real browser
+
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):

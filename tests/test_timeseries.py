@@ -41,6 +41,7 @@ def detector(planted):
     return latentlab.SeriesAnomalyDetector(**FAST).fit(planted[0])
 
 
+@pytest.mark.slow
 def test_spike_and_level_shift_are_found_at_their_steps(detector, planted):
     _, test, labels = planted
     assert detector.window_ == PERIOD  # the dominant period
@@ -59,6 +60,7 @@ def test_spike_and_level_shift_are_found_at_their_steps(detector, planted):
     assert np.mean(detector.decision_scores_ > detector.threshold_) == pytest.approx(0.01, abs=0.005)
 
 
+@pytest.mark.slow
 def test_streaming_equals_batch(detector, planted):
     test = planted[1]
     batch = detector.anomaly_score(test)
@@ -75,6 +77,7 @@ def test_streaming_equals_batch(detector, planted):
     assert len(detector._tail) == detector.window_ - 1 and len(detector._pending) <= detector.window_ - 1
 
 
+@pytest.mark.slow
 def test_save_then_load_gives_identical_scores(detector, planted, tmp_path):
     test = planted[1]
     detector.save(tmp_path / "det")
@@ -89,6 +92,7 @@ def test_save_then_load_gives_identical_scores(detector, planted, tmp_path):
         latentlab.SeriesAnomalyDetector.load(tmp_path)
 
 
+@pytest.mark.slow
 def test_pandas_index_channels_and_missing_values():
     t = pd.date_range("2024-01-01", periods=700, freq="h")
     a, b = seasonal(700, seed=2), seasonal(700, seed=3)
@@ -115,6 +119,7 @@ def test_pandas_index_channels_and_missing_values():
     assert np.isfinite(det2.anomaly_score(df.iloc[500:])).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("params", [dict(architecture="conv", hidden=(8, 16)), dict(family="seq_ae", hidden=(16,))])
 def test_other_families(planted, params):
     train, test, labels = planted
@@ -131,6 +136,7 @@ def test_short_series_trains_sequence_autoencoder():
         latentlab.SequenceAutoencoder(latent_dim=2, hidden=(8,)).fit(X, epochs=1, batch_size=64, verbose=False)
 
 
+@pytest.mark.slow
 def test_bad_input_gets_clear_errors(detector):
     det = latentlab.SeriesAnomalyDetector(**FAST)
     with pytest.raises(DataError, match="fewer than twice the window of 20"):
@@ -156,6 +162,7 @@ def test_bad_input_gets_clear_errors(detector):
         latentlab.SeriesAnomalyDetector().anomaly_score(seasonal(50))
 
 
+@pytest.mark.slow
 def test_cli_detect_series_end_to_end(tmp_path, capsys):
     n = 480
     x = seasonal(n, seed=4)

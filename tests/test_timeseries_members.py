@@ -41,6 +41,7 @@ def test_mix_and_position_scale_known_values():
     assert np.isnan(latentlab.SeriesAnomalyDetector._mix(E0, ref0)[0, 1, 0])
 
 
+@pytest.mark.slow
 def test_default_members_and_their_standardisation(fitted):
     train, det = fitted
     assert det.ae_normalisation_ == "centre" and det.normalisation_ == "raw"  # shape to the AE, level to PCA
@@ -88,6 +89,7 @@ def test_spread_member_known_values():
     assert np.isnan(det._spread_errors(W[1:])).all()  # missing stays missing
 
 
+@pytest.mark.slow
 def test_spread_member_finds_a_flatline_reconstruction_misses():
     train, test = seasonal(400, 0), seasonal(300, 1)
     test[120:150] = test[120]  # a stuck sensor for a window and a half
@@ -105,6 +107,7 @@ def test_spread_member_finds_a_flatline_reconstruction_misses():
     assert short.spread_mean_ is None and len(short._member_weights()) == 1
 
 
+@pytest.mark.slow
 def test_recurrent_member_epochs_rule_and_weight():
     x = seasonal(200, 0)  # 185 windows of 16: 3 batches of 64 an epoch, so 334 epochs make 1,000 updates
     det = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, random_state=0).fit(x)
@@ -121,6 +124,7 @@ def test_recurrent_member_epochs_rule_and_weight():
     assert E.mean() < 0.2 * np.mean(W**2)
 
 
+@pytest.mark.slow
 def test_pca_member_finds_a_level_shift_the_centred_autoencoder_misses():
     train, test = seasonal(400, 0), seasonal(300, 1)
     test[100:180] += 1.5  # a level shift five windows long: centred windows inside it look normal
@@ -136,6 +140,7 @@ def test_pca_member_finds_a_level_shift_the_centred_autoencoder_misses():
     assert np.median(both.anomaly_score(test)[inside]) > np.quantile(both.anomaly_score(test)[:90], 0.99)
 
 
+@pytest.mark.slow
 def test_save_load_without_pca_and_damaged_arrays(tmp_path):
     train, test = seasonal(300, 0), seasonal(200, 1)
     test[50] += 3.0
@@ -173,6 +178,7 @@ def test_bad_member_parameters_get_clear_errors():
             latentlab.SeriesAnomalyDetector(**bad, epochs=1).fit(x)
 
 
+@pytest.mark.slow
 def test_spread_member_is_saved_and_checked_on_load(fitted, tmp_path):
     from safetensors.numpy import load_file, save_file
 

@@ -12,6 +12,8 @@ from latentlab.training import TrainConfig, Trainer, resolve_device
 from latentlab.training.callbacks import Callback
 from latentlab.training.trainer import TensorData
 
+pytestmark = pytest.mark.slow  # trains throughout
+
 SMALL = dict(latent_dim=2, hidden=(32,))
 
 

@@ -46,6 +46,7 @@ def test_csv_logger_keeps_earlier_rows_when_resuming(tmp_path):
     assert [int(r["epoch"]) for r in _rows(log)] == [0, 1, 2, 3]
 
 
+@pytest.mark.slow
 def test_tensorboard_event_file_is_readable(digits, tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -24,6 +24,7 @@ def _kl_per_dim(model, X):
         return model.posterior(model.to_model_space(X)).kl_per_dim().mean(0).numpy()
 
 
+@pytest.mark.slow
 def test_default_gaussian_vae_does_not_collapse_on_digits(digits):
     Xtr, Xte = digits[0], digits[1]
     with warnings.catch_warnings():
@@ -37,6 +38,7 @@ def test_default_gaussian_vae_does_not_collapse_on_digits(digits):
     assert len(vae.history) < 527 and vae.fit_report.best_epoch <= len(vae.history) - 1 - 30
 
 
+@pytest.mark.slow
 def test_collapse_is_diagnosed_and_the_warning_names_remedies(digits):
     with pytest.warns(PosteriorCollapseWarning, match=r"0 of 2 latent dimensions.*variance='per_feature'.*kl_anneal"):
         vae = latentlab.VAE(likelihood="gaussian", variance="fixed", hidden=(64,)).fit(digits[0], epochs=15, **FAST)
@@ -44,6 +46,7 @@ def test_collapse_is_diagnosed_and_the_warning_names_remedies(digits):
     assert vae.fit_report.statistics["active_units"] == 0
 
 
+@pytest.mark.slow
 def test_free_bits_keep_lambda_nats_per_dimension(digits):
     Xtr = digits[0]
     collapsed = latentlab.VAE(latent_dim=4, hidden=(64,), beta=8.0)
@@ -107,6 +110,7 @@ def test_mixture_and_vamp_priors_integrate_to_one(dim):
             assert draws.shape == (4000, dim)
 
 
+@pytest.mark.slow
 def test_kl_against_a_mixture_prior_matches_quadrature():
     """KL(q || p) for a 1-D Gaussian q and a two-component mixture p: the loss's Monte-Carlo estimate against quadrature."""
     mog = MixtureOfGaussians(1, components=2).double()
@@ -126,6 +130,7 @@ def test_kl_against_a_mixture_prior_matches_quadrature():
     assert mc == pytest.approx(exact, abs=0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prior", ["mog", "vamp"])
 def test_richer_priors_train_sample_score_and_round_trip(prior, digits, tmp_path):
     Xtr, Xte = digits[0], digits[1]
@@ -141,6 +146,7 @@ def test_richer_priors_train_sample_score_and_round_trip(prior, digits, tmp_path
     np.testing.assert_array_equal(back.log_likelihood(Xte[:50], k=20), ll)
 
 
+@pytest.mark.slow
 def test_iwae_objective_is_a_tighter_bound(digits):
     Xtr, Xte = digits[0], digits[1]
     vae = latentlab.VAE(latent_dim=2, hidden=(64,), iw_samples=5).fit(Xtr, epochs=10, **FAST)
@@ -156,6 +162,7 @@ def test_iwae_objective_is_a_tighter_bound(digits):
         latentlab.VAE(iw_samples=5, free_bits=0.5)
 
 
+@pytest.mark.slow
 def test_log_likelihood_is_in_the_data_units(digits):
     """The same network on the data in other units: the density changes by the Jacobian, exactly."""
     Xtr, Xte = digits[0], digits[1]

@@ -33,6 +33,7 @@ def client(models):
     return TestClient(create_app({n: make_entry(n, m) for n, m in models.items()}), raise_server_exceptions=False)
 
 
+@pytest.mark.slow
 def test_models_and_latents(client, models, digits):
     infos = {m["name"]: m for m in client.get("/api/models").json()["models"]}
     assert infos["vae"]["latent_dim"] == 3 and infos["ae"]["image_side"] == 8
@@ -44,6 +45,7 @@ def test_models_and_latents(client, models, digits):
     assert x0 < pts[:, 0].min() and pts[:, 0].max() < x1 and y0 < pts[:, 1].min() and pts[:, 1].max() < y1
 
 
+@pytest.mark.slow
 def test_encode_decode_sample_equal_the_python_api(client, models, digits):
     x = digits[1][:1]
     r = client.post("/api/encode", json={"model": "vae", "x": x[0].tolist()}).json()
@@ -88,6 +90,7 @@ BAD = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path,body", BAD)
 def test_bad_requests_get_4xx_with_a_message(client, path, body):
     r = _raw(client, path, body)
@@ -96,12 +99,14 @@ def test_bad_requests_get_4xx_with_a_message(client, path, body):
     assert detail and (isinstance(detail, str) or all(e["msg"] for e in detail))
 
 
+@pytest.mark.slow
 def test_messages_name_the_problem(client):
     assert "known models" in _raw(client, "/api/decode", '{"model": "nope", "z": [[0, 0]]}').json()["detail"]
     assert "takes 64" in _raw(client, "/api/encode", '{"model": "ae", "x": [0, 1]}').json()["detail"]
     assert "2 coordinates" in _raw(client, "/api/decode", '{"model": "ae", "z": [[0, 0, 0]]}').json()["detail"]
 
 
+@pytest.mark.slow
 def test_oversized_bodies_and_bad_paths(client):
     big = json.dumps({"model": "ae", "z": [[0.123456789, 0.123456789]] * 20000})
     assert len(big) > MAX_BODY
@@ -114,6 +119,7 @@ def test_oversized_bodies_and_bad_paths(client):
     assert client.get("/static/../app.py").status_code == 404
 
 
+@pytest.mark.slow
 def test_openapi_declares_constraints(client):
     spec = client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
@@ -123,6 +129,7 @@ def test_openapi_declares_constraints(client):
     assert "404" in spec["paths"]["/api/decode"]["post"]["responses"]
 
 
+@pytest.mark.slow
 def test_export_replays_the_decoder_and_encoder(models, digits):
     for name, model in models.items():
         part = export_model(name, model)
@@ -137,6 +144,7 @@ def test_export_replays_the_decoder_and_encoder(models, digits):
         assert len(part["samples"][""]) == 64
 
 
+@pytest.mark.slow
 def test_export_page_is_self_contained(models):
     html = export_page(models)
     assert "window.LATENTLAB_EXPORT" in html and "runMLP" in html
@@ -151,6 +159,7 @@ def test_export_refuses_a_non_mlp_decoder(digits):
         export_model("conv", conv)
 
 
+@pytest.mark.slow
 def test_runs_by_name_and_cli(models, tmp_path, capsys):
     from latentlab.cli import build_parser, main
 
@@ -169,6 +178,7 @@ def test_runs_by_name_and_cli(models, tmp_path, capsys):
     assert "not a TCP port" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_default_runs_are_reused(models, tmp_path):
     models["vae"].save(tmp_path / "demo")
     models["ae"].save(tmp_path / "demo-ae")
@@ -184,6 +194,7 @@ def test_default_runs_are_reused(models, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_decode_batcher_groups_splits_and_isolates_faults(models, monkeypatch, run_async):
     import asyncio
 
