@@ -62,6 +62,7 @@ _LAZY = {
     "AutoencoderOutlierDetector": "latentlab.estimators",
     "AutoencoderTransformer": "latentlab.estimators",
     "SeriesAnomalyDetector": "latentlab.estimators",
+    "ImageAnomalyDetector": "latentlab.estimators.images",
 }
 
 
