@@ -4,6 +4,10 @@ Each family has one config dataclass (a subclass of :class:`ModelConfig`),
 validated when built and round-tripped through JSON. The checks
 (:func:`check_choice`, :func:`check_positive_int`, :func:`check_nonneg_float`)
 are public: every config in the library, training's included, uses them.
+They are :class:`Param` declarations, the same ones the scikit-learn
+estimators declare for their parameters (``param_specs``, checked by
+:func:`check_params` at the start of ``fit``) and the command line reads for
+its options, so each bad value gets one message wherever it is given.
 The registry that maps the ``family`` name in ``config.json`` to the model
 class lives in :mod:`latentlab.registry` and is re-exported here.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -35,21 +40,171 @@ MAX_PARAMETERS = 2_000_000_000
 MAX_DIM = 1_000_000
 
 
+@dataclass(frozen=True)
+class Param:
+    """How one parameter is checked, declared once and read by the configs, the estimators and the CLI.
+
+    Parameters
+    ----------
+    kind : type
+        ``int``, ``float`` (any finite real), ``str``, ``bool``, ``tuple``
+        (a non-empty tuple or list of integers within the bounds, such as
+        layer widths) or ``dict``.
+    low, high : float or None
+        Bounds of a number (of each element of a tuple); None for none.
+    closed : {'both', 'left', 'right', 'neither'}
+        Which bounds belong to the range.
+    choices : tuple
+        The values a ``str`` may take; empty for any string.
+    also : tuple
+        Other values taken as they are, such as ``'auto'`` or ``None``.
+
+    Examples
+    --------
+    >>> Param(float, low=0, high=0.5, closed="right").describe()
+    'a finite number in (0, 0.5]'
+    >>> Param(int, low=1, also=("auto",)).check("epochs", 0)
+    Traceback (most recent call last):
+    ...
+    latentlab.errors.ConfigError: epochs=0 must be an integer >= 1, or 'auto'.
+    >>> Param(str, choices=("knn", "none")).parse("classical", "knn")
+    'knn'
+    """
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+    choices: tuple = ()
+    also: tuple = ()
+
+    def describe(self) -> str:
+        """What the value must be, in words (the end of the error message)."""
+        if self.kind is int or self.kind is float or self.kind is tuple:
+            what = {int: "an integer", float: "a finite number", tuple: "a non-empty tuple of integers"}[self.kind]
+            what += self._range()
+        else:
+            what = {bool: "True or False", str: "a string", dict: "a dict"}[self.kind]
+        return what + "".join(f", or {v!r}" for v in self.also)
+
+    def _range(self) -> str:
+        lo, hi = self.low, self.high
+        left, right = self.closed in ("both", "left"), self.closed in ("both", "right")
+        if lo is not None and hi is not None:
+            if left and right:
+                return f" between {lo} and {hi}"
+            return f" in {'[' if left else '('}{lo}, {hi}{']' if right else ')'}"
+        if lo is not None:
+            return f" {'>=' if left else '>'} {lo}"
+        if hi is not None:
+            return f" {'<=' if right else '<'} {hi}"
+        return ""
+
+    def _number_ok(self, v: Any, kind: type) -> bool:
+        if _is_bool(v) or not isinstance(v, numbers.Integral if kind is int else numbers.Real):
+            return False
+        if not math.isfinite(v):
+            return False
+        left, right = self.closed in ("both", "left"), self.closed in ("both", "right")
+        if self.low is not None and (v < self.low or (v == self.low and not left)):
+            return False
+        return self.high is None or not (v > self.high or (v == self.high and not right))
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` passes :meth:`check`."""
+        if any(value is v or (isinstance(value, str) and value == v) for v in self.also):
+            return True
+        if self.choices:
+            return isinstance(value, str) and value in self.choices
+        if self.kind is tuple:
+            return isinstance(value, (tuple, list)) and len(value) > 0 and all(self._number_ok(v, int) for v in value)
+        if self.kind in (int, float):
+            return self._number_ok(value, self.kind)
+        if self.kind is bool:
+            return _is_bool(value)
+        return isinstance(value, self.kind)
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise :class:`~latentlab.ConfigError` naming ``name``, the value and what it must be."""
+        if self.accepts(value):
+            return
+        if self.choices:
+            options = [*self.choices, *self.also]
+            raise ConfigError(f"{name}={value!r} is not one of {options}; pick one of those.")
+        raise ConfigError(f"{name}={value!r} must be {self.describe()}.")
+
+    def parse(self, name: str, text: str | list[str]) -> Any:
+        """A command-line value (a list of words for a tuple): converted to ``kind``, then checked.
+
+        Words in ``also`` are taken as they are, and 'none' stands for None when
+        None is allowed. A word that does not convert is checked as it is, so
+        the message is the one the estimator and the config give.
+        """
+        words = list(text) if isinstance(text, (list, tuple)) else [text]
+        if len(words) == 1 and words[0] in self.also:
+            value: Any = words[0]
+        elif len(words) == 1 and words[0].lower() == "none" and None in self.also:
+            value = None
+        elif self.kind is tuple:
+            value = tuple(_convert(int, w) for w in words)
+        else:
+            value = _convert(self.kind, words[0])
+        self.check(name, value)
+        return value
+
+
+def _is_bool(value: Any) -> bool:
+    """Python's or NumPy's bool (neither counts as a number here)."""
+    return isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"))
+
+
+def _convert(kind: type, text: str) -> Any:
+    """``text`` as ``kind`` when it reads as one, else ``text`` itself (which the check then refuses)."""
+    if kind is bool:
+        return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text.lower(), text)
+    if kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            return text
+    return text
+
+
+def check_params(params: dict[str, Any], specs: dict[str, Param]) -> None:
+    """Check each value of ``params`` against its :class:`Param` in ``specs``; the first bad one raises.
+
+    Examples
+    --------
+    >>> check_params({"lr": 0.0}, {"lr": Param(float, low=0, closed="neither")})
+    Traceback (most recent call last):
+    ...
+    latentlab.errors.ConfigError: lr=0.0 must be a finite number > 0.
+    """
+    for name, spec in specs.items():
+        if name in params:
+            spec.check(name, params[name])
+
+
+# The checks every config uses: one Param each, so their messages are the estimators' and the CLI's.
+SIZE = Param(int, low=1, high=MAX_DIM)
+COUNT = Param(int, low=0, high=MAX_DIM)
+NONNEG = Param(float, low=0)
+
+
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name}={value!r} is not one of {list(choices)}; pick one of those.")
+    """``value`` is one of ``choices``, or :class:`~latentlab.ConfigError`."""
+    if value not in choices:  # a choice may be other than a string (True, None): compared as it is
+        Param(str, choices=tuple(choices)).check(name, value)
 
 
 def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool)
-    low = 0 if allow_zero else 1
-    if not ok or value < low or value > MAX_DIM:
-        raise ConfigError(f"{name}={value!r} must be an integer between {low} and {MAX_DIM}; give a sensible size.")
+    """An integer between 1 (0 with ``allow_zero``) and ``MAX_DIM``, or :class:`~latentlab.ConfigError`."""
+    (COUNT if allow_zero else SIZE).check(name, value)
 
 
 def check_nonneg_float(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{name}={value!r} must be a finite number >= 0.")
+    """A finite number >= 0, or :class:`~latentlab.ConfigError`."""
+    NONNEG.check(name, value)
 
 
 @dataclass(frozen=True)
@@ -225,4 +380,4 @@ def _check_json_type(name: str, value: Any, hint: Any) -> None:
             raise ConfigError(f"config field {name!r} must be true or false, got {value!r}.")
 
 
-__all__ = ["ModelConfig", "check_choice", "check_positive_int", "check_nonneg_float", "register", "get_family", "families", "field"]
+__all__ = ["ModelConfig", "Param", "check_params", "check_choice", "check_positive_int", "check_nonneg_float", "register", "get_family", "families", "field"]

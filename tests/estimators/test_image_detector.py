@@ -89,8 +89,10 @@ def test_bad_input_is_refused_clearly(fitted, tmp_path):
         det.score_images([np.zeros((4, 30), np.float32)])
     with pytest.raises(NotFittedError):
         latentlab.ImageAnomalyDetector().score_images([_tile(rng)])
-    with pytest.raises(DataError, match="residual"):
+    with pytest.raises(latentlab.ConfigError, match=r"^residual='l3' is not one of \['l2', 'ssim', 'mix'\]"):
         latentlab.ImageAnomalyDetector(residual="l3").fit([_tile(rng), _tile(rng)])
+    with pytest.raises(latentlab.ConfigError, match=r"^patch=20 must be a multiple of 8"):
+        latentlab.ImageAnomalyDetector(patch=20).fit([_tile(rng), _tile(rng)])
 
 
 def test_reads_folders_of_different_sizes(tmp_path):

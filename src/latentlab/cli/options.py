@@ -212,8 +212,9 @@ def add_param_options(group, specs: dict[str, Param], defaults: dict[str, Any], 
         default = defaults[name]
         shown = "auto, from the data's size" if default == "auto" else _shown(default)
         help_text = helps.get(name, f"{spec.describe()} (default: {shown})")
-        actions.append(group.add_argument(
-            "--" + name.replace("_", "-"), dest=name, action=_CheckedValue, spec=spec, default=default,
-            nargs="+" if spec.kind is tuple else None, metavar=_metavar(spec), help=help_text.replace("%", "%%"),
-        ))
+        flag = "--" + name.replace("_", "-")
+        nargs = "+" if spec.kind is tuple else None
+        action = group.add_argument(flag, dest=name, action=_CheckedValue, spec=spec, default=default, nargs=nargs,
+                                    metavar=_metavar(spec), help=help_text.replace("%", "%%"))
+        actions.append(action)
     return actions

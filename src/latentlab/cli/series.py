@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write_bytes
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 
 
 def register(sub, command: str | None = None) -> None:
@@ -31,10 +31,11 @@ def register(sub, command: str | None = None) -> None:
         from ..estimators import SeriesAnomalyDetector
         from .jobs import _add_estimator_options
 
-        _add_estimator_options(p, SeriesAnomalyDetector)
-        p.add_argument("--window", type=int, default=None, help="window length (default: the dominant period)")
-        p.add_argument("--recurrent-epochs", type=int, default=None,
-                       help="epochs of the recurrent member (default: at least 30 and 1,000 updates)")
+        helps = {
+            "window": "window length, an integer >= 2 (default: the dominant period)",
+            "recurrent_epochs": "epochs of the recurrent member (default: at least 30 and 1,000 updates)",
+        }
+        _add_estimator_options(p, SeriesAnomalyDetector, helps)
     p.set_defaults(handler=cmd_detect_series)
 
 
@@ -76,14 +77,8 @@ def cmd_detect_series(args: argparse.Namespace) -> int:
     df = read_series(args.input, args.column, args.time_column)
     if not 0 < args.train_fraction <= 1:
         raise DataError(f"--train-fraction {args.train_fraction} must be in (0, 1].")
-    from sklearn.utils._param_validation import InvalidParameterError
-
-    det = _estimator(SeriesAnomalyDetector, args)
-    det.set_params(window=args.window)
-    try:
-        det.fit(df.iloc[: max(2, int(round(len(df) * args.train_fraction)))])
-    except InvalidParameterError as exc:  # an option out of range: say which, without a traceback
-        raise ConfigError(str(exc).replace("parameter of SeriesAnomalyDetector", "option")) from None
+    det = _estimator(SeriesAnomalyDetector, args)  # its options were checked as they were parsed
+    det.fit(df.iloc[: max(2, int(round(len(df) * args.train_fraction)))])
     scores = det.anomaly_score(df)
     flags = det.predict(df)
     out = pd.DataFrame({**{c: df[c] for c in df.columns}, "score": scores, "anomaly": flags}, index=df.index)

@@ -8,7 +8,8 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..errors import DataError
+from ..config import SIZE, Param, check_params
+from ..errors import ConfigError, DataError
 from ._base import EstimatorNotFittedError
 from ._image_maps import RESIDUALS, add_defects, resize, standardise, working_size
 
@@ -97,30 +98,36 @@ class ImageAnomalyDetector(BaseEstimator):
         self.random_state, self.verbose = random_state, verbose
 
     # ---------------------------------------------------------------------------- checks
+    param_specs: ClassVar[dict[str, Param]] = {
+        "max_side": Param(int, low=MIN_SIDE, high=SIZE.high, also=(None,)),
+        "patch": SIZE,
+        "channels": Param(tuple, low=1, high=SIZE.high),
+        "latent": SIZE,
+        "steps": SIZE,
+        "batch_size": SIZE,
+        "lr": Param(float, low=0, high=10, closed="right"),
+        "synthetic": Param(float, low=0, high=1),
+        "residual": Param(str, choices=RESIDUALS),
+        "sigma": Param(float, low=0, high=64),
+        "score_quantile": Param(float, low=0, high=1, closed="right"),
+        "holdout": Param(float, low=0, high=1, closed="neither"),
+        "contamination": Param(float, low=0, high=0.5, closed="right"),
+        "loss": Param(str, choices=("l1+ssim", "l2")),
+        "border": Param(float, low=0, high=0.4),
+        "relative": Param(bool),
+        "tile": SIZE,
+        "mode": Param(str, choices=("L", "RGB"), also=(None,)),
+        "random_state": Param(int, low=0, also=(None,)),
+        "verbose": Param(bool),
+    }
+
     def _check_params(self) -> None:
-        if self.residual not in RESIDUALS:
-            raise DataError(f"residual={self.residual!r}; use one of {RESIDUALS}.")
-        if self.loss not in ("l1+ssim", "l2"):
-            raise DataError(f"loss={self.loss!r}; use 'l1+ssim' or 'l2'.")
-        if self.mode not in (None, "L", "RGB"):
-            raise DataError(f"mode={self.mode!r}; use 'L' (grey), 'RGB' or None.")
-        checks = [("synthetic", self.synthetic, 0, 1), ("holdout", self.holdout, 1e-9, 1 - 1e-9),
-                  ("contamination", self.contamination, 1e-9, 0.5), ("score_quantile", self.score_quantile, 1e-9, 1),
-                  ("sigma", self.sigma, 0, 64), ("lr", self.lr, 1e-9, 10), ("border", self.border, 0, 0.4)]
-        for name, v, lo, hi in checks:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                raise DataError(f"{name}={v!r} must be a number in [{lo:g}, {hi:g}].")
-        for name in ("patch", "latent", "steps", "batch_size", "tile"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise DataError(f"{name}={v!r} must be a positive integer.")
-        if self.max_side is not None and (not isinstance(self.max_side, int) or self.max_side < MIN_SIDE):
-            raise DataError(f"max_side={self.max_side!r} must be None or an integer >= {MIN_SIDE}.")
-        if not self.channels or not all(isinstance(c, int) and c > 0 for c in self.channels):
-            raise DataError(f"channels={self.channels!r} must be a tuple of positive integers.")
+        """Each parameter against ``param_specs`` (:func:`latentlab.config.check_params`), then ``patch`` against
+        the stages of ``channels``; :class:`~latentlab.ConfigError` names the first bad one."""
+        check_params(self.get_params(deep=False), self.param_specs)
         if self.patch % (2 ** len(self.channels)):
-            raise DataError(f"patch={self.patch} must be a multiple of {2 ** len(self.channels)} "
-                            f"(2 to the number of stages in channels={tuple(self.channels)}).")
+            raise ConfigError(f"patch={self.patch} must be a multiple of {2 ** len(self.channels)} "
+                              f"(2 to the number of stages in channels={tuple(self.channels)}).")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
