@@ -1,7 +1,7 @@
 """Reliability soak: many SIGKILLs and resumes, a long schemathesis run, a heavier load test.
 
-The test suite runs a light version of each (tests/test_resume_sigkill.py,
-tests/test_server_fuzz.py); this script runs them for longer and prints
+The test suite runs a light version of each (tests/training/test_resume_sigkill.py,
+tests/web/test_server_fuzz.py); this script runs them for longer and prints
 tables for docs/reliability.md::
 
     python benchmarks/soak.py                    # everything, a few minutes

@@ -107,7 +107,7 @@ def run_async():
 def browser():
     """One headless Chromium (Debian's, driven by Playwright) for the whole session: Playwright's sync
     API runs an event loop in this thread while it is started, so a second instance cannot start."""
-    from .test_explorer_browser import ARGS, CHROMIUM, _need_browser
+    from .web.test_explorer_browser import ARGS, CHROMIUM, _need_browser
 
     _need_browser()
     from playwright.sync_api import sync_playwright

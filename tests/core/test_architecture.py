@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LINT = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
 # In CI the contract must be checked: a missing import-linter is a failure there, not a skip.
 NO_LINT = LINT is None and os.environ.get("CI") != "true"

@@ -88,7 +88,7 @@ def test_the_docs_example_runs():
     import re
     from pathlib import Path
 
-    text = (Path(__file__).parents[1] / "docs" / "disentanglement.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "disentanglement.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert blocks
     namespace: dict = {}

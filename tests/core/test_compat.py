@@ -12,7 +12,7 @@ import pytest
 
 import latentlab
 
-HERE = Path(__file__).parent / "fixtures" / "v0_1_0"
+HERE = Path(__file__).parents[1] / "fixtures" / "v0_1_0"
 MANIFEST = json.loads((HERE / "MANIFEST.json").read_text())
 X, Y = latentlab.load_digits()
 X, Y = X[:300], Y[:300]

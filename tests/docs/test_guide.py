@@ -9,7 +9,7 @@ import pytest
 
 import latentlab
 
-GUIDE = (Path(__file__).parents[1] / "docs" / "guide.md").read_text()
+GUIDE = (Path(__file__).parents[2] / "docs" / "guide.md").read_text()
 
 
 def _blocks(lang: str) -> list[str]:

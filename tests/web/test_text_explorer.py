@@ -1,6 +1,6 @@
 """The explorer with a text model, in real headless Chromium: a click decodes a sentence, a drag interpolates.
 
-Follows tests/test_explorer_browser.py (Debian's chromium through Playwright, the real
+Follows tests/web/test_explorer_browser.py (Debian's chromium through Playwright, the real
 uvicorn server on a loopback port); what the page shows is checked against the Python API.
 """
 

@@ -10,7 +10,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # runs the README's examples
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
+README = (Path(__file__).parents[2] / "README.md").read_text()
 
 
 def _blocks(lang: str) -> list[str]:

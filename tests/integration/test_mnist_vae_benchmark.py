@@ -10,7 +10,7 @@ import pytest
 
 import latentlab
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "mnist_vae.py"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "mnist_vae.py"
 
 
 @pytest.fixture(scope="module")
