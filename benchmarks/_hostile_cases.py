@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _hostile_series
 import numpy as np
 from _hostile_files import TEXTS
 
@@ -405,5 +406,6 @@ def _load(path):
 
 for _group in (_photos, _images, _codec, _text, _onnx, _loggers, _loaders, _bounds):
     _group()
+_hostile_series.register(C, cli)  # the "series" and "estimators" surfaces
 
 __all__ = ["CASES", "Case", "Context", "CliFailure", "cli"]

@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, DataTypeError
 from .vus import vus, vus_pr, vus_roc  # noqa: F401  (re-exported: the series metrics in one place)
 
 NORMALISATIONS = ("raw", "centre", "standard")
@@ -127,6 +127,9 @@ def as_series_array(series, name: str = "series") -> np.ndarray:
     """A series as a float64 ``(T, F)`` array; NaN stays (missing), infinities are refused."""
     if hasattr(series, "to_numpy"):
         series = series.to_numpy()
+    if np.iscomplexobj(series):  # a float cast would keep the real part and drop the rest without a word
+        raise DataTypeError(f"{name} holds complex values; pass real numbers (the real part, the magnitude or "
+                            "both as channels, as you mean them).")
     try:
         x = np.asarray(series, dtype=np.float64)
     except (TypeError, ValueError):
@@ -140,6 +143,31 @@ def as_series_array(series, name: str = "series") -> np.ndarray:
     if np.isinf(x).any():
         raise DataError(f"{name} holds infinite values; mark unknown values as NaN instead.")
     return x
+
+
+def channel_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each channel of ``x`` ``(T, F)``, missing points left out, finite for
+    any finite values.
+
+    A channel whose largest magnitude lies outside ``[1e-100, 1e100]`` is
+    divided by it first and the moments multiplied back: squaring values of
+    1e200 overflows to inf, and squaring values of 1e-200 underflows to 0,
+    so a plain standard deviation would make a well-behaved series look
+    infinite or constant.
+
+    Examples
+    --------
+    >>> m, s = channel_moments(np.array([[1e250], [3e250]]))
+    >>> print(f"{m[0]:.3g} {s[0]:.3g}")  # a plain np.std gives inf here
+    2e+250 1e+250
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a channel all missing: NaN, refused by the caller
+        peak = np.nanmax(np.abs(x), axis=0)
+        ok = np.isfinite(peak) & (peak > 0)
+        size = np.where(ok & ((peak > 1e100) | (peak < 1e-100)), peak, 1.0)  # (F,): 1 where plain sums are safe
+        u = x / size
+        return np.nanmean(u, axis=0) * size, np.nanstd(u, axis=0) * size
 
 
 def sliding_windows(x: np.ndarray, window: int) -> np.ndarray:

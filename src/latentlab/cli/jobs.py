@@ -239,6 +239,8 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     import latentlab
 
     src = Path(args.input)
+    if src.is_dir():
+        raise DataError(f"{src} is a folder; pass the file written by `latentlab compress`.")
     if not src.is_file():
         raise DataError(f"{src} does not exist; pass a file written by `latentlab compress`.")
     model = latentlab.LatentModel.load(args.run_dir)

@@ -10,6 +10,8 @@ import numpy as np
 from .._files import atomic_write_bytes
 from ..errors import DataError
 
+PLOT_FORMATS = (".png", ".svg", ".pdf")  # the figure is written in the format its suffix names
+
 
 def register(sub, command: str | None = None) -> None:
     """Add ``detect-series`` (its estimator options only when it is the command: they import scikit-learn)."""
@@ -24,7 +26,8 @@ def register(sub, command: str | None = None) -> None:
                    help="column to score (repeat for several channels; default: every numeric column)")
     p.add_argument("--time-column", default=None, metavar="T", help="column of timestamps (kept in the outputs)")
     p.add_argument("--out", default="series_scores.csv", help="CSV to write (default series_scores.csv)")
-    p.add_argument("--plot", default=None, help="PNG to write (default: OUT with .png); 'none' for no figure")
+    p.add_argument("--plot", default=None,
+                   help="figure to write, .png, .svg or .pdf (default: OUT with .png); 'none' for no figure")
     p.add_argument("--train-fraction", type=float, default=1.0,
                    help="fit on this leading fraction of the series (default 1.0: all of it)")
     if command == "detect-series":  # the options come from the estimator, which imports scikit-learn
@@ -44,6 +47,8 @@ def read_series(path: str, columns: list[str] | None, time_column: str | None):
     import pandas as pd
 
     src = Path(path)
+    if src.is_dir():
+        raise DataError(f"{src} is a folder; pass a CSV file with a header row.")
     if not src.is_file():
         raise DataError(f"{src} does not exist; pass a CSV file with a header row.")
     try:
@@ -74,6 +79,9 @@ def cmd_detect_series(args: argparse.Namespace) -> int:
     from ..estimators import SeriesAnomalyDetector
     from .jobs import _estimator
 
+    if args.plot and args.plot.lower() != "none" and Path(args.plot).suffix.lower() not in PLOT_FORMATS:
+        raise DataError(f"--plot {args.plot}: a figure is written as {', '.join(PLOT_FORMATS)} (by its suffix); "
+                        "name the file with one of them, or pass --plot none.")  # before any work
     df = read_series(args.input, args.column, args.time_column)
     if not 0 < args.train_fraction <= 1:
         raise DataError(f"--train-fraction {args.train_fraction} must be in (0, 1].")
@@ -88,11 +96,31 @@ def cmd_detect_series(args: argparse.Namespace) -> int:
     wrote = [str(path)]
     if (args.plot or "").lower() != "none":
         png = Path(args.plot) if args.plot else path.with_suffix(".png")
-        save_series_figure(png, df.to_numpy(), np.asarray(scores), np.asarray(flags), det.threshold_,
-                           index=df.index if args.time_column else None, names=list(df.columns),
-                           title=Path(args.input).name)
+        figure = (df.to_numpy(), np.asarray(scores), np.asarray(flags), det.threshold_)
+        how = dict(index=df.index if args.time_column else None, names=list(df.columns), title=Path(args.input).name)
+        if png.suffix.lower() == ".png":
+            save_series_figure(png, *figure, **how)
+        else:
+            _save_vector(png, *figure, **how)
         wrote.append(str(png))
     n_flag = int(np.asarray(flags).sum())
     print(f"scored {len(df)} steps x {df.shape[1]} channel(s) with window {det.window_} "
           f"({det.normalisation_} windows); {n_flag} above the threshold {det.threshold_:.4g}; wrote {', '.join(wrote)}")
     return 0
+
+
+def _save_vector(path: Path, *args, **kwargs) -> None:
+    """The series figure as SVG or PDF (the format ``path``'s suffix names), written atomically."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from ..apps.series_plot import series_figure
+
+    fig = series_figure(*args, **kwargs)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=path.suffix.lower()[1:], bbox_inches="tight", pad_inches=0.12)
+    finally:
+        plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())

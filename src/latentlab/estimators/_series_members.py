@@ -26,6 +26,9 @@ SPREAD_MIN_SCALE = 0.05  # floor of the training windows' log-spread standard de
 SPREAD_MIN_WINDOW = 3  # a window needs two differences to have a spread
 
 
+AUTO_HOLDOUT = 0.25  # the later part of the training windows that judges the normalisation
+
+
 class SeriesMembersMixin:
     """The members, their errors and their sum (``_members``, ``_errors``), ``_mix``, ``_position_scale``;
     the detector provides the fitted models and parameters and ``_layout``."""
@@ -62,6 +65,22 @@ class SeriesMembersMixin:
             part = weight * (self._mix(E, self.position_scale_[k]) - self.member_center_[k]) / self.member_scale_[k]
             total = part if total is None else total + part
         return total
+
+    def _choose_normalisation(self, W: np.ndarray) -> str:
+        """'raw' or 'centre': the fewer false alarms on the later, held-out training windows."""
+        n = len(W)
+        n_hold = int(round(n * AUTO_HOLDOUT))
+        n_fit = n - n_hold - self.window_  # a gap of one window: held-out windows share no step with fitted ones
+        self.normalisation_scores_ = {}
+        if n_hold < 8 or n_fit < 16:
+            return "centre"
+        for how in ("raw", "centre"):
+            model = self._fit_windows(ts.normalise_windows(W[:n_fit], how))
+            fitted = ts.window_error_means(self._point_errors(model, W[:n_fit], how))
+            held = ts.window_error_means(self._point_errors(model, W[n - n_hold :], how))
+            self.normalisation_scores_[how] = float(np.mean(held > np.nanquantile(fitted, 0.99)))
+        rates = self.normalisation_scores_
+        return "raw" if rates["raw"] <= rates["centre"] else "centre"
 
     def _point_errors(self, model, W: np.ndarray, how: str, seq: bool = False) -> np.ndarray:
         """Point-wise squared errors ``(n, w, F)`` of scaled windows ``W``; NaN where a point is missing."""
@@ -145,8 +164,12 @@ class SeriesMembersMixin:
         return np.where(ok, np.log(spread + SPREAD_EPS), np.nan)
 
     def _fit_spread(self, W: np.ndarray) -> None:
-        """The spread member's reference: the mean and standard deviation of the training windows' log spread."""
+        """The spread member's reference: the mean and standard deviation of the training windows' log spread
+        (left out, None, when no training window has a spread)."""
         f = self._log_spread(W)
+        if not np.isfinite(f).any():  # no window with two observed differences: the member has nothing to judge
+            self.spread_mean_ = self.spread_scale_ = None
+            return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a channel with no window of two differences
             mean, scale = np.nanmean(f, axis=0), np.nanstd(f, axis=0)

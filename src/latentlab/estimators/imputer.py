@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..config import SIZE, Param
 from ..data.scaling import Scaler
+from ..errors import DataError
 from ..models.fitting import ArrayInput, fit_model
 from ..training.options import TrainConfig
 from ._base import COMMON_PARAMS, AutoencoderEstimatorMixin, check_array
@@ -25,6 +26,13 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
     - *masking noise*: a further fraction ``mask_rate`` of the observed
       entries is hidden from the encoder at each step while the loss still
       scores them, so the model learns to predict hidden values from the rest.
+
+    A column with no observed value in the training data is refused
+    (:class:`~latentlab.DataError` naming it): there is nothing to learn its
+    values from. scikit-learn's ``SimpleImputer`` drops such columns with a
+    warning, which changes the output's width under the user's feet; leaving
+    them NaN would hand the NaNs to the next step. Dropping them is the
+    user's call, made once, before ``fit``.
 
     ``transform`` then refines the missing entries iteratively: start from the
     column means, reconstruct, put the decoder's values into the missing
@@ -118,6 +126,15 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
         X = check_array(self, X, reset=True, allow_nan=True).astype(np.float32)
         observed = ~np.isnan(X)
         n, d = X.shape
+        empty = np.flatnonzero(~observed.any(axis=0))
+        if len(empty):  # nothing to learn a column's values from: any fill would be invented
+            names = getattr(self, "feature_names_in_", None)
+            cols = [str(names[j]) if names is not None else int(j) for j in empty]
+            raise DataError(
+                f"{len(empty)} of {d} column(s) hold no observed value (all NaN): {cols[:10]}"
+                f"{' ...' if len(cols) > 10 else ''}; an imputer can only invent values for them. Drop those "
+                "columns before fitting (and before transform), or pass data where they were recorded."
+            )
         # Validation loss scores plain reconstruction, not filling in: early stopping on it
         # stops too soon, so by default every sample trains for every epoch.
         defaults = {"validation_split": 0.0, "patience": None, "restore_best": False}

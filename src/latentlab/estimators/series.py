@@ -17,7 +17,12 @@ from ._series_files import SeriesFilesMixin
 from ._series_members import SPREAD_MIN_WINDOW, SeriesMembersMixin
 from ._stream import SeriesStreamMixin
 
-AUTO_HOLDOUT = 0.25  # the later part of the training windows that judges the normalisation
+#: The least share of a channel's training steps that must be observed: sparser channels leave most windows
+#: empty (no spread, no shape to learn), and their scores and threshold would be NaN.
+MIN_OBSERVED = 0.25
+#: Scaled values are clipped at this many training standard deviations: a point further out is an anomaly
+#: either way, and the models' float32 arithmetic must stay finite (a 1e300 spike would overflow it).
+SCALED_LIMIT = 1e6
 
 
 class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMixin, AutoencoderEstimatorMixin,
@@ -217,7 +222,13 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         return x, index
 
     def _scaled(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.center_) / self.scale_
+        """Values in training standard deviations from the training mean, clipped at ``SCALED_LIMIT``."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            xs = (x - self.center_) / self.scale_
+            far = np.isinf(xs)  # x - center overflowed (values near 1e308 of both signs): divide first
+            if far.any():
+                xs = np.where(far, x / self.scale_ - self.center_ / self.scale_, xs)
+        return np.clip(xs, -SCALED_LIMIT, SCALED_LIMIT)  # NaN stays NaN
 
     # ------------------------------------------------------------------ model
     def _layout(self, Z: np.ndarray, seq: bool = False) -> np.ndarray:
@@ -260,14 +271,19 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         """Train on ``series`` (``(T,)``, ``(T, F)``, a pandas Series or DataFrame), assumed mostly normal."""
         self._check_params()
         x, _ = self._values(series, reset=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            center, scale = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+        center, scale = ts.channel_moments(x)  # finite for any finite values, 1e-300 or 1e300
         for j in range(x.shape[1]):
             name = self.feature_names_in_[j] if hasattr(self, "feature_names_in_") else j
-            if not np.isfinite(x[:, j]).any():
+            seen = int(np.isfinite(x[:, j]).sum())
+            if not seen:
                 raise DataError(f"channel {name!r} is all missing (NaN); drop it or pass data for it.")
-            if scale[j] <= 1e-12 * max(1.0, abs(center[j])):
+            if seen < MIN_OBSERVED * len(x):
+                raise DataError(
+                    f"channel {name!r} is observed at {seen} of {len(x)} steps ({seen / len(x):.1%}); the detector "
+                    f"needs at least {MIN_OBSERVED:.0%} of each channel's training steps observed to learn its "
+                    "windows. Drop the channel, or fit on a stretch where it was recorded."
+                )
+            if scale[j] <= 1e-12 * np.nanmax(np.abs(x[:, j])):  # relative: a series of 1e-250s varies too
                 raise DataError(f"channel {name!r} is constant; there is nothing to learn from it. Drop it.")
         self.center_, self.scale_ = center, scale
         xs = self._scaled(x)
@@ -296,7 +312,7 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
             self.recurrent_ = self._fit_recurrent(Z)
         self.spread_mean_ = self.spread_scale_ = None
         if self.spread_weight > 0 and self.window_ >= SPREAD_MIN_WINDOW:
-            self._fit_spread(W)
+            self._fit_spread(W)  # left out (None) when no training window has two observed differences
         self.position_scale_, self.member_center_, self.member_scale_ = [], [], []
         member_errors = self._member_errors(W)  # reconstructed once: for the standardisation and the scores
         for E in member_errors:  # each member's standardisation, from its training step scores
@@ -306,25 +322,14 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
             self.member_center_.append(float(np.nanmean(s)))
             self.member_scale_.append(max(float(np.nanstd(s)), 1e-12))
         self.decision_scores_ = self._combine(ts.step_means(self._standardised_sum(member_errors), 0, len(xs)))
-        self.threshold_ = float(np.nanquantile(self.decision_scores_, 1.0 - float(self.contamination)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: refused just below
+            self.threshold_ = float(np.nanquantile(self.decision_scores_, 1.0 - float(self.contamination)))
+        if not np.isfinite(self.threshold_) or not np.isfinite(self.member_center_ + self.member_scale_).all():
+            raise DataError("the training series leaves no step with a score (too few observed points in its "
+                            "windows); pass a denser series or a longer window=.")
         self.reset_stream()
         return self
-
-    def _choose_normalisation(self, W: np.ndarray) -> str:
-        """'raw' or 'centre': the fewer false alarms on the later, held-out training windows."""
-        n = len(W)
-        n_hold = int(round(n * AUTO_HOLDOUT))
-        n_fit = n - n_hold - self.window_  # a gap of one window: held-out windows share no step with fitted ones
-        self.normalisation_scores_ = {}
-        if n_hold < 8 or n_fit < 16:
-            return "centre"
-        for how in ("raw", "centre"):
-            model = self._fit_windows(ts.normalise_windows(W[:n_fit], how))
-            fitted = ts.window_error_means(self._point_errors(model, W[:n_fit], how))
-            held = ts.window_error_means(self._point_errors(model, W[n - n_hold :], how))
-            self.normalisation_scores_[how] = float(np.mean(held > np.nanquantile(fitted, 0.99)))
-        rates = self.normalisation_scores_
-        return "raw" if rates["raw"] <= rates["centre"] else "centre"
 
     # ------------------------------------------------------------------ scores
     def _step_scores(self, xs: np.ndarray) -> np.ndarray:

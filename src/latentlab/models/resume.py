@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..data.scaling import Scaler
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelFileError
 from ..registry import build_checked, config_from_dict
 from ..storage import check_tensors
-from ..training.checkpoint import load_checkpoint
+from ..training.checkpoint import TrainerProgress, load_checkpoint
 from ..training.options import TrainConfig
 
 
 @dataclass
-class CheckpointState:
+class CheckpointState(TrainerProgress):
     """A checkpoint whose model was rebuilt and checked: what :func:`read_resume` returns."""
 
     model_class: type
@@ -35,15 +36,6 @@ class CheckpointState:
     train_config: dict[str, Any]
     model_state: dict[str, torch.Tensor]
     trainer_state: dict[str, Any]
-
-    @property
-    def epoch(self) -> int:
-        """Number of epochs finished when the checkpoint was written."""
-        return int(self.trainer_state["epoch"])
-
-    @property
-    def history(self) -> list[dict[str, float]]:
-        return list(self.trainer_state["history"])
 
     def build_model(self):
         """The model as it was at the checkpoint (weights, scaler, history)."""
@@ -75,6 +67,9 @@ def read_resume(path) -> CheckpointState:
     >>> state.model_class.__name__, state.epoch, state.build_model().encode(X[:3]).shape
     ('Autoencoder', 2, (3, 2))
     """
+    if not Path(path).exists():  # not "the model folder is incomplete": there is no folder, and no file
+        raise ModelFileError(f"the checkpoint {path} does not exist; pass resume= a file written by the Checkpoint "
+                             "callback (or the run folder holding it).")
     file = load_checkpoint(path)
     where = f"{path} (config)"
     cls, config = config_from_dict(file.config, where)

@@ -153,10 +153,43 @@ def trainer_state(trainer) -> dict[str, Any]:
     }
 
 
+def check_optimizer_state(optimizer, saved: Any) -> None:
+    """``saved`` must be a state of ``optimizer``: its groups hold the same parameters, and each parameter's
+    state is a dict of tensors of the parameter's shape (or scalars); else :class:`ModelFileError`.
+
+    ``torch.optim.Optimizer.load_state_dict`` trusts its input: a number where a dict belongs raises
+    ``AttributeError``, and a state keyed by unknown ids is silently dropped, which resets the moments.
+    """
+    def bad(why: str) -> ModelFileError:
+        return ModelFileError(f"the checkpoint's optimizer state is malformed ({why}); it is corrupt or edited. "
+                              "Resume from another checkpoint, or train without resume=.")
+
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict) \
+            or not isinstance(saved.get("param_groups"), list):
+        raise bad("not a dict of 'state' and 'param_groups'")
+    mine = [p for group in optimizer.param_groups for p in group["params"]]
+    ids = []
+    for group in saved["param_groups"]:
+        if not isinstance(group, dict) or not isinstance(group.get("params"), list):
+            raise bad("a parameter group is not a dict with a list of 'params'")
+        ids += group["params"]
+    if ids != list(range(len(mine))):
+        raise bad(f"its groups name parameters {ids[:6]}, not the {len(mine)} of this model")
+    for key, entry in saved["state"].items():
+        if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key < len(mine) or not isinstance(entry, dict):
+            raise bad(f"state entry {key!r} is not a parameter's dict")
+        for name, value in entry.items():
+            if not isinstance(value, (torch.Tensor, int, float)) or isinstance(value, bool):
+                raise bad(f"state {key}.{name} is a {type(value).__name__}")
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != mine[key].shape:
+                raise bad(f"state {key}.{name} has shape {tuple(value.shape)}, its parameter {tuple(mine[key].shape)}")
+
+
 def restore_trainer_state(trainer, state: dict[str, Any]) -> None:
     """Put back what :func:`trainer_state` took, once the optimizer and generator exist."""
     try:
         if state.get("optimizer") is not None and trainer.optimizer is not None:
+            check_optimizer_state(trainer.optimizer, state["optimizer"])
             trainer.optimizer.load_state_dict(state["optimizer"])
         if state.get("scheduler") is not None and trainer.scheduler is not None:
             trainer.scheduler.load_state_dict(state["scheduler"])
@@ -166,7 +199,9 @@ def restore_trainer_state(trainer, state: dict[str, Any]) -> None:
             saved = (state.get("callbacks") or {}).get(type(cb).__name__)
             if saved is not None and hasattr(cb, "load_state_dict"):
                 cb.load_state_dict(saved)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
         raise ModelFileError(f"the checkpoint's training state does not fit this run ({exc}).") from None
     if state.get("rng") is not None:
         set_rng_state(state["rng"])
@@ -205,8 +240,23 @@ def save_checkpoint(trainer, path) -> Path:
     return path
 
 
+class TrainerProgress:
+    """What a checkpoint's trainer state says of the run so far (shared by the file and the rebuilt state)."""
+
+    trainer_state: dict[str, Any]
+
+    @property
+    def epoch(self) -> int:
+        """Number of epochs finished when the checkpoint was written."""
+        return int(self.trainer_state["epoch"])
+
+    @property
+    def history(self) -> list[dict[str, float]]:
+        return list(self.trainer_state["history"])
+
+
 @dataclass
-class CheckpointFile:
+class CheckpointFile(TrainerProgress):
     """A checkpoint read back and checked as a file: what :func:`load_checkpoint` returns.
 
     The model is described, not rebuilt: ``config`` and ``scaler`` are the
@@ -219,15 +269,6 @@ class CheckpointFile:
     train_config: dict[str, Any]
     model_state: dict[str, torch.Tensor]
     trainer_state: dict[str, Any]
-
-    @property
-    def epoch(self) -> int:
-        """Number of epochs finished when the checkpoint was written."""
-        return int(self.trainer_state["epoch"])
-
-    @property
-    def history(self) -> list[dict[str, float]]:
-        return list(self.trainer_state["history"])
 
 
 def load_checkpoint(path) -> CheckpointFile:
