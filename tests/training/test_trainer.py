@@ -88,7 +88,7 @@ def test_gradient_clipping_bounds_the_norm(digits):
 def test_progress_bar_shows_parts_and_can_be_silenced(digits, capsys):
     _fit(digits[0][:300], epochs=2, verbose=True)
     err = capsys.readouterr().err
-    assert "reconstruction=" in err
+    assert "mse=" in err  # the fixed-variance Gaussian reconstruction part, shown as its MSE (readable_logs)
     _fit(digits[0][:300], epochs=2, verbose=False)
     assert capsys.readouterr().err == ""
 
@@ -127,7 +127,7 @@ def test_progress_bar_in_a_log_file_is_sparse_and_keeps_the_loss(digits, capsys,
     X = digits[0][:200]
     latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(X, epochs=40, seed=0, verbose=True, patience=None)
     err = capsys.readouterr().err  # captured stderr is not a terminal, as in CI logs
-    assert "loss=" in err and "40/40" in err  # the last state stays in the log
+    assert "mse=" in err and "40/40" in err  # the last state (an AE's loss, shown as its MSE) stays in the log
     assert err.count("\r") < 10  # not one redraw per epoch
 
     monkeypatch.setattr(callbacks.sys.stderr, "isatty", lambda: True, raising=False)

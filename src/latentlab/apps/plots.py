@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .._files import atomic_write_bytes  # noqa: E402
+from ..training.callbacks import gaussian_nll_constant  # noqa: E402
 
 _CMAP = "gray_r"  # ink is dark: 0 white, high values black
 
@@ -289,22 +290,6 @@ _UNITS = {
 }
 
 
-def _gaussian_constant(model) -> tuple[float, float, int] | None:
-    """(constant in nats, sigma, features) when the reconstruction is a fixed-variance Gaussian NLL.
-
-    Then ``reconstruction = ||x - mu||² / (2 sigma²) + constant`` and the
-    squared error can be read back from the logged value. Sequences are
-    masked (the feature count varies), so they are left as they are.
-    """
-    c = getattr(model, "config", None)
-    if c is None or getattr(c, "likelihood", None) != "gaussian" or getattr(c, "variance", None) != "fixed":
-        return None
-    if getattr(c, "architecture", None) == "seq" or not c.input_shape:
-        return None
-    d = math.prod(c.input_shape)
-    return d * (math.log(c.sigma) + 0.5 * math.log(2 * math.pi)), float(c.sigma), d
-
-
 def loss_curves(history: list[dict], model=None):
     """Training (and validation) loss and each loss part per epoch, one panel each, with units.
 
@@ -323,7 +308,7 @@ def loss_curves(history: list[dict], model=None):
 
     duplicate = [k for k in keys if same_as_loss(k)]
     keys = [k for k in keys if k not in duplicate]
-    gauss = _gaussian_constant(model)
+    gauss = gaussian_nll_constant(model)
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.0), squeeze=False, layout="constrained")
     for ax, k in zip(axes[0], keys):

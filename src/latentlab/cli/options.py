@@ -59,6 +59,13 @@ def _default(f: dataclasses.Field) -> Any:
     return None
 
 
+# What a None default means, for the options whose None is not plain "off".
+NONE_MEANS = {
+    "epochs": "none: train until early stopping, capped at 10,000 steps' worth (150 to 1000 epochs)",
+    "grad_clip": "none: no gradient clipping",
+}
+
+
 def _shown(value: Any) -> str:
     """A default as one would type it: tuples as space-separated numbers."""
     if isinstance(value, tuple):
@@ -80,7 +87,9 @@ def add_dataclass_options(group, cls, exclude: set[str] = frozenset(), seen: set
         parse = _parse_bool if base is bool else _none_or(base)
         if str(f.type).replace(" ", "") == "bool|str":
             parse = _bool_or_word
-        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=f"(default: {_shown(_default(f))})")
+        default = _default(f)
+        shown = NONE_MEANS.get(f.name, "none") if default is None else _shown(default)
+        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=f"(default: {shown})")
         if is_tuple:
             kwargs.update(nargs="+", type=int, metavar="N")
         else:

@@ -31,11 +31,13 @@ def register(sub, command: str | None = None) -> None:
     t.add_argument("--out", required=True, metavar="RUN")
     t.add_argument("--sigma", type=float, required=True, help="noise standard deviation on 0..255 (e.g. 25)")
     t.add_argument("--mode", choices=["L", "RGB"], default=None, help="grey or colour (default: what the photos are)")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--patch-size", type=int, default=48)
-    t.add_argument("--patches-per-epoch", type=int, default=2048)
+    t.add_argument("--epochs", type=int, default=30, metavar="N", help="passes of --patches-per-epoch patches (default 30)")
+    t.add_argument("--patch-size", type=int, default=48, metavar="PX",
+                   help="side of the square training patches in pixels (default 48)")
+    t.add_argument("--patches-per-epoch", type=int, default=2048, metavar="N",
+                   help="random patches cut from the photos for each epoch (default 2048)")
     t.add_argument("--amp", action="store_true", help="bf16 autocast (faster where the CPU has bf16 units)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="random seed of the training run (default 0)")
     t.set_defaults(handler=cmd_train_denoiser)
 
 

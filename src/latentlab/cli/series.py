@@ -37,6 +37,11 @@ def register(sub, command: str | None = None) -> None:
         helps = {
             "window": "window length, an integer >= 2 (default: the dominant period)",
             "recurrent_epochs": "epochs of the recurrent member (default: at least 30 and 1,000 updates)",
+            "normalisation": "windows of the PCA member: raw (keeps the level), centre (removes each window's "
+            "mean), standard (also divides by its spread), heldout (fits autoencoders on raw and centre windows "
+            "of the first 75% of the training windows and keeps the one with fewer false alarms on the last "
+            "25%) or auto (default: centre when an augmented Dickey-Fuller test, p > 0.1, finds a channel's "
+            "level drifting, else raw)",
         }
         _add_estimator_options(p, SeriesAnomalyDetector, helps)
     p.set_defaults(handler=cmd_detect_series)

@@ -165,14 +165,20 @@ def check_training_range(scaled: np.ndarray, kind: str, *, name: str = "X") -> N
 # A training value this many times its feature's bulk spread outside the bulk is "absurd": with
 # min-max or standard scaling it sets the scale and squashes every other value to a constant.
 ABSURD_SPREADS = 1e4
+# A feature whose bulk spans less than this fraction of the data's overall scale is near-constant: its own spread
+# says nothing about outliers, and its rows are judged against the overall scale instead.
+NEAR_CONSTANT = 1e-5
 
 
 def warn_absurd_rows(arr: np.ndarray, kind: str, *, name: str = "X", stacklevel: int = 2) -> None:
     """Warn when a few training values lie absurdly far outside the bulk of their feature.
 
     The bulk of a feature is its 1-99% quantile range (computed on at most
-    10,000 rows); a feature whose bulk is a single value (a sparse pixel)
-    is measured against the spread of all features together. A value more
+    10,000 rows, from observed values, never interpolated between them); a
+    feature whose bulk is a single value or spans less than ``NEAR_CONSTANT``
+    of the data's overall scale (a pixel that is almost always 0) is no
+    evidence of outlier rows, so it is measured against that overall scale
+    (the 99th percentile of all absolute values). A value more
     than ``ABSURD_SPREADS`` times that spread outside the bulk (one row of
     1e38 in [0, 1] data) would set a min-max or standard scale and leave the
     model nothing to learn from the other rows, so fitting says so and names
@@ -196,10 +202,16 @@ def warn_absurd_rows(arr: np.ndarray, kind: str, *, name: str = "X", stacklevel:
     step = max(1, flat.shape[0] // 10_000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN features
-        q = np.nanpercentile(flat[::step].astype(np.float64), [1, 99], axis=0)
+        sample = flat[::step].astype(np.float64)
+        # Observed values, not interpolated ones: between the 0s and the rare lit values of a sparse pixel,
+        # interpolation makes a "spread" of a hundredth of a grey level, and every lit row an outlier.
+        q = np.stack(
+            [np.nanpercentile(sample, 1, axis=0, method="lower"), np.nanpercentile(sample, 99, axis=0, method="higher")]
+        )
         spread = q[1] - q[0]
-        pooled = np.nanpercentile(np.abs(flat[::step]).astype(np.float64), 99)
-    reference = np.where(spread > 0, spread, pooled if np.isfinite(pooled) and pooled > 0 else 1.0)
+        pooled = np.nanpercentile(np.abs(sample), 99)
+    scale = pooled if np.isfinite(pooled) and pooled > 0 else 1.0
+    reference = np.where(spread > NEAR_CONSTANT * scale, spread, scale)
     limit = ABSURD_SPREADS * reference
     with np.errstate(invalid="ignore", over="ignore"):
         far = (flat < q[0] - limit) | (flat > q[1] + limit)

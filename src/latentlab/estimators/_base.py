@@ -36,9 +36,10 @@ COMMON_PARAMS: dict[str, Param] = {
 def check_array(estimator, X, *, reset: bool, allow_nan: bool = False) -> np.ndarray:
     """scikit-learn's ``validate_data`` (features count and names), re-raised as latentlab errors.
 
-    The messages stay scikit-learn's, which users and its test suite know;
-    the classes become :class:`~latentlab.DataError` / :class:`~latentlab.DataTypeError`
-    (still ``ValueError`` / ``TypeError``).
+    The messages start as scikit-learn's, which users and its test suite know,
+    and name the column at fault (:func:`column_problem`); the classes become
+    :class:`~latentlab.DataError` / :class:`~latentlab.DataTypeError` (still
+    ``ValueError`` / ``TypeError``).
     """
     try:
         return validate_data(
@@ -52,9 +53,72 @@ def check_array(estimator, X, *, reset: bool, allow_nan: bool = False) -> np.nda
     except DataError:
         raise
     except ValueError as exc:
-        raise DataError(str(exc)) from None
+        raise DataError(_with_column(str(exc), X)) from None
     except TypeError as exc:
-        raise DataTypeError(str(exc)) from None
+        raise DataTypeError(_with_column(str(exc), X)) from None
+
+
+def _columns(X) -> list[tuple[str, Any]]:
+    """``(label, values)`` of each column of a 2-D table: a DataFrame's names, else ``column j``."""
+    names = getattr(X, "columns", None)
+    if names is not None and hasattr(X, "iloc"):
+        return [(f"column {name!r} (index {j})", X.iloc[:, j].to_numpy()) for j, name in enumerate(names)]
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim != 2:
+        return []
+    return [(f"column {j}", arr[:, j]) for j in range(arr.shape[1])]
+
+
+def column_problem(X, kind: str = "text") -> str | None:
+    """In words, the first column of ``X`` holding text (``kind='text'``), or the columns holding NaN
+    (``'nan'``) or infinity (``'inf'``); None when there is none.
+
+    Examples
+    --------
+    >>> column_problem([[1.0, "setosa"], [2.0, "virginica"]])
+    "column 1 holds text such as 'setosa': encode it as numbers (scikit-learn's OneHotEncoder or OrdinalEncoder) or drop it."
+    >>> column_problem([[1.0, float("nan")], [2.0, 3.0]], "nan")
+    'NaN in column 1: fill the gaps first (latentlab.AutoencoderImputer, or SimpleImputer in a Pipeline) or drop those rows.'
+    """
+    try:
+        columns = _columns(X)
+    except (TypeError, ValueError):  # ragged rows and the like: scikit-learn's message says it
+        return None
+    bad = []
+    for label, values in columns:
+        try:
+            numbers = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            text = next((v for v in values if isinstance(v, str | bytes) and not _is_number(v)), None)
+            what = f"text such as {text!r}" if text is not None else "values that are not numbers"
+            return f"{label} holds {what}: encode it as numbers (scikit-learn's OneHotEncoder or OrdinalEncoder) or drop it."
+        if (np.isnan(numbers) if kind == "nan" else ~np.isfinite(numbers) & ~np.isnan(numbers)).any():
+            bad.append(label)
+    if not bad or kind == "text":
+        return None
+    more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+    if kind == "inf":
+        return f"infinity or a value too large in {', '.join(bad[:3])}{more}: check the units, or drop those rows."
+    return (f"NaN in {', '.join(bad[:3])}{more}: fill the gaps first (latentlab.AutoencoderImputer, "
+            "or SimpleImputer in a Pipeline) or drop those rows.")
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _with_column(message: str, X) -> str:
+    """scikit-learn's ``message`` for ``X``: its first sentence, then the column at fault when one can be named."""
+    kind = "nan" if "contains NaN" in message else "inf" if "contains infinity" in message else "text"
+    text = "convert" in message or "must be a string" in message
+    where = column_problem(X, kind) if text or kind != "text" else None
+    if where is None:
+        return message
+    return f"{message.splitlines()[0]} {where}"
 
 
 class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):

@@ -92,7 +92,7 @@ class ContractiveAutoencoder(Autoencoder):
         yt = self.label_tensor(y, x.shape[0])
         self.eval()
         out = []
-        for i in range(0, x.shape[0], 1024):  # (B, width, D) products stay small
+        for i in range(0, x.shape[0], 1024):  # chunks keep the Jacobian products small
             part = None if yt is None else yt[i : i + 1024].to(self.device)
             out.append(self.jacobian_sq_norm(x[i : i + 1024].to(self.device), part).sqrt().detach().cpu())
         return torch.cat(out).numpy()

@@ -111,16 +111,19 @@ def jacobian_frobenius_exact(f, x: torch.Tensor) -> torch.Tensor:
 
 
 def jacobian_frobenius_mlp(net: nn.Sequential, x: torch.Tensor, n_inputs: int | None = None) -> torch.Tensor:
-    """Per-sample ``||dz/dx||_F^2`` of an MLP (Linear / elementwise activation layers), ``(B,)``.
+    """Per-sample ``||dz/dx||_F^2`` of an MLP (Linear / elementwise activation layers), exactly, ``(B,)``.
 
-    The Jacobian of ``W_L a(W_{L-1} ... a(W_1 x))`` is ``W_L D_{L-1} W_{L-1}
-    ... D_1 W_1`` with ``D_i`` the diagonal of activation slopes. It is built
-    in one forward pass, carrying the ``(B, h, D)`` product, and the slopes
-    come from autograd so any elementwise activation works. For one sigmoid
-    layer this is Rifai et al. (ICML 2011)'s closed form
-    ``sum_j (h_j (1 - h_j))^2 sum_i W_ji^2``. ``n_inputs`` keeps only the
-    first columns of the first layer (extra inputs such as labels are not
-    differentiated).
+    The Jacobian of ``W_L a(W_{L-1} ... a(W_1 x))`` is ``J = W_L D_{L-1}
+    W_{L-1} ... D_1 W_1`` with ``D_i`` the diagonal of activation slopes
+    (from autograd, so any elementwise activation works). The product is
+    taken from the code side, ``A = W_L D_{L-1} ... D_1``, a ``(B, code,
+    h_1)`` tensor, and the input side enters through the Gram matrix ``G =
+    W_1 W_1^T`` computed once per batch: ``||J||_F^2 = sum(A G * A)``. Nothing
+    of size ``(B, width, D)`` is formed, so wide inputs (784 pixels) cost
+    about as much as narrow ones. For one sigmoid layer this is Rifai et al.
+    (ICML 2011)'s closed form ``sum_j (h_j (1 - h_j))^2 sum_i W_ji^2``.
+    ``n_inputs`` keeps only the first columns of the first layer (extra
+    inputs such as labels are not differentiated).
 
     Examples
     --------
@@ -131,22 +134,30 @@ def jacobian_frobenius_mlp(net: nn.Sequential, x: torch.Tensor, n_inputs: int | 
     True
     """
     h = x.reshape(x.shape[0], -1)
-    jac: torch.Tensor | None = None  # (B, width, D)
+    steps: list[tuple[str, torch.Tensor]] = []  # ("linear", W) or ("slope", a'(u) of shape (B, width))
     for layer in net:
         if isinstance(layer, nn.Linear):
-            if jac is None:
-                w = layer.weight if n_inputs is None else layer.weight[:, :n_inputs]
-                jac = w.unsqueeze(0).expand(h.shape[0], -1, -1)
-            else:
-                jac = torch.matmul(layer.weight, jac)  # (B, out, D)
+            steps.append(("linear", layer.weight))
             h = layer(h)
         else:
+            if not steps:
+                raise ValueError("net must start with a Linear layer")
             u = h if h.requires_grad else h.detach().requires_grad_(True)
             with torch.enable_grad():
                 out = layer(u)
                 (slope,) = torch.autograd.grad(out.sum(), u, create_graph=True)  # elementwise a'(u)
-            jac = slope.unsqueeze(-1) * jac
+            steps.append(("slope", slope))
             h = out
-    if jac is None:
+    if not steps:
         raise ValueError("net has no Linear layer")
-    return jac.pow(2).sum((1, 2))
+    first = steps[0][1] if n_inputs is None else steps[0][1][:, :n_inputs]  # (h_1, D)
+    A: torch.Tensor | None = None  # (B, code, width): the product from the code side down to the current layer
+    for kind, t in reversed(steps[1:]):
+        if kind == "linear":
+            A = t.unsqueeze(0).expand(x.shape[0], -1, -1) if A is None else torch.matmul(A, t)
+        else:
+            A = torch.diag_embed(t) if A is None else A * t.unsqueeze(1)
+    if A is None:  # a single Linear layer: the Jacobian is W_1 for every sample
+        return first.pow(2).sum().expand(x.shape[0])
+    gram = first @ first.T  # (h_1, h_1)
+    return (torch.matmul(A, gram) * A).sum((1, 2))

@@ -73,8 +73,59 @@ class EarlyStopping(Callback):
             trainer.best_epoch = self.best_epoch
 
 
+def gaussian_nll_constant(model) -> tuple[float, float, int] | None:
+    """``(constant in nats, sigma, features)`` when ``model`` reconstructs with a fixed-variance Gaussian NLL.
+
+    Then ``reconstruction = ||x - mu||² / (2 sigma²) + constant`` with
+    ``constant = D (log sigma + log(2 pi) / 2)`` (720 nats for 784 pixels),
+    and the squared error can be read back from the logged value. Masked
+    sequences (a varying feature count) give None.
+    """
+    c = getattr(model, "config", None)
+    if c is None or getattr(c, "likelihood", None) != "gaussian" or getattr(c, "variance", None) != "fixed":
+        return None
+    if getattr(c, "architecture", None) == "seq" or not getattr(c, "input_shape", None):
+        return None
+    d = math.prod(c.input_shape)
+    return d * (math.log(c.sigma) + 0.5 * math.log(2 * math.pi)), float(c.sigma), d
+
+
+def readable_logs(logs: dict[str, float], model=None) -> dict[str, float]:
+    """The epoch's logs as the progress bar shows them.
+
+    A fixed-variance Gaussian reconstruction NLL is shown as ``mse``, the
+    mean squared error per feature in the scaled units, instead of a number
+    dominated by its constant (an autoencoder's "724" on 784 pixels is an
+    MSE of 0.01); a loss that is only that reconstruction is not shown twice.
+    What is optimised and logged in the history does not change.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> m = SimpleNamespace(config=SimpleNamespace(likelihood="gaussian", variance="fixed", sigma=1.0,
+    ...                                            architecture="mlp", input_shape=(784,)))
+    >>> nll = 0.5 * 784 * 0.01 + 784 * 0.5 * math.log(2 * math.pi)  # an MSE of 0.01
+    >>> {k: round(v, 4) for k, v in readable_logs({"loss": nll, "reconstruction": nll}, m).items()}
+    {'mse': 0.01}
+    """
+    gauss = gaussian_nll_constant(model)
+    shown = {}
+    for key, value in logs.items():
+        if key == "epoch":
+            continue
+        prefix, base = ("val_", key[4:]) if key.startswith("val_") else ("", key)
+        if gauss is not None and base == "reconstruction":
+            const, sigma, d = gauss
+            shown[prefix + "mse"] = 2 * sigma**2 * (value - const) / d
+        elif gauss is not None and base == "loss" and logs.get(prefix + "reconstruction") == value:
+            continue
+        else:
+            shown[key] = value
+    return shown
+
+
 class ProgressBar(Callback):
-    """A tqdm bar over epochs showing the loss and its parts.
+    """A tqdm bar over epochs showing the loss and its parts (:func:`readable_logs`).
 
     In a terminal it redraws every epoch and vanishes when training ends. In
     a log file (stderr is not a terminal) it redraws at most every
@@ -96,7 +147,8 @@ class ProgressBar(Callback):
         )
 
     def on_epoch_end(self, trainer, epoch, logs) -> None:
-        self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "epoch"}, refresh=False)
+        shown = readable_logs(logs, trainer.model)
+        self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
         self.bar.update(1)
 
     def on_train_end(self, trainer) -> None:
