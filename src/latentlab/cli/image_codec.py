@@ -32,14 +32,9 @@ def register(sub, command: str | None = None) -> None:
 
 
 def _read(path: str) -> bytes:
-    from latentlab.errors import DataError
+    from latentlab.data.validation import input_file
 
-    p = Path(path)
-    if p.is_dir():
-        raise DataError(f"{p} is a folder; pass the compressed file itself.")
-    if not p.is_file():
-        raise DataError(f"{p} does not exist.")
-    return p.read_bytes()
+    return input_file(path, "the compressed file itself").read_bytes()
 
 
 def cmd_compress_image(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write_bytes
+from ..data.validation import input_file
 from ..errors import DataError
 from .options import add_param_options
 
@@ -238,11 +239,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 def cmd_decompress(args: argparse.Namespace) -> int:
     import latentlab
 
-    src = Path(args.input)
-    if src.is_dir():
-        raise DataError(f"{src} is a folder; pass the file written by `latentlab compress`.")
-    if not src.is_file():
-        raise DataError(f"{src} does not exist; pass a file written by `latentlab compress`.")
+    src = input_file(args.input, "the file written by `latentlab compress`")
     model = latentlab.LatentModel.load(args.run_dir)
     X = latentlab.decompress(model, src.read_bytes())
     out = _save_array(X, Path(args.out))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write_bytes
+from ..data.validation import input_file
 from ..errors import DataError
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")  # the figure is written in the format its suffix names
@@ -51,11 +52,7 @@ def read_series(path: str, columns: list[str] | None, time_column: str | None):
     """The chosen columns of a CSV as a DataFrame, indexed by ``time_column`` when given."""
     import pandas as pd
 
-    src = Path(path)
-    if src.is_dir():
-        raise DataError(f"{src} is a folder; pass a CSV file with a header row.")
-    if not src.is_file():
-        raise DataError(f"{src} does not exist; pass a CSV file with a header row.")
+    src = input_file(path, "a CSV file with a header row")
     try:
         df = pd.read_csv(src)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, DataTypeError
+from .validation import input_file
 
 
 def load_digits(split: bool = False, random_state: int = 0, test_size: float = 0.25):
@@ -38,11 +39,7 @@ def read_table(path: str | Path, label_column: str | None = None):
 
     CSV with a header row is read by pandas; non-numeric columns get a clear error.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path} is a folder; pass a .npy or .csv file (or 'digits').")
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; pass a .npy or .csv file (or 'digits').")
+    path = input_file(path, "a .npy or .csv file (or 'digits')")
     suffix = path.suffix.lower()
     if suffix == ".npy":
         try:

@@ -27,6 +27,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ..errors import DataError, LatentlabError
+from .validation import input_file
 
 # A decoded image larger than this many pixels is refused from its header (decompression bombs).
 MAX_PIXELS = 400_000_000
@@ -136,11 +137,7 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Iterator:
     """
     from PIL import Image, ImageFile, UnidentifiedImageError
 
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path} is a folder; pass one image file (PNG, JPEG, ...) here.")
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; pass an image file (PNG, JPEG, ...).")
+    path = input_file(path, "one image file (PNG, JPEG, ...) here")
     try:
         im = Image.open(path)
     except UnidentifiedImageError:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .validation import input_file
 
 SHAPES = ("square", "ellipse", "heart")
 FACTOR_NAMES = ("shape", "scale", "orientation", "pos_x", "pos_y")
@@ -193,11 +194,8 @@ def load_dsprites(path: str | Path, n_samples: int | None = None, seed: int = 0)
     >>> load_dsprites(p).images.shape
     (4, 1, 64, 64)
     """
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path} is a folder; pass the dSprites .npz file itself.")
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; download dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz or use load_shapes().")
+    path = input_file(path, "the dSprites .npz file itself",
+                      missing="download dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz or use load_shapes()")
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:

@@ -21,11 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError, DataTypeError, ModelFileError
+from .validation import input_file
 
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 SPECIALS = (PAD, UNK, BOS, EOS)  # ids 0..3
@@ -108,11 +108,7 @@ def load_texts(path, text_column: str | None = None, label_column: str | None = 
     the only one); ``label_column`` is optional and its values become
     integers 0..K-1 in sorted order. Blank lines of a text file are skipped.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path} is a folder; pass a .txt file (one text per line) or a .csv file.")
-    if not path.is_file():
-        raise DataError(f"{path} does not exist; pass a .txt file (one text per line) or a .csv file.")
+    path = input_file(path, "a .txt file (one text per line) or a .csv file")
     if path.suffix.lower() == ".csv":
         import pandas as pd
 

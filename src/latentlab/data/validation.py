@@ -7,6 +7,7 @@ problem and the fix, before anything reaches torch.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +16,28 @@ from ..errors import DataError, DataTypeError, DataWarning
 # How far outside the training data a value may lie before a warning, in the
 # scaler's own units: training ranges for 'minmax', standard deviations for 'standard'.
 FAR_RANGES = {"minmax": 10.0, "standard": 20.0}
+
+
+def input_file(path, expect: str, *, missing: str | None = None) -> Path:
+    """``path`` as a :class:`~pathlib.Path` of an existing file, or a :class:`DataError` that says what it is.
+
+    A folder is called a folder and a missing path missing, each followed by
+    ``pass {expect}`` (``missing`` replaces that advice for a missing path).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> input_file(tempfile.mkdtemp(), "a CSV file")
+    Traceback (most recent call last):
+    ...
+    latentlab.errors.DataError: ... is a folder; pass a CSV file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass {expect}.")
+    if not path.is_file():
+        raise DataError(f"{path} does not exist; {missing or f'pass {expect}'}.")
+    return path
 
 
 def as_float_array(X, *, name: str = "X", allow_nan: bool = False, min_samples: int = 1) -> np.ndarray:
