@@ -42,7 +42,7 @@ def _flat(maps, masks) -> tuple[np.ndarray, np.ndarray]:
         if np.shape(a) != np.shape(m):
             raise DataError(f"map {i} has shape {np.shape(a)} but its mask {np.shape(m)}; they must match.")
     return (np.concatenate([np.asarray(a, np.float64).ravel() for a in maps]),
-            np.concatenate([np.asarray(m).astype(bool).ravel() for m in masks]))
+            np.concatenate([np.asarray(m).astype(bool, copy=False).ravel() for m in masks]))
 
 
 def pixel_roc_auc(maps, masks) -> float:
@@ -59,12 +59,12 @@ def pro_curve(maps, masks) -> tuple[np.ndarray, np.ndarray]:
     """``(fpr, pro)`` at every distinct threshold, from the highest score down (both start at 0)."""
     from scipy import ndimage
 
-    maps, masks = list(maps), list(masks)
+    maps, masks = list(maps), [np.asarray(m).astype(bool) for m in masks]  # once, for _flat and the labelling
     s, y = _flat(maps, masks)
     weights = np.zeros(s.size)
     offset, n_regions = 0, 0
     for m in masks:
-        labels, n = ndimage.label(np.asarray(m).astype(bool), structure=np.ones((3, 3)))
+        labels, n = ndimage.label(m, structure=np.ones((3, 3)))
         flat = labels.ravel()
         if n:
             sizes = np.bincount(flat)[1:]

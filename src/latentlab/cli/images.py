@@ -63,14 +63,13 @@ def cmd_detect(args: argparse.Namespace) -> int:
     flagged = 0
     for f in files:
         image = load_photos([f])[0]
-        amap = det.anomaly_maps([image])[0]
         score = float(det.score_images([image])[0])
         label = int(score > det.threshold_)
         name = Path(str(f)).name
         lines.append(f"{name.replace(',', '_')},{score:.6g},{label}")
-        if label:
+        if label:  # the map only for the overlay of a flagged image: each costs a pass of the network
             flagged += 1
-            overlay_png(image, amap, score, out / f"{Path(name).stem}_overlay.png", threshold=det.threshold_,
+            overlay_png(image, det.anomaly_maps([image])[0], score, out / f"{Path(name).stem}_overlay.png", threshold=det.threshold_,
                         title=name)
     atomic_write_bytes(out / "scores.csv", ("\n".join(lines) + "\n").encode())
     print(f"{flagged} of {len(files)} images flagged; scores in {out / 'scores.csv'}")
