@@ -345,13 +345,17 @@ def loss_curves(history: list[dict], model=None):
     return fig
 
 
+VECTOR_FORMATS = {".svg": "svg", ".pdf": "pdf"}
+
+
 def save(fig, path: str | Path, dpi: int = 110) -> Path:
-    """Write ``fig`` to ``path`` as PNG (atomically) and close it."""
+    """Write ``fig`` to ``path`` (atomically) and close it: SVG or PDF where the suffix names one, else PNG."""
     import io
 
     path = Path(path)
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, format="png", bbox_inches="tight", pad_inches=0.12)
+    fmt = VECTOR_FORMATS.get(path.suffix.lower(), "png")
+    fig.savefig(buf, dpi=dpi, format=fmt, bbox_inches="tight", pad_inches=0.12)
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return path

@@ -43,7 +43,7 @@ def series_figure(values: np.ndarray, scores: np.ndarray, flagged: np.ndarray, t
 
 
 def save_series_figure(path: str | Path, *args, **kwargs) -> Path:
-    """:func:`series_figure` written to ``path`` as PNG (atomically)."""
+    """:func:`series_figure` written to ``path`` (atomically): SVG or PDF where the suffix names one, else PNG."""
     from .plots import save
 
     return save(series_figure(*args, **kwargs), path)

@@ -100,29 +100,9 @@ def cmd_detect_series(args: argparse.Namespace) -> int:
         png = Path(args.plot) if args.plot else path.with_suffix(".png")
         figure = (df.to_numpy(), np.asarray(scores), np.asarray(flags), det.threshold_)
         how = dict(index=df.index if args.time_column else None, names=list(df.columns), title=Path(args.input).name)
-        if png.suffix.lower() == ".png":
-            save_series_figure(png, *figure, **how)
-        else:
-            _save_vector(png, *figure, **how)
+        save_series_figure(png, *figure, **how)
         wrote.append(str(png))
     n_flag = int(np.asarray(flags).sum())
     print(f"scored {len(df)} steps x {df.shape[1]} channel(s) with window {det.window_} "
           f"({det.normalisation_} windows); {n_flag} above the threshold {det.threshold_:.4g}; wrote {', '.join(wrote)}")
     return 0
-
-
-def _save_vector(path: Path, *args, **kwargs) -> None:
-    """The series figure as SVG or PDF (the format ``path``'s suffix names), written atomically."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    from ..apps.series_plot import series_figure
-
-    fig = series_figure(*args, **kwargs)
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format=path.suffix.lower()[1:], bbox_inches="tight", pad_inches=0.12)
-    finally:
-        plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
