@@ -92,11 +92,11 @@ def remove_stale_temporaries(path: str | os.PathLike) -> int:
         names = os.listdir(path.parent)
     except OSError:
         return 0
-    for name in names:
+    for name in filter(pattern.fullmatch, names):  # stat only what is named like a temporary
         tmp = path.parent / name
         try:
             st = os.lstat(tmp)
-            if pattern.fullmatch(name) and stat.S_ISREG(st.st_mode) and _mine(st):
+            if stat.S_ISREG(st.st_mode) and _mine(st):
                 tmp.unlink()
                 n += 1
         except OSError:  # pragma: no cover - another process removed or holds it
@@ -234,6 +234,12 @@ def _leftovers(path: Path) -> list[Path]:
         return []
 
 
+def _proof(leftover: Path, path: Path) -> dict | None:
+    """The marker proving ``leftover`` a temporary of a save to ``path`` (ours, naming both), or None."""
+    doc = _read_marker(leftover, path.name) if _own_dir(leftover) else None
+    return doc if doc is not None and doc["temp"] == leftover.name else None
+
+
 def interrupted_save(path: str | os.PathLike) -> Path | None:
     """The previous folder that a save killed between the two renames of the fallback swap parked, if any.
 
@@ -244,8 +250,7 @@ def interrupted_save(path: str | os.PathLike) -> Path | None:
     if path.exists() or not path.parent.is_dir():
         return None
     for leftover in _leftovers(path):
-        doc = _read_marker(leftover, path.name) if _own_dir(leftover) else None
-        if doc is not None and doc["temp"] == leftover.name and _own_dir(leftover / PREVIOUS):
+        if _proof(leftover, path) is not None and _own_dir(leftover / PREVIOUS):
             return leftover / PREVIOUS
     return None
 
@@ -288,8 +293,8 @@ def recover_folder(path: str | os.PathLike) -> None:
     for leftover in _leftovers(path):
         if not _own_dir(leftover):
             continue
-        doc = _read_marker(leftover, path.name)
-        if doc is None or doc["temp"] != leftover.name:
+        doc = _proof(leftover, path)
+        if doc is None:
             if _holds_nothing(leftover):
                 _unlink(leftover / MARKER)
                 _rmdir(leftover)
