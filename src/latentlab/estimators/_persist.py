@@ -109,9 +109,7 @@ def load_estimator(cls, path):
         bad = [name for name in recorded if not MODEL_FOLDER.match(str(name))]
         if bad:
             raise ValueError(f"it names inner models {bad[:3]}, which no estimator writes")
-    except (ModelFileError, ConfigError) as exc:
-        raise ModelFileError(f"{file} is damaged ({exc}); save the estimator again.") from None
-    except _DAMAGED as exc:
+    except (ModelFileError, ConfigError, *_DAMAGED) as exc:
         raise ModelFileError(f"{file} is damaged ({exc}); save the estimator again.") from None
     arrays = read_arrays(path / ARRAYS)
     models = {}

@@ -51,11 +51,6 @@ class SeriesFilesMixin:
                 "n_features_in": doc.get("n_features"), "feature_names_in": doc.get("feature_names") or None,
                 "state": {k: v for k, v in doc.items() if k not in _TOP}, "models": models}
 
-    def _member_weights_saved(self, recurrent: bool, spread: bool) -> list[float]:
-        """The weights of the members a saved detector uses, in the order of ``_members``."""
-        return [1.0, *([float(self.pca_weight)] if self.n_components_ > 0 else []),
-                *([float(self.recurrent_weight)] if recurrent else []), *([float(self.spread_weight)] if spread else [])]
-
     def _restore_state(self, scalars: dict, arrays: dict, models: dict) -> None:
         used = {}
         for member in ("recurrent", "spread"):  # folders from before these members have no flag: left out
@@ -84,14 +79,6 @@ class SeriesFilesMixin:
         self.member_scale_ = list(numbers(scalars["member_scale"], n_members, "member_scale"))
         if min(self.member_center_) < 0 or min(self.member_scale_) <= 0:  # means and spreads of squared errors
             raise ValueError("member_center holds a value < 0 or member_scale a value <= 0")
-        # The training scores are a weighted sum of members standardised to mean 0 and standard deviation 1, so
-        # their standard deviation is at most the sum of the weights, and so (Cantelli) is the distance of their
-        # median from 0; the threshold is a quantile above the median (contamination < 0.5).
-        weights = self._member_weights_saved(recurrent, spread)
-        lowest = -sum(weights) * (1 + 1e-9)
-        if self.threshold_ < lowest:
-            raise ValueError(f"threshold is {self.threshold_!r}, below {lowest:.4g}, which no fitted detector "
-                             "gives (a quantile above the median of its training scores); it would flag most steps")
         shape = (self.window_, F)
         self.position_scale_ = [take(arrays, f"position_scale_{k}", shape, np.float64) for k in range(n_members)]
         if any(not np.all(p > 0) for p in self.position_scale_):
@@ -109,5 +96,13 @@ class SeriesFilesMixin:
         for name, model in models.items():
             check_model_inputs(model, self.window_ * F, name)
         self.model_, self.recurrent_ = models["model"], models.get("recurrent")
+        # The training scores are a weighted sum of members standardised to mean 0 and standard deviation 1, so
+        # their standard deviation is at most the sum of the weights, and so (Cantelli) is the distance of their
+        # median from 0; the threshold is a quantile above the median (contamination < 0.5).
+        weights = self._member_weights()  # the members are all restored now
+        lowest = -sum(weights) * (1 + 1e-9)
+        if self.threshold_ < lowest:
+            raise ValueError(f"threshold is {self.threshold_!r}, below {lowest:.4g}, which no fitted detector "
+                             "gives (a quantile above the median of its training scores); it would flag most steps")
         self.history_ = list(self.model_.history)
         self.reset_stream()

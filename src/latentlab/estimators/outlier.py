@@ -261,7 +261,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderEstimatorMixin, BaseEs
         infinities are: a value that far out is an outlier either way, and float32 would make 1e300 inf."""
         with np.errstate(over="ignore", invalid="ignore"):
             Xp = self.preprocessor_.transform(X)
-        return np.clip(np.nan_to_num(Xp, nan=0.0, posinf=1e6, neginf=-1e6), -1e6, 1e6).astype(np.float32)
+        return np.clip(np.nan_to_num(Xp, nan=0.0), -1e6, 1e6).astype(np.float32)
 
     # ---------------------------------------------------------------- scoring
     @torch.no_grad()

@@ -255,18 +255,19 @@ def _reconstruction_picture(model, images, labels=None):
     """(H, W) grey picture in [0, 1]: inputs on top, reconstructions below; None for non-image data."""
     import numpy as np
 
-    X = np.asarray(images, dtype=np.float32)[:8]
-    side = int(round(math.sqrt(X[0].size)))
-    if not ((X.ndim == 4 and X.shape[1] in (1, 3)) or (X.ndim == 2 and side * side == X.shape[1])):
+    X = np.asarray(images, dtype=np.float32)[:IMAGES_LOGGED]
+    layout = _picture_layout(X)
+    if layout is None:
         return None  # sequences and tables have no picture
     conditional = getattr(model.config, "n_classes", 0) > 0
     if conditional and labels is None:
         return None
-    R = np.asarray(model.reconstruct(X, None if not conditional else np.asarray(labels)[:8]), dtype=np.float32)
+    R = np.asarray(model.reconstruct(X, None if not conditional else np.asarray(labels)[:IMAGES_LOGGED]), dtype=np.float32)
     R = R.reshape(X.shape)
-    if X.ndim == 4:  # (N, C, H, W): the first channel
+    if layout == "chw":  # (N, C, H, W): the first channel
         X, R = X[:, 0], R[:, 0]
     else:
+        side = int(round(math.sqrt(X.shape[1])))
         X, R = X.reshape(-1, side, side), R.reshape(-1, side, side)
     lo, hi = float(np.nanmin(X)), float(np.nanmax(X))
     scale = (hi - lo) or 1.0
