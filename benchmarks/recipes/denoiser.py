@@ -1,0 +1,258 @@
+"""The recipe that trains latentlab's shipped blind grey denoiser, resumable across sittings.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipes/denoiser.py ../shared/data/photos/Train400 \
+        --run runs/recipes/denoiser --minutes 150          # a sitting; run it again to go on
+    .venv/bin/python benchmarks/recipes/denoiser.py ../shared/data/photos/Train400 --export   # writes the package data
+
+What is fixed (``RECIPE``; its SHA-256 is written into the shipped config and
+checked by the tests): the network (latentlab's residual U-Net, channels
+(32, 64, 128), two 3x3 convolutions a stage), the data (the 400 grey 180x180
+photos of DnCNN's "Train400"; 40 of them, drawn by a seeded permutation, are
+held out for validation and never trained on), random 64x64 crops with the 8
+flips and quarter turns, batches of 16, white Gaussian noise with a standard
+deviation drawn uniformly from 0 to 55 (on 0..255) for every patch and not
+clipped (a blind model, as DnCNN-B), the mean squared error, Adam at 1e-3
+with a cosine decay to 1e-5 over ``steps`` steps. Each step's patches and
+noise come from generators seeded by ``(seed, step)``, so a resumed run draws
+exactly what an unbroken one would.
+
+On CPUs with bf16 units (``avx512_bf16`` or ``amx_bf16`` in ``lscpu``) the
+forward and backward passes run under bf16 autocast (about 2x faster on
+such a CPU); the weights, the optimiser and the loss stay float32. Where a
+GPU is present it is used (``--device``).
+
+The run folder holds one file, ``checkpoint.safetensors`` (weights, Adam
+state, and in its metadata the step, the CPU seconds so far and the
+validation history), written atomically every ``--every`` minutes and when
+the sitting ends. Validation: PSNR on the 40 held-out photos with noise of
+sigma 15, 25 and 50 (a fixed seed per photo), every ``--validate`` steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+
+from latentlab._files import atomic_write_bytes  # noqa: E402
+from latentlab.data.photos import load_photos  # noqa: E402
+from latentlab.nn.fcn import UNet  # noqa: E402
+
+RECIPE = {
+    "name": "denoiser-grey-blind",
+    "network": {"hidden": [32, 64, 128], "depth": 2, "activation": "relu", "residual": True},
+    "data": "Train400 (400 grey 180x180 photos); 40 held out by numpy.random.default_rng(32).permutation(400)[:40]",
+    "held_out": 40,
+    "split_seed": 32,
+    "patch": 64,
+    "batch": 16,
+    "sigma_range": [0.0, 55.0],
+    "loss": "mse",
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "lr_final": 1e-5,
+    "schedule": "cosine",
+    "seed": 0,
+    "steps": 45_000,
+    "validation_sigmas": [15, 25, 50],
+}
+CHECKPOINT = "checkpoint.safetensors"
+
+
+def recipe_hash(recipe: dict = RECIPE) -> str:
+    """SHA-256 of the recipe's fixed settings, as sorted JSON."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def read_train400(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The training and held-out photos, ``(N, H, W)`` float32 on [0, 1], and the held-out names."""
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp", ".tif"))
+    if len(files) < RECIPE["held_out"] + 1:
+        raise SystemExit(f"{folder} holds {len(files)} photos; the recipe needs Train400's 400 grey photos.")
+    photos = [p[0] for p in load_photos([str(f) for f in files], mode="L")]
+    held = set(np.random.default_rng(RECIPE["split_seed"]).permutation(len(files))[: RECIPE["held_out"]].tolist())
+    train = [p for i, p in enumerate(photos) if i not in held]
+    val = [p for i, p in enumerate(photos) if i in held]
+    if len({p.shape for p in train}) != 1:
+        raise SystemExit("the recipe expects photos of one size (Train400's are 180x180).")
+    return np.stack(train), np.stack(val), [files[i].name for i in sorted(held)]
+
+
+def batch_for(photos: np.ndarray, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step ``step``'s clean patches ``(B, 1, p, p)`` and their noise (seeded by the recipe's seed and the step)."""
+    rng = np.random.default_rng([RECIPE["seed"], step])
+    p, b = RECIPE["patch"], RECIPE["batch"]
+    n, h, w = photos.shape
+    idx, top, left = rng.integers(n, size=b), rng.integers(h - p + 1, size=b), rng.integers(w - p + 1, size=b)
+    turns, flips = rng.integers(4, size=b), rng.integers(2, size=b)
+    out = np.empty((b, 1, p, p), np.float32)
+    for i in range(b):
+        patch = np.rot90(photos[idx[i], top[i] : top[i] + p, left[i] : left[i] + p], turns[i])
+        out[i, 0] = patch[:, ::-1] if flips[i] else patch
+    lo, hi = RECIPE["sigma_range"]
+    sigma = rng.uniform(lo, hi, size=(b, 1, 1, 1)).astype(np.float32) / 255.0
+    noise = rng.standard_normal(out.shape, dtype=np.float32) * sigma
+    return torch.from_numpy(out), torch.from_numpy(noise)
+
+
+def learning_rate(step: int) -> float:
+    t = min(step / RECIPE["steps"], 1.0)
+    return RECIPE["lr_final"] + 0.5 * (RECIPE["lr"] - RECIPE["lr_final"]) * (1 + math.cos(math.pi * t))
+
+
+def build_net() -> torch.nn.Module:
+    n = RECIPE["network"]
+    return UNet(1, tuple(n["hidden"]), n["depth"], n["activation"], n["residual"])
+
+
+def bf16_cpu() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+def validate(net: torch.nn.Module, val: np.ndarray, device: str) -> dict[str, float]:
+    """Mean PSNR on the held-out photos at each validation sigma (float32 inference, output clipped)."""
+    net.eval()
+    out = {}
+    with torch.inference_mode():
+        for s in RECIPE["validation_sigmas"]:
+            scores = []
+            for i, clean in enumerate(val):
+                noise = np.random.default_rng([s, i]).standard_normal(clean.shape).astype(np.float32) * (s / 255)
+                x = torch.from_numpy(clean + noise)[None, None].to(device)
+                scores.append(psnr(net(x).clamp(0, 1)[0, 0].cpu().numpy(), clean))
+            out[str(s)] = round(float(np.mean(scores)), 4)
+    net.train()
+    return out
+
+
+def save_checkpoint(folder: Path, net, opt, meta: dict) -> None:
+    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    for i, p in enumerate(net.parameters()):
+        st = opt.state.get(p)
+        if st:
+            tensors[f"adam.{i}.exp_avg"] = st["exp_avg"].cpu().contiguous()
+            tensors[f"adam.{i}.exp_avg_sq"] = st["exp_avg_sq"].cpu().contiguous()
+            tensors[f"adam.{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(folder / CHECKPOINT, st_save(tensors, metadata={"progress": json.dumps(meta)}))
+
+
+def load_checkpoint(folder: Path, net, opt, device: str) -> dict:
+    raw = (folder / CHECKPOINT).read_bytes()
+    tensors = st_load(raw)
+    header_len = int.from_bytes(raw[:8], "little")
+    meta = json.loads(json.loads(raw[8 : 8 + header_len])["__metadata__"]["progress"])
+    if meta.get("recipe_hash") != recipe_hash():
+        raise SystemExit(f"{folder / CHECKPOINT} was made by another recipe (hash {meta.get('recipe_hash')}); "
+                         "start a new --run folder.")
+    net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+    for i, p in enumerate(net.parameters()):
+        if f"adam.{i}.exp_avg" in tensors:
+            opt.state[p] = {"step": tensors[f"adam.{i}.step"][0].clone(),
+                            "exp_avg": tensors[f"adam.{i}.exp_avg"].to(device),
+                            "exp_avg_sq": tensors[f"adam.{i}.exp_avg_sq"].to(device)}
+    return meta
+
+
+def train(args) -> dict:
+    torch.manual_seed(RECIPE["seed"])
+    device = args.device
+    train_photos, val, held_names = read_train400(Path(args.data))
+    net = build_net().to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=RECIPE["lr"])
+    run = Path(args.run)
+    meta = {"recipe_hash": recipe_hash(), "step": 0, "cpu_s": 0.0, "wall_s": 0.0, "history": [],
+            "sittings": [], "held_out": held_names}
+    if (run / CHECKPOINT).exists():
+        meta = load_checkpoint(run, net, opt, device)
+        print(f"resumed at step {meta['step']} ({meta['cpu_s']:.0f} CPU s so far)", flush=True)
+    use_bf16 = device == "cpu" and bf16_cpu() and not args.no_bf16
+    meta["sittings"].append({"start_step": meta["step"], "device": device, "bf16": use_bf16,
+                             "cpu": (Path("/proc/cpuinfo").read_text().split("model name")[1].split("\n")[0]
+                                     .strip(" :\t") if Path("/proc/cpuinfo").exists() else "?")})
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    t_cpu, t_wall, last_save = time.process_time(), time.time(), time.time()
+    cpu0, wall0 = meta["cpu_s"], meta["wall_s"]
+    deadline = time.time() + 60 * args.minutes if args.minutes else math.inf
+    loss_sum, loss_n = 0.0, 0
+    while meta["step"] < RECIPE["steps"] and not stop["now"] and time.time() < deadline:
+        step = meta["step"]
+        clean, noise = batch_for(train_photos, step)
+        clean = clean.to(device).contiguous(memory_format=torch.channels_last)
+        noisy = clean + noise.to(device)
+        for g in opt.param_groups:
+            g["lr"] = learning_rate(step)
+        with torch.autocast(device_type="cpu" if device == "cpu" else "cuda", dtype=torch.bfloat16,
+                            enabled=use_bf16 or device != "cpu"):
+            pred = net(noisy)
+        loss = (pred.float() - clean).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
+        meta["step"] = step + 1
+        meta["cpu_s"] = cpu0 + time.process_time() - t_cpu
+        meta["wall_s"] = wall0 + time.time() - t_wall
+        if meta["step"] % args.validate == 0 or meta["step"] == RECIPE["steps"]:
+            v = validate(net, val, device)
+            meta["history"].append({"step": meta["step"], "cpu_s": round(meta["cpu_s"], 1),
+                                    "train_mse": loss_sum / max(loss_n, 1), "val_psnr": v})
+            loss_sum, loss_n = 0.0, 0
+            print(f"step {meta['step']:6d}  lr {learning_rate(step):.2e}  CPU {meta['cpu_s']:8.0f} s  "
+                  f"val PSNR {v}", flush=True)
+        if time.time() - last_save > 60 * args.every:
+            save_checkpoint(run, net, opt, meta)
+            last_save = time.time()
+    save_checkpoint(run, net, opt, meta)
+    done = meta["step"] >= RECIPE["steps"]
+    print(f"{'finished' if done else 'paused'} at step {meta['step']} of {RECIPE['steps']}; "
+          f"{meta['cpu_s']:.0f} CPU s, {meta['wall_s']:.0f} wall s in all; checkpoint {run / CHECKPOINT}", flush=True)
+    return meta
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data" / "photos" / "Train400"),
+                    help="the Train400 folder (400 grey 180x180 photos)")
+    ap.add_argument("--run", default=str(ROOT / "runs" / "recipes" / "denoiser"), help="checkpoint folder")
+    ap.add_argument("--minutes", type=float, default=0, help="stop (and checkpoint) after this many minutes; 0: run on")
+    ap.add_argument("--every", type=float, default=5, help="minutes between checkpoints")
+    ap.add_argument("--validate", type=int, default=3000, help="steps between validations")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads on the CPU")
+    ap.add_argument("--no-bf16", action="store_true", help="float32 on the CPU even where bf16 units exist")
+    ap.add_argument("--export", action="store_true", help="write the package data from the finished checkpoint")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.export:
+        from _denoiser_export import export  # noqa: PLC0415  (the package-data writer, beside this file)
+
+        export(Path(args.run), RECIPE, recipe_hash())
+        return
+    train(args)
+
+
+if __name__ == "__main__":
+    main()
