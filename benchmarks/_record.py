@@ -211,6 +211,7 @@ def write_record(name: str, figures: dict, *, baselines: dict[str, str] | None =
         raise ValueError(f"record name {name!r}: use letters, digits, '.', '_' and '-' only")
     cpu_now, wall_now = _cpu_now(), time.perf_counter()
     options = vars(args) if isinstance(args, argparse.Namespace) else dict(args or {})
+    options = {k: str(v) if isinstance(v, os.PathLike) else v for k, v in options.items()}  # folders given as Path
     record = {
         "format": FORMAT,
         "name": name,

@@ -197,7 +197,8 @@ def train(args) -> dict:
     cpu0, wall0 = meta["cpu_s"], meta["wall_s"]
     deadline = time.time() + 60 * args.minutes if args.minutes else math.inf
     loss_sum, loss_n = 0.0, 0
-    while meta["step"] < RECIPE["steps"] and not stop["now"] and time.time() < deadline:
+    until = min(RECIPE["steps"], args.until or RECIPE["steps"])
+    while meta["step"] < until and not stop["now"] and time.time() < deadline:
         step = meta["step"]
         clean, noise = batch_for(train_photos, step)
         clean = clean.to(device).contiguous(memory_format=torch.channels_last)
@@ -238,6 +239,7 @@ def main(argv=None) -> None:
                     help="the Train400 folder (400 grey 180x180 photos)")
     ap.add_argument("--run", default=str(ROOT / "runs" / "recipes" / "denoiser"), help="checkpoint folder")
     ap.add_argument("--minutes", type=float, default=0, help="stop (and checkpoint) after this many minutes; 0: run on")
+    ap.add_argument("--until", type=int, default=0, help="stop (and checkpoint) after this step; 0: the end")
     ap.add_argument("--every", type=float, default=5, help="minutes between checkpoints")
     ap.add_argument("--validate", type=int, default=3000, help="steps between validations")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

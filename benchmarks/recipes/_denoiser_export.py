@@ -1,0 +1,59 @@
+"""Write the shipped denoiser (package data) from the recipe's finished checkpoint.
+
+The folder ``src/latentlab/pretrained/denoiser-grey/`` is an ordinary saved
+model (``ImageDenoiser.save``) whose ``metrics.json`` records the recipe, its
+SHA-256, the steps, the CPU seconds and the validation history. The SHA-256
+lines it prints go into ``latentlab.models.pretrained.SHIPPED``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from safetensors.torch import load as st_load
+
+ROOT = Path(__file__).resolve().parents[2]
+NAME = "denoiser-grey"
+FILES = ("config.json", "model.safetensors", "scaler.json", "metrics.json")
+
+
+def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None) -> Path:
+    import latentlab
+    from latentlab.data.scaling import Scaler
+
+    raw = (run / "checkpoint.safetensors").read_bytes()
+    tensors = st_load(raw)
+    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
+    meta = json.loads(header["__metadata__"]["progress"])
+    if meta["recipe_hash"] != recipe_sha:
+        raise SystemExit(f"the checkpoint in {run} was made by another recipe; retrain.")
+    if meta["step"] < recipe["steps"]:
+        raise SystemExit(f"the run in {run} is at step {meta['step']} of {recipe['steps']}: resume it to the end first.")
+    net = recipe["network"]
+    p = recipe["patch"]
+    den = latentlab.ImageDenoiser(hidden=tuple(net["hidden"]), depth=net["depth"], activation=net["activation"],
+                                  residual=net["residual"], input_shape=(1, p, p), noise_level=25 / 255,
+                                  max_noise_level=recipe["sigma_range"][1] / 255)
+    den.build()
+    den.net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+    den.scaler = Scaler("none").fit(np.zeros((2, 1, p, p), np.float32))
+    den.eval()
+    out = out or ROOT / "src" / "latentlab" / "pretrained" / NAME
+    if out.exists():
+        shutil.rmtree(out)
+    den.save(out, metrics={"recipe": recipe, "recipe_sha256": recipe_sha, "steps": meta["step"],
+                           "cpu_s": round(meta["cpu_s"], 1), "wall_s": round(meta["wall_s"], 1),
+                           "sittings": meta["sittings"], "validation": meta["history"],
+                           "held_out": meta["held_out"]})
+    for leftover in out.iterdir():
+        if leftover.name not in FILES:
+            raise SystemExit(f"unexpected file {leftover} in the export")
+    print(f'    "{NAME}": {{')
+    for f in FILES:
+        print(f'        "{f}": "{hashlib.sha256((out / f).read_bytes()).hexdigest()}",')
+    print("    },")
+    return out

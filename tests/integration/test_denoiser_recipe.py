@@ -1,0 +1,99 @@
+"""The denoiser recipe (benchmarks/recipes/denoiser.py): a broken run resumes to exactly the unbroken one, and exports."""
+
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = ROOT / "benchmarks" / "recipes"
+pytestmark = pytest.mark.slow  # trains (a few steps) and writes checkpoints
+
+
+def _recipe():
+    sys.path.insert(0, str(RECIPES))
+    spec = importlib.util.spec_from_file_location("denoiser_recipe", RECIPES / "denoiser.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def recipe(monkeypatch, tmp_path):
+    mod = _recipe()
+    small = {"network": {"hidden": [4, 8], "depth": 1, "activation": "relu", "residual": True}, "held_out": 2,
+             "patch": 16, "batch": 2, "steps": 6, "validation_sigmas": [25]}
+    for key, value in small.items():
+        monkeypatch.setitem(mod.RECIPE, key, value)
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(6):  # smooth grey photos, one size, as Train400's
+        img = np.cumsum(np.cumsum(rng.standard_normal((24, 24)), 0), 1)
+        img = (img - img.min()) / (np.ptp(img) + 1e-9)
+        Image.fromarray(np.rint(img * 255).astype(np.uint8)).save(folder / f"p{i}.png")
+    return mod, folder
+
+
+def _tensors(run: Path) -> dict:
+    from safetensors.numpy import load_file
+
+    return load_file(str(run / "checkpoint.safetensors"))
+
+
+def test_a_resumed_run_equals_an_unbroken_one(recipe, tmp_path):
+    mod, photos = recipe
+    common = [str(photos), "--no-bf16", "--validate", "3"]
+    mod.main([*common, "--run", str(tmp_path / "whole")])
+    mod.main([*common, "--run", str(tmp_path / "parts"), "--until", "2"])
+    paused = _tensors(tmp_path / "parts")
+    mod.main([*common, "--run", str(tmp_path / "parts")])  # resumes at step 2
+    whole, parts = _tensors(tmp_path / "whole"), _tensors(tmp_path / "parts")
+    assert whole.keys() == parts.keys() and any(k.startswith("adam.") for k in whole)
+    for k in whole:
+        np.testing.assert_array_equal(whole[k], parts[k], err_msg=k)
+    assert any(not np.array_equal(paused[k], whole[k]) for k in whole if k.startswith("net."))  # it trained on
+    raw = (tmp_path / "parts" / "checkpoint.safetensors").read_bytes()
+    meta = json.loads(json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])["__metadata__"]["progress"])
+    assert meta["step"] == 6 and [s["start_step"] for s in meta["sittings"]] == [0, 2]
+    assert [h["step"] for h in meta["history"]] == [3, 6] and meta["recipe_hash"] == mod.recipe_hash()
+
+
+def test_a_checkpoint_of_another_recipe_is_refused(recipe, tmp_path, monkeypatch):
+    mod, photos = recipe
+    mod.main([str(photos), "--no-bf16", "--run", str(tmp_path / "r"), "--until", "1"])
+    monkeypatch.setitem(mod.RECIPE, "lr", 5e-4)
+    with pytest.raises(SystemExit, match="another recipe"):
+        mod.main([str(photos), "--no-bf16", "--run", str(tmp_path / "r")])
+
+
+def test_export_writes_a_model_that_loads_and_names_its_recipe(recipe, tmp_path):
+    import latentlab
+
+    mod, photos = recipe
+    run = tmp_path / "r"
+    mod.main([str(photos), "--no-bf16", "--run", str(run), "--until", "3"])
+    export = importlib.import_module("_denoiser_export")
+    with pytest.raises(SystemExit, match="resume it to the end"):
+        export.export(run, mod.RECIPE, mod.recipe_hash(), out=tmp_path / "m")
+    mod.main([str(photos), "--no-bf16", "--run", str(run)])
+    out = export.export(run, mod.RECIPE, mod.recipe_hash(), out=tmp_path / "m")
+    den = latentlab.ImageDenoiser.load(out)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["recipe_sha256"] == mod.recipe_hash() and metrics["steps"] == 6
+    assert den.config.hidden == (4, 8) and den.config.max_noise_level == pytest.approx(55 / 255)
+    net = {k[4:]: v for k, v in _tensors(run).items() if k.startswith("net.")}
+    for k, v in den.net.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), net[k])
+
+
+def test_the_recipe_refuses_a_folder_without_enough_photos(recipe, tmp_path):
+    mod, _ = recipe
+    (tmp_path / "few").mkdir()
+    with pytest.raises(SystemExit, match="needs Train400"):
+        mod.main([str(tmp_path / "few"), "--run", str(tmp_path / "r")])
