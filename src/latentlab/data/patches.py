@@ -25,6 +25,10 @@ def augment_patch(x: np.ndarray, k: int) -> np.ndarray:
 class PatchSampler:
     """Random square patches of photos, drawn a batch at a time (the trainer's data interface).
 
+    A patch's top-left corner is uniform over all valid positions of all
+    photos, so large photos give proportionally more patches. Only one
+    batch of patches exists at a time.
+
     Parameters
     ----------
     images : folder, paths, arrays of any sizes, or a list of :class:`Photo`
@@ -40,10 +44,6 @@ class PatchSampler:
         same patches every time (a validation set that is never stored).
     transform : callable, optional
         Applied to each float32 batch ``(B, C, p, p)`` (a scaler).
-
-    A patch's top-left corner is uniform over all valid positions of all
-    photos, so large photos give proportionally more patches. Only one
-    batch of patches exists at a time.
 
     Examples
     --------
