@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tabular_anomaly_dev.py
 	$(BIN)/python benchmarks/adbench.py --part report  # the report half: once, after tuning (docstring)
 	$(BIN)/python benchmarks/photos.py
+	$(BIN)/python benchmarks/denoise_standard.py  # the shipped denoiser (benchmarks/recipes/denoiser.py trains it) on BSD68 and Set12
 	$(BIN)/python benchmarks/train_image_codec.py
 	$(BIN)/python benchmarks/image_codec.py
 	$(BIN)/python benchmarks/text.py

@@ -66,7 +66,7 @@ RECIPE = {
     "lr_final": 1e-5,
     "schedule": "cosine",
     "seed": 0,
-    "steps": 45_000,
+    "steps": 24_000,
     "validation_sigmas": [15, 25, 50],
 }
 CHECKPOINT = "checkpoint.safetensors"
