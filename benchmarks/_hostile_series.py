@@ -51,6 +51,10 @@ def _load_edited(field: str, value, legacy: bool = False):
     path = Path(tempfile.mkdtemp()) / "edited"
     shutil.copytree(_saved(), path)
     doc = json.loads((path / "config.json").read_text())
+    if field in ("member_scale", "member_center"):  # each member's entry holds its own scale and centre
+        for entry, v in zip(doc["state"]["members"], value):
+            entry[field.removeprefix("member_")] = v
+        field, value = "members", doc["state"]["members"]
     if legacy:
         old = {"format": doc["format"], "params": doc["params"], "n_features": doc["n_features_in"],
                "feature_names": doc["feature_names_in"], **doc["state"], field: value}
@@ -125,10 +129,10 @@ def _series_cases(C, cli) -> None:
     C(S, "saved threshold -5", lambda c: _load_edited("threshold", -5.0), ("threshold",))
     C(S, "saved scale negative", lambda c: _load_edited("scale", [-1.0]), ("scale",))
     C(S, "saved centre NaN", lambda c: _load_edited("center", [float("nan")]), ("center",))
-    C(S, "saved member scales 0", lambda c: _load_edited("member_scale", [0.0] * 4), ("member_scale",))
-    C(S, "saved member centres negative", lambda c: _load_edited("member_center", [-1.0] * 4), ("member_center",))
+    C(S, "saved member scales 0", lambda c: _load_edited("member_scale", [0.0] * 4), ("member's scale",))
+    C(S, "saved member centres negative", lambda c: _load_edited("member_center", [-1.0] * 4), ("center",))
     C(S, "0.1 detector.json, member scales negative", lambda c: _load_edited("member_scale", [-1.0] * 4, True),
-      ("member_scale",))
+      ("member's scale",))
     C(S, "load a missing folder", lambda c: __import__("latentlab").SeriesAnomalyDetector.load("nope"),
       ("does not exist", "missing", "no such"))
     C(S, "cli detect-series --plot p.txt", lambda c: cli("detect-series", _csv(periodic()), "--plot", "p.txt",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import latentlab
@@ -90,19 +92,63 @@ def saved(fitted, tmp_path_factory):
 
 
 @pytest.mark.parametrize("field, value, words", [
-    ("threshold", float("nan"), "threshold"),
-    ("threshold", -100.0, "threshold"),
-    ("threshold", -5.0, "threshold"),
-    ("scale", [-1.0], "scale"),
-    ("scale", [float("nan")], "scale"),
-    ("center", [float("nan")], "center"),
-    ("member_scale", [-1.0] * 4, "member_scale"),
-    ("member_scale", [0.0] * 4, "member_scale"),
-    ("member_center", [-1.0] * 4, "member_center"),
+    (("threshold",), float("nan"), "threshold"),
+    (("threshold",), -100.0, "threshold"),
+    (("threshold",), -5.0, "threshold"),
+    (("scale",), [-1.0], "scale"),
+    (("scale",), [float("nan")], "scale"),
+    (("center",), [float("nan")], "center"),
+    (("members", 1, "scale"), -1.0, "pca member's scale"),
+    (("members", 0, "scale"), 0.0, "autoencoder member's scale"),
+    (("members", 2, "center"), -1.0, "center is -1.0"),
+    (("members", 1, "name"), "wavelet", "member 'wavelet', which this latentlab does not have"),
+    (("members", 3, "name"), "pca", "the member 'pca' twice"),
+    (("members", 1, "config", "normalisation"), "log", "pca member: normalisation is 'log'"),
+    (("members", 1, "config", "n_components"), 99, r"pca member: array 'components' has shape \(2, 10\)"),
+    (("members", 0, "config", "layout"), "image", "layout is 'image'"),
+    (("members",), [], "members is not a list"),
 ])
 def test_an_edited_saved_detector_is_refused_on_load(saved, tmp_path, field, value, words):
     path = tmp_path / "edited"
     shutil.copytree(saved, path)
+    doc = json.loads((path / "config.json").read_text())
+    where = doc["state"]
+    for key in field[:-1]:
+        where = where[key]
+    where[field[-1]] = value
+    (path / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=words):
+        latentlab.SeriesAnomalyDetector.load(path)
+
+
+def test_a_saved_member_its_parameters_leave_out_or_a_stray_model_is_refused(saved, tmp_path):
+    path = tmp_path / "edited"
+    shutil.copytree(saved, path)
+    doc = json.loads((path / "config.json").read_text())
+    doc["params"]["pca_weight"] = 0.0  # the folder holds a PCA member the parameters leave out
+    (path / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="pca member, which its parameters leave out"):
+        latentlab.SeriesAnomalyDetector.load(path)
+    doc["params"]["pca_weight"] = 1.0
+    doc["state"]["members"] = [m for m in doc["state"]["members"] if m["name"] != "recurrent"]
+    (path / "config.json").write_text(json.dumps(doc))  # the recurrent model folder belongs to no member now
+    with pytest.raises(ModelFileError, match=r"holds the models \['model', 'recurrent'\], which are not its members'"):
+        latentlab.SeriesAnomalyDetector.load(path)
+
+
+LEGACY = Path(__file__).parents[1] / "fixtures" / "series_v1" / "detector"  # parallel member lists (make_series_v1.py)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("member_scale", [-1.0] * 4, "member_scale"),
+    ("member_center", [-1.0] * 4, "member_center"),
+    ("member_center", [1.0] * 3, "member_center"),
+    ("recurrent", "yes", "recurrent is not true or false"),
+    ("n_components", -1, "n_components"),
+])
+def test_an_edited_folder_of_member_lists_is_refused_too(tmp_path, field, value, words):
+    path = tmp_path / "old"
+    shutil.copytree(LEGACY, path)
     doc = json.loads((path / "config.json").read_text())
     doc["state"][field] = value
     (path / "config.json").write_text(json.dumps(doc))
@@ -110,9 +156,9 @@ def test_an_edited_saved_detector_is_refused_on_load(saved, tmp_path, field, val
         latentlab.SeriesAnomalyDetector.load(path)
 
 
-def test_an_edited_legacy_detector_json_is_refused_too(saved, tmp_path):
+def test_an_edited_legacy_detector_json_is_refused_too(tmp_path):
     path = tmp_path / "old"
-    shutil.copytree(saved, path)
+    shutil.copytree(LEGACY, path)
     doc = json.loads((path / "config.json").read_text())
     legacy = {"format": doc["format"], "params": doc["params"], "n_features": doc["n_features_in"],
               "feature_names": doc["feature_names_in"], **doc["state"], "member_scale": [-1.0] * 4}
@@ -123,3 +169,37 @@ def test_an_edited_legacy_detector_json_is_refused_too(saved, tmp_path):
     legacy["member_scale"] = doc["state"]["member_scale"]
     (path / "detector.json").write_text(json.dumps(legacy))
     assert latentlab.SeriesAnomalyDetector.load(path).threshold_ == doc["state"]["threshold"]  # the unedited one loads
+
+
+def test_bad_input_keeps_its_clear_errors(fitted):
+    """NaN gaps, constant series, a series shorter than a window, timestamps out of order or duplicated: in fit,
+    in the scores and in the stream."""
+    det = latentlab.SeriesAnomalyDetector(**TINY)
+    gappy = periodic(300)
+    gappy[20:260] = np.nan  # a gap over most of the training series
+    with pytest.raises(DataError, match=r"observed at 60 of 300 steps .*Drop the channel, or fit on a stretch"):
+        det.fit(gappy)
+    with pytest.raises(DataError, match="channel 1 is all missing"):
+        det.fit(np.column_stack([periodic(300), np.full(300, np.nan)]))
+    with pytest.raises(DataError, match="channel 'flat' is constant; there is nothing to learn from it. Drop it."):
+        det.fit(pd.DataFrame({"ok": periodic(300), "flat": np.full(300, 2.5)}))
+    with pytest.raises(DataError, match="has 15 steps, fewer than twice the window of 10; pass a longer series"):
+        det.fit(periodic(15))
+    with pytest.raises(DataError, match="has 6 steps, fewer than twice the window of 4"):  # the window by default
+        latentlab.SeriesAnomalyDetector().fit(periodic(6))
+    with pytest.raises(DataError, match="has 9 steps, fewer than the window of 10; pass a longer one"):
+        fitted.anomaly_score(periodic(9))
+    times = pd.date_range("2024-01-01", periods=300, freq="min")
+    for index, what in ((times[::-1], "out of order"), (times[:150].append(times[149:299]), "duplicated")):
+        bad = pd.Series(periodic(300), index=index)
+        with pytest.raises(DataError, match=f"timestamps are {what}; sort the rows by time and drop duplicates"):
+            det.fit(bad)
+        with pytest.raises(DataError, match=f"timestamps are {what}"):
+            fitted.anomaly_score(bad)
+        with pytest.raises(DataError, match=f"timestamps are {what}"):
+            fitted.update(bad)
+    fitted.reset_stream()
+    with pytest.raises(DataError, match="2 channel.*fitted on 1"):
+        fitted.update(np.column_stack([periodic(20), periodic(20)]))
+    scores = fitted.anomaly_score(np.r_[periodic(50)[:20], np.full(5, np.nan), periodic(50)[25:]])
+    assert np.isnan(scores[20:25]).all() and np.isfinite(np.delete(scores, range(20, 25))).all()  # a gap: no score

@@ -12,6 +12,7 @@ import latentlab
 from latentlab.apps import timeseries as ts
 from latentlab.cli import main
 from latentlab.errors import DataError, ModelFileError
+from latentlab.estimators.series import SeriesStream
 
 PERIOD = 20
 FAST = dict(epochs=40, recurrent_epochs=20, random_state=0)
@@ -70,11 +71,21 @@ def test_streaming_equals_batch(detector, planted):
         parts.append(detector.flush())
         streamed = np.concatenate(parts)
         assert np.array_equal(streamed, batch), chunk
-        assert len(detector._pending) == 0 and len(detector._tail) == 0  # flush ends the stream
+        assert len(detector._stream.pending) == 0 and len(detector._stream.tail) == 0  # flush ends the stream
     detector.reset_stream()
     first = detector.update(test[:100])
     assert len(first) == 100 - detector.window_ + 1  # a step is final once every window covering it arrived
-    assert len(detector._tail) == detector.window_ - 1 and len(detector._pending) <= detector.window_ - 1
+    stream = detector._stream
+    assert len(stream.tail) == detector.window_ - 1 and len(stream.pending) <= detector.window_ - 1
+    # streams are objects of their own: two series at once over one detector, each as its batch scores
+    a, b = SeriesStream(detector), SeriesStream(detector)
+    other = planted[0][:300]
+    parts_a, parts_b = [], []
+    for i in range(0, 300, 50):
+        parts_a.append(a.update(test[i : i + 50]))
+        parts_b.append(b.update(other[i : i + 50]))
+    assert np.array_equal(np.concatenate([*parts_a, a.flush()]), detector.anomaly_score(test[:300]))
+    assert np.array_equal(np.concatenate([*parts_b, b.flush()]), detector.anomaly_score(other))
 
 
 @pytest.mark.slow
@@ -117,6 +128,18 @@ def test_pandas_index_channels_and_missing_values():
     gappy.iloc[200:205, 0] = np.nan
     det2 = latentlab.SeriesAnomalyDetector(**FAST).fit(gappy)
     assert np.isfinite(det2.anomaly_score(df.iloc[500:])).all()
+
+
+@pytest.mark.slow
+def test_the_time_index_gives_the_window_a_calendar_period():
+    n = 1100  # 5-minute data: 3.9 days of a cycle of 284 steps, within 2% of a day
+    x = np.sin(2 * np.pi * np.arange(n) / 284) + 0.05 * np.random.default_rng(0).standard_normal(n)
+    quick = dict(epochs=1, hidden=(4,), recurrent_weight=0.0, pca_weight=0.0, spread_weight=0.0)
+    assert abs(latentlab.SeriesAnomalyDetector(**quick).fit(x).window_ - 284) <= 2  # from the values alone
+    stamped = pd.Series(x, index=pd.date_range("2024-01-01", periods=n, freq="5min"))
+    det = latentlab.SeriesAnomalyDetector(**quick).fit(stamped)
+    assert det.window_ == 288  # a day of 5-minute steps, far beyond the 128 steps searched before
+    assert det.anomaly_score(stamped).shape == (n,)
 
 
 @pytest.mark.slow
@@ -194,7 +217,8 @@ def test_period_and_window():
     assert ts.dominant_period(np.sin(2 * np.pi * t / 30) + 0.02 * t) == 30
     assert ts.dominant_period(np.random.default_rng(0).standard_normal(600)) is None
     assert ts.choose_window(np.random.default_rng(0).standard_normal(600)) == 16  # no period: the default
-    assert ts.choose_window(np.sin(2 * np.pi * np.arange(40) / 12)) == 10  # a quarter of a short series
+    assert ts.choose_window(np.random.default_rng(0).standard_normal(40)) == 10  # a quarter of a short series
+    assert ts.choose_window(np.sin(2 * np.pi * np.arange(40) / 12)) == 12  # a period that repeats 3 times is kept
     rng = np.random.default_rng(1)
     assert not ts.level_drifts(rng.standard_normal(400)) and ts.level_drifts(np.cumsum(rng.standard_normal(400)))
 

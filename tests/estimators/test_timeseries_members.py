@@ -11,6 +11,8 @@ from sklearn.decomposition import PCA
 import latentlab
 from latentlab.apps import timeseries as ts
 from latentlab.errors import ModelFileError
+from latentlab.estimators.series import MEMBERS, scorer
+from latentlab.estimators.series.spread import SpreadMember, log_spread
 
 PERIOD = 16
 FAST = dict(epochs=20, recurrent_epochs=10, random_state=0)
@@ -29,16 +31,16 @@ def fitted():
 
 def test_mix_and_position_scale_known_values():
     E = np.array([[[1.0], [3.0]], [[3.0], [5.0]]])  # 2 windows of 2 steps, 1 channel
-    ref = latentlab.SeriesAnomalyDetector._position_scale(E)
+    ref = scorer.position_scale(E)
     assert ref.tolist() == [[2.0], [4.0]]  # the mean error at each position
-    mixed = latentlab.SeriesAnomalyDetector._mix(E, ref)
+    mixed = scorer.mix(E, ref)
     # scaled: [[0.5, 0.75], [1.5, 1.25]]; window means 0.625 and 1.375; half each
     assert np.allclose(mixed[:, :, 0], [[0.5625, 0.6875], [1.4375, 1.3125]])
     # a position that never errs gets a floor, not a division by zero; missing stays missing
     E0 = np.array([[[0.0], [np.nan]], [[0.0], [2.0]]])
-    ref0 = latentlab.SeriesAnomalyDetector._position_scale(E0)
+    ref0 = scorer.position_scale(E0)
     assert np.all(ref0 > 0) and ref0[1, 0] == 2.0
-    assert np.isnan(latentlab.SeriesAnomalyDetector._mix(E0, ref0)[0, 1, 0])
+    assert np.isnan(scorer.mix(E0, ref0)[0, 1, 0])
 
 
 @pytest.mark.slow
@@ -46,25 +48,28 @@ def test_default_members_and_their_standardisation(fitted):
     train, det = fitted
     assert det.ae_normalisation_ == "centre" and det.normalisation_ == "raw"  # shape to the AE, level to PCA
     W = ts.sliding_windows(det._scaled(train[:, None]), det.window_)
+    entries = det.scorer_.entries
+    assert [e.member.name for e in entries] == [cls.name for cls in MEMBERS] == ["autoencoder", "pca", "recurrent",
+                                                                                 "spread"]
+    assert det.scorer_.weights == [1.0, 1.0, 1.0, 0.5] and det.model_ is entries[0].member.model
     # the PCA member is sklearn's PCA with 90% of the variance, on the raw windows
     pca = PCA(n_components=0.9, svd_solver="full").fit(W.reshape(len(W), -1))
-    assert det.n_components_ == pca.n_components_
+    assert det.n_components_ == entries[1].member.n_components == pca.n_components_
     R = pca.inverse_transform(pca.transform(W.reshape(len(W), -1))).reshape(W.shape)
-    assert np.allclose(det._pca_errors(W), (R - W) ** 2, atol=1e-10)
+    assert np.allclose(entries[1].member.errors(W), (R - W) ** 2, atol=1e-10)
     # each member's training step scores are standardised: the sum has mean 0 and the spread of two members
-    members = det._member_errors(W)
-    assert len(members) == 4 and det._member_weights() == [1.0, 1.0, 1.0, 0.5]
-    for k, E in enumerate(members):
-        s = det._combine(ts.step_means(det._mix(E, det.position_scale_[k]), 0, len(train)))
-        z = (s - det.member_center_[k]) / det.member_scale_[k]
+    for e in entries:
+        s = scorer.combine_channels(ts.step_means(scorer.mix(e.member.errors(W), e.position_scale), 0, len(train)))
+        z = (s - e.center) / e.scale
         assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
     assert abs(np.mean(det.decision_scores_)) < 1e-9
     assert 1.0 < np.std(det.decision_scores_) <= 3.5 + 1e-9  # at most the sum of the weights
     # the recurrent member is the library's LSTM seq_ae on the autoencoder's (centred) windows
     rec = det.recurrent_
+    assert rec is entries[2].member.model
     assert rec.config.family == "seq_ae" and rec.config.cell == "lstm" and rec.config.hidden == (32,)
     Z = ts.normalise_windows(W, "centre")
-    assert np.allclose(members[2], (rec.reconstruct(Z.astype(np.float32)) - Z) ** 2, atol=1e-6)
+    assert np.allclose(entries[2].member.errors(W), (rec.reconstruct(Z.astype(np.float32)) - Z) ** 2, atol=1e-6)
     # the spread member's reference: the training windows' log spread of first differences
     f = np.log(np.std(np.diff(W, axis=1), axis=1) + 1e-3)
     assert np.allclose(det.spread_mean_, f.mean(0)) and np.allclose(det.spread_scale_, f.std(0))
@@ -72,21 +77,24 @@ def test_default_members_and_their_standardisation(fitted):
 
 def test_spread_member_known_values():
     W = np.array([[[0.0], [1.0], [3.0], [3.0]], [[0.0], [np.nan], [np.nan], [1.0]]])
-    f = latentlab.SeriesAnomalyDetector._log_spread(W)
+    f = log_spread(W)
     assert f[0, 0] == pytest.approx(np.log(np.std([1.0, 2.0, 0.0]) + 1e-3))
     assert np.isnan(f[1, 0])  # no two observed differences: no spread
-    det = latentlab.SeriesAnomalyDetector()
-    det.spread_mean_, det.spread_scale_ = np.array([np.log(1.0 + 1e-3)]), np.array([0.5])
+    member = SpreadMember(mean=np.array([np.log(1.0 + 1e-3)]), scale=np.array([0.5]))
     flat = np.zeros((1, 5, 1))  # a stuck sensor: z = (log(1e-3) - log(1.001)) / 0.5, the same at every point
-    E = det._spread_errors(flat)
+    E = member.errors(flat)
     z = (np.log(1e-3) - np.log(1.001)) / 0.5
     assert np.allclose(E, z**2)
     spike = np.array([[[0.0], [0.0], [4.0], [0.0], [0.0]]])  # wilder than normal: the spike's points take the most
-    E = det._spread_errors(spike)
+    E = member.errors(spike)
     z = (np.log(np.std([0.0, 4.0, -4.0, 0.0]) + 1e-3) - np.log(1.001)) / 0.5
+    # deviations of the differences from their mean 0: [0, 16, 16, 0]; point shares [0, 16, 32, 16, 0] / 64 * 5
+    assert np.allclose(E[0, :, 0], np.array([0.0, 16.0, 32.0, 16.0, 0.0]) / 64 * 5 * z**2)
     assert E.mean() == pytest.approx(z**2) and int(np.argmax(E[0, :, 0])) == 2
-    assert E[0, 0, 0] < E[0, 1, 0] < E[0, 2, 0]
-    assert np.isnan(det._spread_errors(W[1:])).all()  # missing stays missing
+    assert np.isnan(member.errors(W[1:])).all()  # missing stays missing
+    fitted = SpreadMember()
+    assert fitted.fit(W[:1]) and fitted.mean[0] == pytest.approx(f[0, 0]) and fitted.scale[0] == 0.05  # the floor
+    assert not SpreadMember().fit(W[1:])  # no window with a spread: the member is left out
 
 
 @pytest.mark.slow
@@ -104,7 +112,7 @@ def test_spread_member_finds_a_flatline_reconstruction_misses():
     assert np.median(scores[125:145]) > np.quantile(scores[:100], 0.99)
     # a window of 2 steps has no spread: the member is left out
     short = latentlab.SeriesAnomalyDetector(window=2, pca_weight=0.0, recurrent_weight=0.0, epochs=2).fit(train)
-    assert short.spread_mean_ is None and len(short._member_weights()) == 1
+    assert short.spread_mean_ is None and short.scorer_.weights == [1.0]
 
 
 @pytest.mark.slow
@@ -116,11 +124,11 @@ def test_recurrent_member_epochs_rule_and_weight():
     assert len(long.recurrent_.history) == 3
     off = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, recurrent_weight=0.0, spread_weight=0.0,
                                           random_state=0).fit(x)
-    assert off.recurrent_ is None and len(off._member_errors(ts.sliding_windows(off._scaled(x[:, None]), 16))) == 1
+    assert off.recurrent_ is None and [e.member.name for e in off.scorer_.entries] == ["autoencoder"]
     # the trained member reconstructs the shape of held-out windows far better than predicting zeros
     y = seasonal(200, 1)
     W = ts.normalise_windows(ts.sliding_windows(det._scaled(y[:, None]), det.window_), "centre")
-    E = det._point_errors(det.recurrent_, ts.sliding_windows(det._scaled(y[:, None]), det.window_), "centre", seq=True)
+    E = det.scorer_.member("recurrent").errors(ts.sliding_windows(det._scaled(y[:, None]), det.window_))
     assert E.mean() < 0.2 * np.mean(W**2)
 
 
@@ -152,15 +160,8 @@ def test_save_load_without_pca_and_damaged_arrays(tmp_path):
     assert np.array_equal(again.anomaly_score(test), det.anomaly_score(test))
     assert int(np.argmax(again.anomaly_score(test))) == 50
     assert not (tmp_path / "d" / "recurrent").exists()
-    # a folder from before the recurrent and spread members (neither in config.json) loads and scores the same
     doc = json.loads((tmp_path / "d" / "config.json").read_text())
-    del doc["state"]["recurrent"], doc["params"]["recurrent_weight"], doc["params"]["recurrent_hidden"]
-    del doc["params"]["recurrent_epochs"], doc["state"]["spread"], doc["params"]["spread_weight"]
-    (tmp_path / "d" / "config.json").write_text(json.dumps(doc))
-    older = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
-    assert older.recurrent_ is None and older.recurrent_weight == 0.0
-    assert older.spread_mean_ is None and older.spread_weight == 0.0
-    assert np.array_equal(older.anomaly_score(test), det.anomaly_score(test))
+    assert [m["name"] for m in doc["state"]["members"]] == ["autoencoder"]  # the members left out are not listed
     (tmp_path / "d" / "arrays.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ModelFileError):
         latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
@@ -190,7 +191,7 @@ def test_spread_member_is_saved_and_checked_on_load(fitted, tmp_path):
     assert np.array_equal(again.spread_scale_, det.spread_scale_) and again.spread_weight == 0.5
     assert np.array_equal(again.anomaly_score(test), det.anomaly_score(test))
     arrays = load_file(tmp_path / "d" / "arrays.safetensors")
-    arrays["spread_scale"] = np.array([np.nan])
+    arrays["spread.scale"] = np.array([np.nan])
     save_file(arrays, tmp_path / "d" / "arrays.safetensors")
     with pytest.raises(ModelFileError, match="spread"):
         latentlab.SeriesAnomalyDetector.load(tmp_path / "d")

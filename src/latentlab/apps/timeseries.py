@@ -24,20 +24,31 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ..errors import ConfigError, DataError, DataTypeError
+from . import periods as _periods
 from .vus import vus, vus_pr, vus_roc  # noqa: F401  (re-exported: the series metrics in one place)
 
 NORMALISATIONS = ("raw", "centre", "standard")
 
 
 # ------------------------------------------------------------------ window length
-def dominant_period(series, *, min_period: int = 3, max_period: int | None = None) -> int | None:
-    """The lag of the highest peak of the autocorrelation of the detrended series, or None.
+#: The longest window :func:`choose_window` gives: a daily period of 5-minute data (288 steps) fits; windows of
+#: TSB-AD's window finder (``find_length_rank``) reach 300 too.
+MAX_WINDOW = 300
+
+
+def dominant_period(series, *, min_period: int = 3, max_period: int | None = None, step=None) -> int | None:
+    """The strongest period of the series: the lag of the highest clear peak of its autocorrelation, or None.
 
     Each channel is detrended by a straight line (missing points are
-    interpolated for this estimate only), the autocorrelations are averaged
-    over channels, and the highest local maximum in
-    ``[min_period, max_period]`` (default a third of the length) that lies
-    above 0.2 is the period. A series without such a peak has none.
+    interpolated for this estimate only), the autocorrelations (by FFT) are
+    averaged over channels, and the highest clear peak in ``[min_period,
+    max_period]`` is the period: at least 0.2, and rising at least 0.1 above
+    the troughs beside it. ``max_period`` is at most (and by default) a third
+    of the length, so a period repeats at least three times; a series
+    without such a peak, or whose period is longer, has none. ``step``, the
+    sampling interval (seconds, or a timedelta), makes a period within 2% of
+    an hour, a day or a week that calendar period. See
+    :mod:`latentlab.apps.periods`.
 
     Examples
     --------
@@ -46,49 +57,38 @@ def dominant_period(series, *, min_period: int = 3, max_period: int | None = Non
     25
     >>> dominant_period(np.random.default_rng(0).standard_normal(400)) is None
     True
+    >>> daily = np.sin(2 * np.pi * np.arange(4000) / 287)  # a peak at 287 steps of 5 minutes ...
+    >>> dominant_period(daily), dominant_period(daily, step=300)  # ... is a day, once the interval is known
+    (287, 288)
     """
-    x = as_series_array(series)
-    n = len(x)
-    max_period = n // 3 if max_period is None else min(int(max_period), n // 3)
-    if max_period <= min_period:
-        return None
-    acf = np.zeros(max_period + 1)
-    t = np.arange(n, dtype=np.float64)
-    for j in range(x.shape[1]):
-        v = x[:, j].astype(np.float64)
-        ok = np.isfinite(v)
-        if ok.sum() < 4:
-            continue
-        v = np.interp(t, t[ok], v[ok])
-        v = v - np.polyval(np.polyfit(t, v, 1), t)
-        if v.std() <= 1e-12:
-            continue
-        f = np.fft.rfft(v - v.mean(), 2 * n)
-        r = np.fft.irfft(f * np.conj(f))[: max_period + 1]
-        acf += r / r[0]
-    acf /= x.shape[1]
-    lags = np.arange(min_period, max_period)
-    peaks = [k for k in lags if acf[k] >= acf[k - 1] and acf[k] >= acf[k + 1] and acf[k] > 0.2]
-    if not peaks:
-        return None
-    return int(max(peaks, key=lambda k: acf[k]))
+    found = _periods.periods(as_series_array(series), min_period=min_period, max_period=max_period,
+                             step=_periods.seconds(step))
+    return found[0] if found else None
 
 
-def choose_window(series, *, default: int = 16, min_window: int = 4, max_window: int = 128) -> int:
-    """Window length for a series: its dominant period (:func:`dominant_period`), else ``default``.
+def choose_window(series, *, default: int = 16, min_window: int = 4, max_window: int = MAX_WINDOW,
+                  step=None) -> int:
+    """Window length for a series: its strongest period up to ``max_window`` (:func:`dominant_period`), else
+    ``default``.
 
-    Clipped to ``[min_window, max_window]`` and to a quarter of the series, so
-    that a fit always has windows to learn from.
+    The periods are searched up to a third of the series; when the strongest
+    is longer than ``max_window``, the strongest that fits is taken (an
+    hourly period of minute data whose day is too long), else the default,
+    which is clipped to a quarter of the series, so that a fit always has
+    windows to learn from. The result lies in ``[min_window, max_window]``.
+    ``step``: the sampling interval, as for :func:`dominant_period`.
 
     Examples
     --------
     >>> choose_window(np.sin(2 * np.pi * np.arange(500) / 12))
     12
+    >>> choose_window(np.random.default_rng(0).standard_normal(500))  # no period: the default
+    16
     """
     x = as_series_array(series)
-    p = dominant_period(x, max_period=max_window)
-    w = default if p is None else p
-    return int(max(min_window, min(w, max_window, max(min_window, len(x) // 4))))
+    found = _periods.periods(x, max_period=max(int(max_window), 3), step=_periods.seconds(step))
+    w = found[0] if found else min(default, max(min_window, len(x) // 4))
+    return int(max(min_window, min(w, max_window)))
 
 
 def level_drifts(series, p_value: float = 0.1) -> bool:

@@ -1,4 +1,11 @@
-"""``SeriesAnomalyDetector``: anomaly scores for every step of a long series, in batch or as points arrive."""
+"""``SeriesAnomalyDetector``: anomaly scores for every step of a long series, in batch or as points arrive.
+
+The detector resolves the window and the normalisation, fits its members
+(:data:`.members.MEMBERS`) on the training windows, and lets the scorer
+(:class:`.scorer.Scorer`) learn how to make their errors comparable; the
+saved folder is written and read by ``_files``, the stream is
+:class:`.stream.SeriesStream`.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +14,19 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..apps import timeseries as ts
-from ..config import SIZE, Param
-from ..errors import DataError
-from ..models.fitting import ArrayInput, fit_model
-from ..training.options import TrainConfig
-from ._base import COMMON_PARAMS, AutoencoderEstimatorMixin
-from ._series_files import SeriesFilesMixin
-from ._series_members import SPREAD_MIN_WINDOW, SeriesMembersMixin
-from ._stream import SeriesStreamMixin
-
-#: The least share of a channel's training steps that must be observed: sparser channels leave most windows
-#: empty (no spread, no shape to learn), and their scores and threshold would be NaN.
-MIN_OBSERVED = 0.25
-#: Scaled values are clipped at this many training standard deviations: a point further out is an anomaly
-#: either way, and the models' float32 arithmetic must stay finite (a 1e300 spike would overflow it).
-SCALED_LIMIT = 1e6
+from ...apps import periods
+from ...apps import timeseries as ts
+from ...config import SIZE, Param
+from ...errors import DataError
+from .._base import COMMON_PARAMS, AutoencoderEstimatorMixin, EstimatorNotFittedError
+from . import _files, _inputs, members
+from .autoencoder import choose_normalisation
+from .member import weight
+from .scorer import Scorer, combine_channels
+from .stream import SeriesStream
 
 
-class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMixin, AutoencoderEstimatorMixin,
-                            BaseEstimator):
+class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     """Anomaly detection on one long series (or a few channels) with an autoencoder on its windows.
 
     The series is scaled per channel (training mean and standard deviation)
@@ -46,13 +46,21 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
     is the mean of those values over the windows that cover it, averaged over
     channels, so an anomaly scores at the steps where it is and the inside of
     a long event is not missed. A window's score is the mean over its points.
-    See :mod:`latentlab.apps.timeseries` and docs/timeseries.md.
+    See :mod:`latentlab.apps.timeseries` and docs/timeseries.md. Each member
+    is an object of its own (:mod:`latentlab.estimators.series.members`),
+    the standardising and mixing is the scorer's
+    (:mod:`~latentlab.estimators.series.scorer`), and :meth:`update` runs a
+    :class:`~latentlab.estimators.series.stream.SeriesStream`.
 
     Parameters
     ----------
     window : int or None, default=None
-        Window length; None takes the dominant period of the training series
-        (the highest autocorrelation peak), else 16, within ``[4, 128]``.
+        Window length; None takes the period of the training series (the
+        strongest clear peak of its autocorrelation, searched up to a third
+        of its length; with a pandas ``DatetimeIndex``, a period near an
+        hour, a day or a week is that one: 288 steps for a day of 5-minute
+        data), within ``[4, 300]``, else 16 (at most a quarter of the
+        series). See :func:`latentlab.apps.timeseries.choose_window`.
     normalisation : {'auto', 'raw', 'centre', 'standard', 'heldout'}, default='auto'
         Windows of the PCA member (and of the autoencoder when
         ``ae_normalisation=None``). 'raw' keeps the level, 'centre' removes
@@ -105,6 +113,11 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         The normalisation of the PCA member ('auto' resolved).
     ae_normalisation_ : str
         The normalisation of the autoencoder's windows.
+    scorer_ : Scorer
+        The members in their order, each with its weight and the scaling
+        learned from the training series (``scorer_.entries``).
+    model_ : LatentModel
+        The autoencoder member's network; ``history_`` its training history.
     n_components_ : int
         Components of the PCA member (0 when ``pca_weight=0``).
     recurrent_ : model or None
@@ -149,6 +162,7 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         "recurrent_epochs": Param(int, low=1, high=SIZE.high, also=(None,)),
         "spread_weight": Param(float, low=0),
     }
+    saved_format = _files.FORMAT
 
     def __init__(
         self,
@@ -198,48 +212,15 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
 
     # ------------------------------------------------------------------ input
     def _values(self, series, *, reset: bool) -> tuple[np.ndarray, object]:
-        """``(T, F)`` float64 values and the index to put on outputs (None for arrays)."""
-        index = None
-        names = None
-        if hasattr(series, "index") and hasattr(series, "to_numpy"):
-            index = series.index
-            if not (index.is_monotonic_increasing and index.is_unique):
-                what = "duplicated" if not index.is_unique else "out of order"
-                raise DataError(f"the series' timestamps are {what}; sort the rows by time and drop duplicates.")
-            names = list(series.columns) if hasattr(series, "columns") else [series.name]
-        x = ts.as_series_array(series)
-        if reset:
-            self.n_features_in_ = x.shape[1]
-            if names is not None and all(isinstance(n, str) for n in names):
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        elif x.shape[1] != self.n_features_in_:
-            raise DataError(
-                f"the series has {x.shape[1]} channel(s); this detector was fitted on {self.n_features_in_}. "
-                "Pass the same channels, in the same order."
-            )
-        return x, index
+        """``(T, F)`` float64 values and the index to put on outputs (None for arrays); see ``_inputs``."""
+        return _inputs.values(self, series, reset=reset)
 
     def _scaled(self, x: np.ndarray) -> np.ndarray:
-        """Values in training standard deviations from the training mean, clipped at ``SCALED_LIMIT``."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            xs = (x - self.center_) / self.scale_
-            far = np.isinf(xs)  # x - center overflowed (values near 1e308 of both signs): divide first
-            if far.any():
-                xs = np.where(far, x / self.scale_ - self.center_ / self.scale_, xs)
-        return np.clip(xs, -SCALED_LIMIT, SCALED_LIMIT)  # NaN stays NaN
-
-    # ------------------------------------------------------------------ model
-    def _layout(self, Z: np.ndarray, seq: bool = False) -> np.ndarray:
-        """Normalised windows ``(n, w, F)`` in the model's input layout (``seq``: the sequence layout of the
-        recurrent member), missing points at 0 (masked)."""
-        Z = np.nan_to_num(Z).astype(np.float32)
-        if seq or self.architecture == "seq" or self.family.startswith("seq"):
-            return Z
-        return np.ascontiguousarray(Z.transpose(0, 2, 1)).reshape(len(Z), -1)  # (n, F * w)
+        """Values in training standard deviations from the training mean, clipped at ``_inputs.SCALED_LIMIT``."""
+        return _inputs.scaled(x, self.center_, self.scale_)
 
     def _model_config(self, n_features: int) -> dict:
+        """The autoencoder member's network (see :class:`.autoencoder.AutoencoderMember`)."""
         cfg = super()._model_config(n_features)
         if self.family.startswith("seq"):
             cfg["architecture"] = "seq"
@@ -247,47 +228,20 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
             cfg["image_shape"] = (n_features, int(self.window_), 1)  # a 1-D conv over time, channels as channels
         return {"scaling": "none", **cfg}
 
-    def _fit_windows(self, Z: np.ndarray, model=None, opts: dict | None = None, seq: bool = False):
-        """Train one model (by default the autoencoder member) on normalised windows ``Z`` (n, w, F);
-        missing points are masked out of the loss."""
-        model = self._build(Z.shape[2]) if model is None else model
-        opts = self._train_options(len(Z)) if opts is None else opts
-        observed = np.isfinite(Z)
-        X = self._layout(Z, seq)
-        if observed.all() or model.allows_nan:
-            model.fit(X if observed.all() else Z.astype(np.float32), **opts)
-        else:
-            mask = self._layout(observed.astype(np.float64), seq)
-            from ..data.scaling import Scaler
-
-            model.config = model.config.replace(input_shape=tuple(X.shape[1:]))
-            model.scaler = Scaler(model.config.scaling).fit(X)
-            fit_model(model, ArrayInput(X, mask=mask), TrainConfig.from_kwargs(**opts))
-        model.row_invariant = True  # a window's error never depends on the windows it is scored with
-        return model
-
     # ------------------------------------------------------------------ fit
     def fit(self, series, y=None):
-        """Train on ``series`` (``(T,)``, ``(T, F)``, a pandas Series or DataFrame), assumed mostly normal."""
+        """Train on ``series`` (``(T,)``, ``(T, F)``, a pandas Series or DataFrame), assumed mostly normal.
+
+        A pandas ``DatetimeIndex`` gives the sampling interval to the choice of the window (see ``window``).
+        """
         self._check_params()
-        x, _ = self._values(series, reset=True)
+        x, index = self._values(series, reset=True)
         center, scale = ts.channel_moments(x)  # finite for any finite values, 1e-300 or 1e300
-        for j in range(x.shape[1]):
-            name = self.feature_names_in_[j] if hasattr(self, "feature_names_in_") else j
-            seen = int(np.isfinite(x[:, j]).sum())
-            if not seen:
-                raise DataError(f"channel {name!r} is all missing (NaN); drop it or pass data for it.")
-            if seen < MIN_OBSERVED * len(x):
-                raise DataError(
-                    f"channel {name!r} is observed at {seen} of {len(x)} steps ({seen / len(x):.1%}); the detector "
-                    f"needs at least {MIN_OBSERVED:.0%} of each channel's training steps observed to learn its "
-                    "windows. Drop the channel, or fit on a stretch where it was recorded."
-                )
-            if scale[j] <= 1e-12 * np.nanmax(np.abs(x[:, j])):  # relative: a series of 1e-250s varies too
-                raise DataError(f"channel {name!r} is constant; there is nothing to learn from it. Drop it.")
+        _inputs.check_channels(self, x, scale)
         self.center_, self.scale_ = center, scale
         xs = self._scaled(x)
-        self.window_ = int(self.window) if self.window is not None else ts.choose_window(xs)
+        step = periods.sampling_interval(index)
+        self.window_ = int(self.window) if self.window is not None else ts.choose_window(xs, step=step)
         if len(x) < 2 * self.window_:
             raise DataError(
                 f"the series has {len(x)} steps, fewer than twice the window of {self.window_}; "
@@ -298,49 +252,56 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         if how == "auto":
             how = "centre" if ts.level_drifts(xs) else "raw"
         elif how == "heldout":
-            how = self._choose_normalisation(W)
+            how, self.normalisation_scores_ = choose_normalisation(self, W)
         self.normalisation_ = how
         self.ae_normalisation_ = self.ae_normalisation or how
-        Z = ts.normalise_windows(W, self.ae_normalisation_)  # the autoencoder's windows, and the recurrent member's
-        self.model_ = self._fit_windows(Z)
-        self.history_ = list(self.model_.history)
-        self.n_components_ = 0
-        if self.pca_weight > 0:
-            self._fit_pca(W)
-        self.recurrent_ = None
-        if self.recurrent_weight > 0:
-            self.recurrent_ = self._fit_recurrent(Z)
-        self.spread_mean_ = self.spread_scale_ = None
-        if self.spread_weight > 0 and self.window_ >= SPREAD_MIN_WINDOW:
-            self._fit_spread(W)  # left out (None) when no training window has two observed differences
-        self.position_scale_, self.member_center_, self.member_scale_ = [], [], []
-        member_errors = self._member_errors(W)  # reconstructed once: for the standardisation and the scores
-        for E in member_errors:  # each member's standardisation, from its training step scores
-            ref = self._position_scale(E)
-            s = self._combine(ts.step_means(self._mix(E, ref), 0, len(xs)))
-            self.position_scale_.append(ref)
-            self.member_center_.append(float(np.nanmean(s)))
-            self.member_scale_.append(max(float(np.nanstd(s)), 1e-12))
-        self.decision_scores_ = self._combine(ts.step_means(self._standardised_sum(member_errors), 0, len(xs)))
+        fitted = []
+        for cls in members.MEMBERS:  # in their order: each fitted before the next is built
+            member = cls.build(self)
+            if member is not None and member.fit(W):
+                fitted.append((member, weight(cls, self)))
+        self.scorer_, self.decision_scores_ = Scorer.fit(fitted, W, len(xs))
+        auto = self.scorer_.member("autoencoder")
+        self.model_ = None if auto is None else auto.model
+        self.history_ = [] if auto is None else list(auto.model.history)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: refused just below
             self.threshold_ = float(np.nanquantile(self.decision_scores_, 1.0 - float(self.contamination)))
-        if not np.isfinite(self.threshold_) or not np.isfinite(self.member_center_ + self.member_scale_).all():
+        scaling = [v for e in self.scorer_.entries for v in (e.center, e.scale)]
+        if not np.isfinite(self.threshold_) or not np.isfinite(scaling).all():
             raise DataError("the training series leaves no step with a score (too few observed points in its "
                             "windows); pass a denser series or a longer window=.")
         self.reset_stream()
         return self
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "scorer_"):
+            raise EstimatorNotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments first."
+            )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "scorer_")
+
+    # ------------------------------------------------------------------ members
+    def _member(self, name: str, attribute: str, absent=None):
+        self._check_fitted()
+        member = self.scorer_.member(name)
+        return absent if member is None else getattr(member, attribute)
+
+    n_components_ = property(lambda self: self._member("pca", "n_components", 0),
+                             doc="Components of the PCA member (0 when it is left out).")
+    recurrent_ = property(lambda self: self._member("recurrent", "model"),
+                          doc="The recurrent member's network (None when it is left out).")
+    spread_mean_ = property(lambda self: self._member("spread", "mean"),
+                            doc="The spread member's mean training log spread per channel (None when left out).")
+    spread_scale_ = property(lambda self: self._member("spread", "scale"),
+                             doc="Its standard deviation per channel (None when the spread member is left out).")
+
     # ------------------------------------------------------------------ scores
     def _step_scores(self, xs: np.ndarray) -> np.ndarray:
-        E = self._errors(ts.sliding_windows(xs, self.window_))
+        E = self.scorer_.errors(ts.sliding_windows(xs, self.window_))
         return ts.step_means(E, 0, len(xs))  # (T, F)
-
-    def _combine(self, per: np.ndarray) -> np.ndarray:
-        """Channel scores ``(T, F)`` -> step scores: their mean over the channels that were observed."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanmean(per, axis=1)
 
     def _prepare(self, series) -> tuple[np.ndarray, object]:
         self._check_fitted()
@@ -368,12 +329,12 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
     def anomaly_score(self, series):
         """Per-step anomaly scores ``(T,)``, larger = more anomalous; NaN at steps with every value missing."""
         xs, index = self._prepare(series)
-        return self._wrap(self._combine(self._step_scores(xs)), index, "score")
+        return self._wrap(combine_channels(self._step_scores(xs)), index, "score")
 
     def window_scores(self, series):
         """Mean of each window's point values ``(T - window + 1,)`` (see the class), indexed by its first step."""
         xs, index = self._prepare(series)
-        E = self._errors(ts.sliding_windows(xs, self.window_))
+        E = self.scorer_.errors(ts.sliding_windows(xs, self.window_))
         return self._wrap(ts.window_error_means(E), None if index is None else index[: len(E)], "window_score")
 
     def predict(self, series):
@@ -381,3 +342,37 @@ class SeriesAnomalyDetector(SeriesFilesMixin, SeriesMembersMixin, SeriesStreamMi
         s = self.anomaly_score(series)
         out = (np.nan_to_num(np.asarray(s, dtype=np.float64), nan=-np.inf) > self.threshold_).astype(int)
         return self._wrap(out, getattr(s, "index", None), "anomaly")
+
+    # ------------------------------------------------------------------ streaming
+    def reset_stream(self) -> None:
+        """Start a new stream: the next :meth:`update` is the series' first point."""
+        self._stream = SeriesStream(self)
+
+    def update(self, points) -> np.ndarray:
+        """Score new points as they arrive; returns the scores of the steps that became final.
+
+        A step's score is final once every window that covers it has arrived,
+        ``window - 1`` points later; :meth:`flush` returns the rest at the end.
+        The scores equal those of :meth:`anomaly_score` on the whole series.
+        For several streams at once, use :class:`.stream.SeriesStream`.
+        """
+        if getattr(self, "_stream", None) is None:
+            self.reset_stream()
+        return self._stream.update(points)
+
+    def flush(self) -> np.ndarray:
+        """End the stream: the scores of its last ``window - 1`` steps (covered by fewer windows)."""
+        if getattr(self, "_stream", None) is None:
+            self.reset_stream()
+        return self._stream.flush()
+
+    # ------------------------------------------------------------------ files
+    @classmethod
+    def _upgrade_document(cls, doc: dict) -> dict:
+        return _files.upgrade_document(doc)
+
+    def _saved_state(self) -> tuple[dict, dict, dict]:
+        return _files.saved_state(self)
+
+    def _restore_state(self, scalars: dict, arrays: dict, models: dict) -> None:
+        _files.restore_state(self, scalars, arrays, models)
