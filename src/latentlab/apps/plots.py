@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 
 from .._files import atomic_write_bytes  # noqa: E402
 from ..training.callbacks import gaussian_nll_constant  # noqa: E402
+from .projection import LatentProjection, fit_projection, plane_codes  # noqa: E402
 
 _CMAP = "gray_r"  # ink is dark: 0 white, high values black
 
@@ -186,13 +187,18 @@ def reconstructions(X: np.ndarray, R: np.ndarray, n: int = 10, title: str | None
     return _rows_of_images([("input", X[:n]), ("reconstruction", R[:n])], title)
 
 
-def latent_scatter(Z: np.ndarray, y: np.ndarray | None = None, title: str = "latent space"):
-    """2-D scatter of codes coloured by label (first two dims of wider codes)."""
+def latent_scatter(Z: np.ndarray, y: np.ndarray | None = None, title: str = "latent space",
+                   projection: str | LatentProjection = "pca"):
+    """2-D scatter of codes coloured by label; codes of more than two dimensions are projected.
+
+    ``projection`` is 'pca' (the default: the codes' first two principal components, scikit-learn),
+    'umap' (where ``umap-learn`` is installed), 'none' (the first two dimensions) or a fitted
+    :class:`~latentlab.apps.projection.LatentProjection`; the axes and the title say which.
+    """
     fig, ax = plt.subplots(figsize=(5.2, 4.6), layout="constrained")
-    z = np.asarray(Z)
-    dims = z.shape[1]
-    if dims == 1:
-        z = np.concatenate([z, np.zeros_like(z)], axis=1)
+    dims = np.asarray(Z).shape[1]
+    proj = projection if isinstance(projection, LatentProjection) else fit_projection(Z, projection)
+    z = proj.transform(Z)
     if y is not None:
         labels = np.asarray(y)
         classes = np.unique(labels)
@@ -204,40 +210,53 @@ def latent_scatter(Z: np.ndarray, y: np.ndarray | None = None, title: str = "lat
                   markerscale=2, frameon=False)
     else:
         ax.scatter(z[:, 0], z[:, 1], color="tab:blue", s=6, alpha=0.8)
-    ax.set_xlabel("z1 (first latent dimension)")
-    ax.set_ylabel("z2" if dims > 1 else "(one latent dimension: spread along z1 only)")
-    note = f" (first 2 of {dims} dimensions)" if dims > 2 else ""
-    ax.set_title(f"{title}: {len(z)} codes{note}", fontsize=10)
+    xlabel, ylabel = proj.axis_labels()
+    ax.set_xlabel(xlabel if dims > 1 or proj.method != "none" else "z1 (first latent dimension)")
+    ax.set_ylabel(ylabel if dims > 1 else "(one latent dimension: spread along z1 only)")
+    note = proj.describe(dims)
+    ax.set_title(f"{title}: {len(z)} codes" + (f" ({note})" if note else ""), fontsize=10)
     ax.grid(alpha=0.25)
     return fig
 
 
-def latent_grid(model, n: int = 15, span: tuple[float, float] | None = None, Z: np.ndarray | None = None):
-    """Images decoded over a regular ``n x n`` grid of the 2-D latent plane, with z1 / z2 axes.
+def latent_grid(model, n: int = 15, span: tuple[float, float] | None = None, Z: np.ndarray | None = None,
+                projection: str = "pca"):
+    """Images decoded over a regular ``n x n`` grid of a latent plane, with its axes.
 
-    The tile centred at ``(z1, z2)`` is ``decode([z1, z2, 0, ...])``; the span
-    covers the 2nd to 98th percentile of ``Z`` (the data's codes) when given.
+    For codes of one or two dimensions (or ``projection='none'``, or without ``Z``) the plane is that of
+    z1 and z2: the tile centred at ``(z1, z2)`` is ``decode([z1, z2, 0, ...])``. For wider codes with
+    ``Z`` given, it is the plane of the codes' first two principal components: the tile at ``(p1, p2)``
+    is ``decode(mean + p1 * c1 + p2 * c2)`` (:mod:`latentlab.apps.projection`). The span covers the 2nd
+    to 98th percentile of the codes' coordinates in the plane when ``Z`` is given.
     """
+    dims = model.config.latent_dim
+    method = "none" if Z is None or projection == "umap" else projection  # UMAP has no inverse to decode
+    proj = fit_projection(Z if Z is not None else np.zeros((1, dims)), method)
     if span is None:
         if Z is not None:
-            lo, hi = np.percentile(Z[:, :2], [2, 98])
+            lo, hi = np.percentile(proj.transform(Z), [2, 98])
             span = (float(lo), float(hi))
         else:
             span = (-2.5, 2.5)
     from .generation import latent_plane
 
-    dims = model.config.latent_dim
-    rest = f"; z3..z{dims} = 0" if dims > 2 else ""
+    codes = latent_plane(model, n, span) if proj.method == "none" else plane_codes(proj, n, span)
+    a, b = ("z1", "z2") if proj.method == "none" else ("PC1", "PC2")
+    rest = f"; z3..z{dims} = 0" if dims > 2 and proj.method == "none" else ""
+    title = f"Decoded latent grid: the tile at ({a}, {b}) is decode({a}, {b}){rest}" if proj.method == "none" else (
+        f"Decoded latent grid over the PCA plane of {len(Z)} codes ({sum(proj.explained):.0%} of their variance):"
+        "\nthe tile at (PC1, PC2) is decode(mean + PC1·c1 + PC2·c2)")
     if _is_sequence(np.zeros((1, *model.config.input_shape))):  # sequences: a coarser grid of line plots
         k = min(n, 5)
-        codes = latent_plane(model, k, span)
-        where = [f"z = ({a:.2g}, {b:.2g})" for a, b in codes[:, :2]]
-        return _sequence_rows([("decoded", model.decode(codes))], f"Decoded latent grid{rest}", ncols=k,
+        codes = latent_plane(model, k, span) if proj.method == "none" else plane_codes(proj, k, span)
+        where = [f"{a}, {b} = ({p:.2g}, {q:.2g})" for p, q in proj.transform(codes)]
+        return _sequence_rows([("decoded", model.decode(codes))], title, ncols=k,
                               panel_titles=where)
-    decoded = model.decode(latent_plane(model, n, span))
+    decoded = model.decode(codes)
     imgs = _as_images(decoded)
     if imgs.ndim != 3:  # colour images: a plain grid
-        return image_grid(decoded, ncols=n, scale=0.5, title=f"Decoded latent grid over [{span[0]:.2g}, {span[1]:.2g}]²")
+        return image_grid(decoded, ncols=n, scale=0.5,
+                          title=f"{title} (over [{span[0]:.2g}, {span[1]:.2g}]²)")
     fig, ax = plt.subplots(figsize=(6.4, 5.9), layout="constrained")
     h, w = imgs.shape[1:]
     mosaic = np.full((n * (h + 1) - 1, n * (w + 1) - 1), np.nan, dtype=np.float32)  # 1-pixel gaps
@@ -249,10 +268,10 @@ def latent_grid(model, n: int = 15, span: tuple[float, float] | None = None, Z: 
     cmap = plt.get_cmap(_CMAP).with_extremes(bad="white")  # the gaps between tiles
     vmin, vmax = _value_range(imgs)
     im = ax.imshow(mosaic, cmap=cmap, vmin=vmin, vmax=vmax, extent=extent, interpolation="nearest", aspect="equal")
-    ax.set_xlabel("z1")
-    ax.set_ylabel("z2")
+    ax.set_xlabel(a)
+    ax.set_ylabel(b)
     ax.tick_params(labelsize=7)
-    ax.set_title(f"Decoded latent grid: the tile at (z1, z2) is decode(z1, z2){rest}", fontsize=9)
+    ax.set_title(title, fontsize=9)
     _colorbar(fig, im, ax)
     return fig
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .options import add_model_options, add_train_options, model_options_for, pick
+from .text import add_decoding_options
 
 
 def register(sub, command: str | None = None) -> None:
@@ -108,9 +109,7 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--label", type=int, default=None, help="class to sample (conditional models)")
     p.add_argument("--out", default=None, help=".npy file to write (default RUN_DIR/samples.npy)")
-    p.add_argument("--temperature", type=float, default=0.0, help="text models: 0 decodes greedily (default)")
-    p.add_argument("--beam", type=int, default=1, help="text models: beam search of this width (1: greedy)")
-    p.add_argument("--guidance", type=float, default=0.0, help="text models with labels: lean samples to --label")
+    add_decoding_options(p)  # --temperature, --top-p, --beam, --guidance, the repetition guard
     p.set_defaults(handler=cmd_sample)
 
     p = sub.add_parser("info", help="version, device and available families")

@@ -16,6 +16,7 @@ from .._files import atomic_write_bytes
 from ..data.validation import input_file
 from ..errors import DataError
 from .options import add_param_options
+from .text import add_decoding_options
 
 
 def _add_estimator_options(parser, cls, helps: dict[str, str] | None = None) -> None:
@@ -132,7 +133,7 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--from", dest="from_text", default=None, help="text models: the first text")
     p.add_argument("--to", dest="to_text", default=None, help="text models: the last text")
     p.add_argument("--label", type=int, default=None, help="text models conditioned on labels: the label")
-    p.add_argument("--beam", type=int, default=1, help="text models: beam search of this width (1: greedy)")
+    add_decoding_options(p, seed=True)  # text models: --temperature, --top-p, --beam, the repetition guard...
     p.add_argument("--a", type=int, default=0, help="index of the first sample")
     p.add_argument("--b", type=int, default=1, help="index of the second sample")
     p.add_argument("--steps", type=int, default=10)

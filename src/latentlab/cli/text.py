@@ -90,13 +90,39 @@ def evaluate_text(model, args: argparse.Namespace) -> int:
     return 0
 
 
+#: The decoding options of the text commands: (flag, type, metavar, help). Their defaults are the library's
+#: (:class:`latentlab.models.text_decoding.Decoding`): an option left out is not passed on.
+DECODING_OPTIONS = (
+    ("--temperature", float, "T", "text models: 0 decodes greedily (default); > 0 samples each token"),
+    ("--top-p", float, "P", "text models, with --temperature > 0: sample among the smallest set of most probable "
+                            "tokens whose probability reaches P (default 1: all)"),
+    ("--beam", int, "K", "text models: beam search of this width (default 1: none)"),
+    ("--guidance", float, "W", "text models with labels: lean the texts to --label (default 0: none)"),
+    ("--no-repeat-ngram", int, "N", "text models: never repeat an N-gram of tokens within a text "
+                                    "(default 4; 0: no block)"),
+    ("--repetition-penalty", float, "R", "text models: lower the scores of tokens already written by R "
+                                         "(default 1: none; 1.2 is CTRL's)"),
+)
+
+
+def add_decoding_options(p: argparse.ArgumentParser, seed: bool = False) -> None:
+    """Add the text decoding options (and ``--seed``, where the command has none) to a command's parser."""
+    for flag, kind, metavar, text in DECODING_OPTIONS:
+        p.add_argument(flag, type=kind, default=None, metavar=metavar, help=text)
+    if seed:
+        p.add_argument("--seed", type=int, default=0, help="text models: seed of sampled decoding (default 0)")
+
+
+def decoding_options(args: argparse.Namespace) -> dict:
+    """The decoding options given on the command line, by the names the text models' methods take."""
+    names = (flag[2:].replace("-", "_") for flag, *_ in DECODING_OPTIONS)
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+
+
 def print_samples(model, args: argparse.Namespace) -> int:
     """``latentlab sample RUN -n 10``: one sampled text per line, printed, or written to ``--out FILE.txt``."""
     out = text_out(args.out)
-    beam = getattr(args, "beam", 1)
-    guidance = getattr(args, "guidance", 0.0)
-    texts = model.sample(args.n, y=args.label, seed=args.seed, temperature=args.temperature, beam=beam,
-                         guidance=guidance)
+    texts = model.sample(args.n, y=args.label, seed=args.seed, **decoding_options(args))
     return emit(texts, out, "sampled texts")
 
 
@@ -107,9 +133,8 @@ def print_interpolation(model, args: argparse.Namespace) -> int:
     if args.from_text is None or args.to_text is None:
         raise ConfigError('a text model interpolates between two texts: pass --from "..." --to "...".')
     out = text_out(args.out)
-    beam = getattr(args, "beam", 1)
     texts = model.interpolate(args.from_text, args.to_text, steps=args.steps, method=args.method, y=args.label,
-                              beam=beam)
+                              seed=getattr(args, "seed", 0), **decoding_options(args))
     return emit(texts, out, f"interpolation steps ({args.method})")
 
 

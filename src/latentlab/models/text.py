@@ -20,7 +20,6 @@ training text, at most ``max_tokens - 1``); longer ones are cut.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +32,11 @@ from ..data.tensors import Batch
 from ..data.text import BOS_ID, EOS_ID, PAD_ID, TOKENIZERS, UNK_ID, TextTokenizer, check_texts, token_array
 from ..data.validation import check_labels
 from ..errors import ConfigError, ModelFileError
-from ..nn.text import beam_search
 from .ae import AEConfig, Autoencoder
 from .api import make_generator
 from .bounds import bounds
 from .interpolation import interpolate_codes
+from .text_decoding import Decoding, decode_tokens
 from .vae import VAE, VAEConfig
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -199,118 +198,82 @@ class TextMixin:
         return self.decode_params(z, y)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, temperature: float = 0.0,
-                 generator: torch.Generator | None = None, beam: int = 1, guidance: float = 0.0) -> torch.Tensor:
-        """Token ids ``(B, T)`` decoded from codes: greedy (``temperature=0``), sampled, or by a beam; [PAD] after [EOS].
-
-        ``beam > 1`` (with ``temperature=0``) keeps the ``beam`` most probable
-        hypotheses at each step (:func:`latentlab.nn.text.beam_search`);
-        ``guidance > 0`` (a conditional model, labels ``y``) contrasts each
-        label with the others at every step, so the text leans to its label.
-        """
-        code = self.code_with_labels(z, y)
-        b, t = z.shape[0], self.config.input_shape[0]
-        if guidance > 0:
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, opts: Decoding | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Token ids ``(B, T)`` decoded from codes by ``opts`` (:class:`Decoding`, default: greedy with the
+        repetition guard); [PAD] after [EOS]. Label ``guidance`` contrasts each label with the others."""
+        opts = Decoding() if opts is None else opts
+        code, others = self.code_with_labels(z, y), None
+        if opts.guidance > 0:
             n = self.config.n_classes
             others = torch.stack([self.code_with_labels(z, (y + m) % n) for m in range(1, n)])  # (K-1, B, C)
-            return beam_search(self.decoder, code, beam, t, NEVER_EMITTED, BOS_ID, EOS_ID, others, guidance)[0]
-        if beam > 1:
-            return beam_search(self.decoder, code, beam, t, NEVER_EMITTED, BOS_ID, EOS_ID)[0]
-        state = self.decoder.start(code)
-        tok = torch.full((b, 1), BOS_ID, dtype=torch.long, device=z.device)
-        out = torch.full((b, t), PAD_ID, dtype=torch.long, device=z.device)
-        done = torch.zeros(b, dtype=torch.bool, device=z.device)
-        for i in range(t):
-            logits, state = self.decoder.step(code, tok, state)
-            logits = logits[:, -1].float()  # (B, V)
-            logits[:, list(NEVER_EMITTED)] = -math.inf
-            if i == t - 1:  # the last position holds the end
-                nxt = torch.full((b,), EOS_ID, dtype=torch.long, device=z.device)
-            elif temperature == 0:
-                nxt = logits.argmax(-1)
-            else:
-                probs = torch.softmax(logits / temperature, -1)
-                nxt = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(z.device)
-            nxt = nxt.masked_fill(done, PAD_ID)
-            out[:, i] = nxt
-            done |= nxt == EOS_ID
-            if bool(done.all()):
-                break
-            tok = nxt.unsqueeze(1)
-        return out
+        return decode_tokens(self.decoder, code, self.config.input_shape[0], opts, NEVER_EMITTED, BOS_ID, EOS_ID,
+                             PAD_ID, generator, others)
 
     # ------------------------------------------------------------ texts out
-    def decode(self, Z, y=None, *, temperature: float = 0.0, seed: int | None = None, beam: int = 1,
-               guidance: float = 0.0) -> list[str]:
-        """The texts decoded from codes ``Z`` ``(n, latent_dim)``: greedily, by a beam of ``beam``, or sampled.
+    def decode(self, Z, y=None, *, seed: int | None = None, **decoding) -> list[str]:
+        """The texts decoded from codes ``Z`` ``(n, latent_dim)``, by the options of :class:`Decoding`.
 
-        ``temperature > 0`` samples each token from the softmax at that
-        temperature; ``beam > 1`` runs a beam search (the most probable text
-        the beam finds, scored by the sum of its tokens' log-probabilities);
-        ``guidance`` w > 0 (a conditional model) scores each token by
-        ``(1 + w) log p(t | z, y) - w mean log p(t | z, other labels)``, so
-        the text leans further to its label ``y``.
+        Greedy by default, with the repetition guard (``no_repeat_ngram=4``); ``temperature > 0``
+        samples each token (reproducibly with ``seed``), among the ``top_p`` nucleus; ``beam > 1``
+        runs a beam search (the most probable text the beam finds, scored by the sum of its tokens'
+        log-probabilities); ``guidance`` w > 0 (a conditional model) scores each token by
+        ``(1 + w) log p(t | z, y) - w mean log p(t | z, other labels)``, so the text leans further to
+        its label ``y``; ``no_repeat_ngram=0, repetition_penalty=1`` turn the guard off.
         """
         self.check_fitted()
+        opts = Decoding.of(decoding)
         z = np.asarray(Z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.config.latent_dim or not np.isfinite(z).all():
             raise ConfigError(f"Z has shape {z.shape}; codes must be finite, shaped (n, {self.config.latent_dim}).")
-        return self._texts(torch.from_numpy(z), y, temperature, make_generator(seed, None), beam, guidance)
+        return self._texts(torch.from_numpy(z), y, opts, make_generator(seed, None))
 
-    def _texts(self, z: torch.Tensor, y, temperature: float, generator, beam: int = 1,
-               guidance: float = 0.0) -> list[str]:
-        if not isinstance(temperature, (int, float)) or not math.isfinite(temperature) or temperature < 0:
-            raise ConfigError(f"temperature={temperature!r} must be a finite number >= 0 (0 decodes greedily).")
-        if isinstance(beam, bool) or not isinstance(beam, (int, np.integer)) or not 1 <= beam <= 256:
-            raise ConfigError(f"beam={beam!r} must be an integer from 1 (greedy) to 256.")
-        if beam > 1 and temperature > 0:
-            raise ConfigError("beam search decodes the most probable text; use beam > 1 with temperature=0, "
-                              "or temperature > 0 with beam=1.")
-        if not isinstance(guidance, (int, float)) or isinstance(guidance, bool) or not math.isfinite(guidance) \
-                or guidance < 0:
-            raise ConfigError(f"guidance={guidance!r} must be a finite number >= 0 (0: none).")
-        if guidance > 0 and (self.config.n_classes < 2 or y is None or temperature > 0):
+    def _texts(self, z: torch.Tensor, y, opts: Decoding, generator) -> list[str]:
+        if opts.guidance > 0 and (self.config.n_classes < 2 or y is None or opts.sampled):
             raise ConfigError("guidance contrasts labels: it needs a conditional model, labels y, and temperature=0.")
         check_text_count(len(z), "decode")
         if y is not None and np.ndim(y) == 0:
             y = np.full(len(z), int(y))
         labels = self.label_tensor(y, len(z))
-        ids = self.run_batched(
-            lambda a, b: self.generate(a, b, temperature, generator, int(beam), float(guidance)).float(), z, labels
-        )
+        ids = self.run_batched(lambda a, b: self.generate(a, b, opts, generator).float(), z, labels)
         return self.texts_of(ids.numpy())
 
-    def reconstruct(self, X, y=None, *, beam: int = 1) -> list[str]:
-        """Each text encoded to its posterior mean and decoded (greedily, or by a beam of ``beam``)."""
-        return self.decode(self.encode(X, y), y, beam=beam)
+    def reconstruct(self, X, y=None, *, seed: int | None = None, **decoding) -> list[str]:
+        """Each text encoded to its posterior mean and decoded (greedily by default; options of :class:`Decoding`)."""
+        return self.decode(self.encode(X, y), y, seed=seed, **decoding)
 
     def sample(self, n: int, y=None, *, seed: int | None = None, generator: torch.Generator | None = None,
-               temperature: float = 0.0, beam: int = 1, guidance: float = 0.0) -> list[str]:
+               **decoding) -> list[str]:
         """``n`` texts decoded from prior draws (label ``y`` for a conditional model), greedily by default.
 
-        ``temperature > 0`` samples token by token; ``beam > 1`` decodes each draw by beam search;
-        ``guidance > 0`` leans each text to its label (see :meth:`decode`). At most :data:`MAX_TEXTS`
-        texts a call: for more, call it again with the same ``generator``.
+        The options are those of :class:`Decoding` (see :meth:`decode`): ``temperature > 0`` samples token by
+        token (with ``top_p``), ``beam > 1`` decodes each draw by beam search, ``guidance > 0`` leans each
+        text to its label. At most :data:`MAX_TEXTS` texts a call: for more, call it again with the same
+        ``generator``.
         """
         self.check_fitted()
+        opts = Decoding.of(decoding)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n={n!r} must be a positive integer.")
         check_text_count(n, "sample")  # before the codes are drawn: sample(10**9) would need 64 GB for them alone
         g = make_generator(seed, generator)
-        return self._texts(self.prior_sample(int(n), g), y, temperature, g, beam, guidance)
+        return self._texts(self.prior_sample(int(n), g), y, opts, g)
 
-    def interpolate(self, a: str, b: str, steps: int = 10, method: str = "linear", y=None, beam: int = 1) -> list[str]:
-        """The texts decoded (greedily, or by a beam of ``beam``) at ``steps`` points between the codes of ``a`` and ``b``
-        (``steps`` at most :data:`MAX_TEXTS`)."""
+    def interpolate(self, a: str, b: str, steps: int = 10, method: str = "linear", y=None, *,
+                    seed: int | None = None, **decoding) -> list[str]:
+        """The texts decoded at ``steps`` points between the codes of ``a`` and ``b`` (``steps`` at most
+        :data:`MAX_TEXTS`), greedily by default; the options are those of :class:`Decoding` (``seed`` for
+        ``temperature > 0``: one generator draws along the whole path)."""
         for name, t in (("a", a), ("b", b)):
             if not isinstance(t, str):
                 raise ConfigError(f"{name} must be one text (a string), got {type(t).__name__}.")
+        Decoding.of(decoding)  # bad options are refused before anything is encoded
         if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
             check_text_count(steps, "interpolate", "steps")
         labels = None if y is None else np.full(2, int(y))
         codes = self.encode([a, b], labels)
         path = interpolate_codes(codes[0], codes[1], steps, method)
-        return self.decode(path, None if y is None else np.full(len(path), int(y)), beam=beam)
+        return self.decode(path, None if y is None else np.full(len(path), int(y)), seed=seed, **decoding)
 
     def token_counts(self, texts) -> np.ndarray:
         """Tokens each text is scored on (its tokens within the model's length, and [EOS])."""
@@ -396,4 +359,4 @@ class TextVAE(TextMixin, VAE):
         return float(np.exp(-ll.sum() / self.token_counts(X).sum()))
 
 
-__all__ = ["TextVAE", "TextAutoencoder", "TextVAEConfig", "TextAEConfig", "MAX_TEXTS"]
+__all__ = ["TextVAE", "TextAutoencoder", "TextVAEConfig", "TextAEConfig", "MAX_TEXTS", "Decoding"]

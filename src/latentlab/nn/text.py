@@ -87,7 +87,7 @@ class TextDecoder(nn.Module):
 
 def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int, banned=(), bos: int = 2,
                 eos: int = 3, contrast: torch.Tensor | None = None,
-                guidance: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                guidance: float = 0.0, adjust=None) -> tuple[torch.Tensor, torch.Tensor]:
     """The most probable texts under ``decoder`` given ``code`` ``(B, C)`` found by a beam of width ``beam``.
 
     A hypothesis is scored by the sum of its tokens' log-probabilities, its
@@ -104,6 +104,10 @@ def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int
     the code's own label makes likelier than the other labels do are
     favoured (contrastive guidance, as classifier-free guidance does for
     diffusion models). The returned scores are then these guided scores.
+
+    ``adjust(scores, history)``, if given, rewrites each step's token scores
+    ``(B*beam, V)`` given the tokens each hypothesis holds so far
+    ``(B*beam, i)`` (a repetition guard); it runs after ``banned``.
 
     Examples
     --------
@@ -131,6 +135,8 @@ def beam_search(decoder: TextDecoder, code: torch.Tensor, beam: int, length: int
         logp = logp[0] if groups == 1 else (1 + guidance) * logp[0] - guidance * logp[1:].mean(0)  # (B, k, V)
         if banned:
             logp[..., list(banned)] = -math.inf
+        if adjust is not None:
+            logp = adjust(logp.reshape(b * k, v), seqs[:, :, :i].reshape(b * k, i)).view(b, k, v)
         if i == length - 1:  # the last position holds the end
             end = logp[..., eos].clone()
             logp = torch.full_like(logp, -math.inf)
