@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tabular_anomaly_dev.py
 	$(BIN)/python benchmarks/adbench.py --part report  # the report half: once, after tuning (docstring)
 	$(BIN)/python benchmarks/photos.py
+	$(BIN)/python benchmarks/denoise_colour.py  # how the shipped grey denoiser cleans colour photos
 	$(BIN)/python benchmarks/denoise_standard.py  # the shipped denoiser (benchmarks/recipes/denoiser.py trains it) on BSD68 and Set12
 	$(BIN)/python benchmarks/train_image_codec.py
 	$(BIN)/python benchmarks/image_codec.py
@@ -68,8 +69,8 @@ bench: $(STAMP)
 # TSB-AD (its detectors and metrics, for benchmarks/tsbad.py) in the project's own venv, so that its detectors and
 # latentlab run in one process on the same NumPy. Its wheel pins numpy<2 and pulls transformers and more for models
 # the benchmark does not run: it goes in without its dependencies, and the bench extra names what its ten detectors
-# import. benchmarks/_tsbad_methods.py gives its calls back the four NumPy, pandas and scikit-learn calls that were
-# removed since TSB-AD 1.5 (docs/timeseries.md).
+# import (tslearn at TSB-AD's 0.6.3). benchmarks/_tsbad_methods.py gives its calls back the five NumPy, pandas and
+# scikit-learn calls that were removed since (docs/timeseries.md).
 TSBAD_STAMP := $(VENV)/.tsbad-installed
 .PHONY: bench-tsbad-env
 
