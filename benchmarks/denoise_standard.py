@@ -81,7 +81,7 @@ def main(argv=None) -> None:
         per: dict = {}
         for sigma in args.sigmas:
             ours, theirs, noisy_scores, cpu_ours, cpu_bm3d = [], [], [], 0.0, 0.0
-            for i, (name, clean) in enumerate(photos):
+            for i, (_name, clean) in enumerate(photos):
                 noisy = noisy_photo(clean, sigma, i)
                 noisy_scores.append(psnr(noisy, clean))
                 t = time.process_time()

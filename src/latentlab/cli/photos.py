@@ -10,14 +10,16 @@ def register(sub, command: str | None = None) -> None:
     """Add this group's sub-commands to the parser (``command``: see :func:`latentlab.cli.build_parser`)."""
     p = sub.add_parser(
         "denoise",
-        help="remove Gaussian noise from a photo with a trained ImageDenoiser",
-        description="Denoise IN (PNG, JPEG, ... of any size; grey or RGB as the model was trained) into OUT. "
+        help="remove Gaussian noise from a photo (the shipped denoiser, or one you trained)",
+        description="Denoise IN (PNG, JPEG, ... of any size; grey or RGB) into OUT. "
         "An alpha channel is dropped from the input and put back unchanged on the output; 16-bit inputs give "
         "16-bit PNG outputs when grey.",
     )
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT")
-    p.add_argument("--model", required=True, metavar="RUN", help="folder written by ImageDenoiser.save or train-denoiser")
+    p.add_argument("--model", default=None, metavar="RUN",
+                   help="folder written by ImageDenoiser.save or train-denoiser (default: the shipped blind grey "
+                        "denoiser, noise levels 0-55; colour photos go through it in an opponent colour space)")
     p.add_argument("--tile", type=int, default=512, help="tile side in pixels; memory grows with it (default 512)")
     p.set_defaults(handler=cmd_denoise)
 
@@ -49,7 +51,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from latentlab._files import atomic_write_bytes
     from latentlab.errors import DataError
 
-    den = latentlab.ImageDenoiser.load(args.model)
+    den = latentlab.ImageDenoiser.pretrained() if args.model is None else latentlab.ImageDenoiser.load(args.model)
     src = Path(args.input)
     alpha = None
     deep = False
@@ -82,7 +84,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         raise DataError(f"cannot write {args.output} ({exc}); use a .png, .jpg or .tif name.") from None
     atomic_write_bytes(Path(args.output), buf.getvalue())
     print(f"{args.output}: {out.shape[2]}x{out.shape[1]}, {'grey' if out.shape[0] == 1 else 'RGB'}, "
-          f"denoised for sigma {den.config.noise_level * 255:.1f}/255")
+          + (f"denoised blind (noise levels 0-{den.config.max_noise_level * 255:.0f}/255)" if den.config.max_noise_level
+             else f"denoised for sigma {den.config.noise_level * 255:.1f}/255"))
     return 0
 
 

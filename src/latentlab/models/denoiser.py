@@ -30,6 +30,7 @@ from ..data.photos import as_photo, estimate_noise_level, open_photos
 from ..data.scaling import Scaler
 from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError, DataError, DataWarning
+from ..nn.colour import from_opponent, to_opponent
 from ..nn.fcn import UNet
 from ..nn.tiling import tiled_apply
 from ..registry import MAX_MODEL_VALUES
@@ -46,6 +47,7 @@ TILE = 512
 MAX_DEPTH = 64
 MAX_STAGES = 8
 NOISE_CHECK = (0.5, 1.5)  # a photo whose estimated noise is outside these multiples of the trained level gets a warning
+BLIND_MARGIN = 1.15  # a blind model warns when the estimate is above this multiple of its highest level
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,11 @@ class DenoiserConfig(ModelConfig):
     residual : bool
         Predict the noise and subtract it (True), or the clean image.
     noise_level : float
-        Standard deviation of the Gaussian noise it is trained to remove, on [0, 1] pixels (25/255 by default).
+        Standard deviation of the Gaussian noise it is trained to remove, on [0, 1] pixels (25/255 by default);
+        for a blind model, the level of the fixed validation noise.
+    max_noise_level : float
+        0 (default): one noise level. Above 0: a blind model, trained on noise whose standard deviation is
+        drawn uniformly from 0 to this for every patch (as DnCNN-B), so one model serves every level in it.
 
     The defaults were set from a throughput measurement on the CPU (not tuned
     on test photos); ``benchmarks/photos.py`` and docs/photos.md give what
@@ -78,10 +84,14 @@ class DenoiserConfig(ModelConfig):
     noise_level: float = 25 / 255
     depth: int = 2
     residual: bool = True
+    max_noise_level: float = 0.0
 
     def validate(self) -> None:
         super().validate()
         check_positive_int("depth", self.depth)
+        if not 0 <= self.max_noise_level < 1:
+            raise ConfigError(f"max_noise_level={self.max_noise_level!r} must be 0 (one level) or a standard "
+                              "deviation on [0, 1] pixels below 1 (e.g. 55/255).")
         if self.depth > MAX_DEPTH or len(self.hidden) > MAX_STAGES:
             raise ConfigError(
                 f"depth={self.depth} and {len(self.hidden)} stages (hidden={tuple(self.hidden)[:10]}): an ImageDenoiser "
@@ -188,7 +198,10 @@ class ImageDenoiser(LatentModel):
         return self.decode_params(z, y)
 
     def loss(self, batch: Batch) -> LossOutput:
-        if self.training:
+        if self.training and self.config.max_noise_level > 0:  # blind: a level drawn for every patch
+            sigma = self.config.max_noise_level * torch.rand(len(batch.x), 1, 1, 1, device=batch.x.device)
+            noisy = batch.x + sigma * torch.randn_like(batch.x)
+        elif self.training:
             noisy = self.corrupt(batch.x)  # (B, C, p, p) + sigma * N(0, 1)
         else:  # validation: the same noise every epoch, so the scores compare
             g = torch.Generator().manual_seed(len(batch))
@@ -204,7 +217,7 @@ class ImageDenoiser(LatentModel):
         return {}
 
     # ------------------------------------------------------------------ fit
-    def fit(self, images, y=None, *, noise_level: float | None = None, patch_size: int = 48,
+    def fit(self, images, y=None, *, init: str | None = None, noise_level: float | None = None, patch_size: int = 48,
             patches_per_epoch: int = 4096, validation_patches: int = 512, mode: str | None = None,
             augment: bool = True, epochs: int | None = None, batch_size: int | None = None,
             callbacks=None, **train_options) -> ImageDenoiser:
@@ -212,6 +225,10 @@ class ImageDenoiser(LatentModel):
 
         Parameters
         ----------
+        init : {'pretrained'} or None
+            ``'pretrained'``: start from the shipped blind grey model (:meth:`pretrained`) and fine-tune it on
+            these photos (its network replaces this one's; grey photos only). With ``noise_level`` it is then
+            specialised to that level; without, it stays blind over its range.
         noise_level : float, optional
             Noise standard deviation on [0, 1] pixels (``sigma / 255`` for 8-bit); default the config's.
         patch_size, patches_per_epoch : int
@@ -225,6 +242,9 @@ class ImageDenoiser(LatentModel):
         """
         if y is not None:
             raise DataError("an ImageDenoiser takes no labels; pass images only.")
+        if init is not None:
+            self._start_from_pretrained(init, noise_level, patch_size)
+            noise_level = None  # set above
         if noise_level is not None:
             if isinstance(noise_level, bool) or not isinstance(noise_level, (int, float)) or not 0 < noise_level < 1:
                 raise DataError(f"noise_level={noise_level!r} is a standard deviation on [0, 1] pixels (e.g. 25/255).")
@@ -238,6 +258,34 @@ class ImageDenoiser(LatentModel):
         options = {"validation_split": 0.0, "patience": None, **train_options}
         tc = train_config(epochs if epochs is not None else 30, batch_size or 16, options)
         return fit_model(self, PatchInput(sampler, validation_patches), tc, callbacks)
+
+    def _start_from_pretrained(self, init, noise_level, patch_size: int) -> None:
+        if init != "pretrained":
+            raise DataError(f"init={init!r}: the one starting point offered is init='pretrained' (or None).")
+        if self.built:
+            raise DataError("init='pretrained' starts a new model: call it on latentlab.ImageDenoiser(), not on a "
+                            "model that is already built or trained.")
+        base = type(self).pretrained()
+        config = base.config.replace(input_shape=(base.channels, patch_size, patch_size))
+        if noise_level is not None:
+            if isinstance(noise_level, bool) or not isinstance(noise_level, (int, float)) or not 0 < noise_level < 1:
+                raise DataError(f"noise_level={noise_level!r} is a standard deviation on [0, 1] pixels (e.g. 25/255).")
+            config = config.replace(noise_level=float(noise_level), max_noise_level=0.0)
+        self.config = config
+        self.build()
+        self.load_state_dict(base.state_dict())
+
+    @classmethod
+    def pretrained(cls, name: str = "denoiser-grey") -> ImageDenoiser:
+        """The shipped blind grey denoiser: no training needed, noise levels 0 to 55 (on 0..255).
+
+        The weights are package data, trained by ``benchmarks/recipes/denoiser.py`` on the 400 grey photos of
+        "Train400"; their SHA-256 is checked before they are read (the model card is ``docs/pretrained.md``).
+        Colour photos go through it channel by channel in an opponent colour space (:mod:`latentlab.nn.colour`).
+        """
+        from .pretrained import pretrained_folder
+
+        return cls.load(pretrained_folder(name))
 
     # ------------------------------------------------------------ inference
     def denoise(self, image, *, tile: int = TILE, batch: int = 1, layout: str = "auto",
@@ -259,6 +307,17 @@ class ImageDenoiser(LatentModel):
         raw = image
         x = as_photo(image, layout=layout, name="image")  # (C, H, W) float32, NaN and channel axes checked
         c = self.channels
+        if c == 1 and x.shape[0] == 3:  # colour through a grey model: the opponent channels one at a time
+            if check_noise:
+                self._check_noise_level(x)
+            planes = to_opponent(x)
+            del x
+            for i in range(3):
+                planes[i] = self.denoise_tensor(torch.from_numpy(planes[i : i + 1]), tile=tile, batch=batch)[0].numpy()
+            out = np.clip(from_opponent(planes), 0.0, 1.0)
+            if isinstance(raw, np.ndarray) and raw.ndim == 3 and raw.shape[-1] == 3 and raw.shape[0] != 3:
+                return out.transpose(1, 2, 0)
+            return out
         if x.shape[0] != c:
             want = "grey (latentlab.data.photos.as_photo(image, mode='L'))" if c == 1 else "RGB (mode='RGB')"
             raise DataError(
@@ -280,7 +339,16 @@ class ImageDenoiser(LatentModel):
 
     def _check_noise_level(self, x: np.ndarray) -> None:
         found, trained = estimate_noise_level(x), self.config.noise_level
-        if found is None or NOISE_CHECK[0] * trained <= found <= NOISE_CHECK[1] * trained:
+        top = self.config.max_noise_level
+        if found is None or (top > 0 and found <= BLIND_MARGIN * top):  # blind: anything up to its range
+            return
+        if top > 0:
+            warnings.warn(
+                f"this photo's noise level reads about {255 * found:.1f}/255, above the {255 * top:.0f}/255 this "
+                f"blind denoiser was trained for; noise will remain. Fine-tune it: fit(photos, init='pretrained', "
+                f"noise_level={found:.3g}), or pass check_noise=False.", DataWarning, stacklevel=3)
+            return
+        if NOISE_CHECK[0] * trained <= found <= NOISE_CHECK[1] * trained:
             return
         warnings.warn(
             f"this photo's noise level reads about {255 * found:.1f}/255 but the denoiser was trained for "
