@@ -83,7 +83,15 @@ def __dir__() -> list[str]:
 
 
 def create(family: str, **config):
-    """Build a model of the named family, e.g. ``create('vae', latent_dim=2)``."""
+    """Build a model of the named family, e.g. ``create('vae', latent_dim=2)``.
+
+    Examples
+    --------
+    >>> import latentlab
+    >>> vae = latentlab.create("vae", latent_dim=2)
+    >>> type(vae).__name__, vae.config.latent_dim
+    ('VAE', 2)
+    """
     from .registry import get_family
 
     return get_family(family)(**config)

@@ -114,7 +114,17 @@ def _missing_metadata_hint(group: str) -> str:
 
 
 def get_family(name: str) -> type:
-    """The model class registered under ``name`` (a family module is imported on its first lookup)."""
+    """The model class registered under ``name`` (a family module is imported on its first lookup).
+
+    Examples
+    --------
+    >>> get_family("vae").__name__
+    'VAE'
+    >>> get_family("no-such-family")
+    Traceback (most recent call last):
+    ...
+    latentlab.errors.ConfigError: unknown family 'no-such-family'; available: [...].
+    """
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is not None:
         return cls
@@ -130,7 +140,14 @@ def get_family(name: str) -> type:
 
 
 def families() -> list[str]:
-    """Names of every family: registered ones and those installed packages declare (nothing is imported)."""
+    """Names of every family: registered ones and those installed packages declare (nothing is imported).
+
+    Examples
+    --------
+    >>> names = families()
+    >>> "vae" in names and "ae" in names, names == sorted(names)
+    (True, True)
+    """
     return sorted(set(_REGISTRY) | set(entry_points(FAMILY_GROUP)))
 
 

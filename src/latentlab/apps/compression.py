@@ -58,7 +58,17 @@ def compress(model, X, bits: int | None = None) -> bytes:
 
 
 def decompress(model, data: bytes) -> np.ndarray:
-    """Decode a blob written by :func:`compress` with the same model."""
+    """Decode a blob written by :func:`compress` with the same model.
+
+    Examples
+    --------
+    >>> import numpy as np, latentlab
+    >>> X = np.random.default_rng(0).random((40, 8)).astype("float32")
+    >>> ae = latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(X, epochs=1, batch_size=20, verbose=False)
+    >>> R = latentlab.decompress(ae, latentlab.compress(ae, X))
+    >>> R.shape, R.dtype
+    ((40, 8), dtype('float32'))
+    """
     codec = codec_of(model)
     owner = next((c for c in CODECS.values() if c.frame.is_mine(data)), None)
     if owner is not None and owner is not codec and owner.foreign:

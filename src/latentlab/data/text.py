@@ -107,6 +107,18 @@ def load_texts(path, text_column: str | None = None, label_column: str | None = 
     A CSV file needs a ``text_column`` (default: the column named 'text', or
     the only one); ``label_column`` is optional and its values become
     integers 0..K-1 in sorted order. Blank lines of a text file are skipped.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "reviews.csv").write_text("text,label\\ngreat film,pos\\ndull plot,neg\\n", encoding="utf-8")
+    >>> load_texts(folder / "reviews.csv", label_column="label")
+    (['great film', 'dull plot'], array([1, 0]))
+    >>> _ = (folder / "lines.txt").write_text("first line\\n\\nsecond line\\n", encoding="utf-8")
+    >>> load_texts(folder / "lines.txt")
+    (['first line', 'second line'], None)
     """
     path = input_file(path, "a .txt file (one text per line) or a .csv file")
     if path.suffix.lower() == ".csv":

@@ -30,6 +30,18 @@ class LatentModel(ModelAPI, nn.Module):
     Subclasses set ``config_class`` and implement :meth:`loss`; most also
     override :meth:`posterior` (how encoder output becomes q(z|x)),
     :meth:`encoder_out_dim` and :meth:`build_prior`.
+
+    Examples
+    --------
+    Every family is a ``LatentModel`` (and a ``torch.nn.Module``):
+
+    >>> import numpy as np, latentlab
+    >>> X = np.random.default_rng(0).random((32, 4)).astype("float32")
+    >>> ae = latentlab.Autoencoder(latent_dim=2, hidden=(8,)).fit(X, epochs=1, verbose=False)
+    >>> isinstance(ae, latentlab.LatentModel), ae.family
+    (True, 'ae')
+    >>> ae.encode(X[:3]).shape
+    (3, 2)
     """
 
     config_class: type[ModelConfig] = ModelConfig

@@ -65,6 +65,19 @@ class TrainConfig:
         (:class:`~latentlab.training.logs.TensorBoardLogger`; needs ``tensorboard``).
     csv_log : str or None
         Write one CSV row per epoch here (:class:`~latentlab.training.logs.CSVLogger`).
+
+    Examples
+    --------
+    >>> tc = TrainConfig(epochs=5, batch_size=32, lr=1e-3, verbose=False)
+    >>> tc.epochs, tc.to_dict()["lr_schedule"]
+    (5, 'cosine')
+    >>> TrainConfig(validation_split=1.5)
+    Traceback (most recent call last):
+    ...
+    latentlab.errors.ConfigError: validation_split=1.5 must be in [0, 1).
+
+    The same fields are keyword arguments of every model's ``fit``, e.g.
+    ``model.fit(X, epochs=5, lr=1e-3)``.
     """
 
     epochs: int | None = None
