@@ -185,9 +185,14 @@ def test_home_and_api_pages_render_in_chromium(site, request):
             page.wait_for_selector(".md-search-result__meta:has-text('Type to start searching')", state="attached")
             page.focus("input.md-search__input")
             page.keyboard.type("SeriesAnomalyDetector")
-            page.wait_for_selector(".md-search-result__item", timeout=30_000)
-            hits = page.locator(".md-search-result__item a").evaluate_all("links => links.map(a => a.href)")
-            assert any("api/estimators.html" in h for h in hits), hits
+            # Results are shown after each key: wait for those of the whole word, not of its first letters.
+            try:
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('.md-search-result__item a')]"
+                    ".some(a => a.href.includes('api/estimators.html'))", timeout=30_000)
+            except Exception:  # noqa: BLE001 - say what the search showed instead
+                hits = page.locator(".md-search-result__item a").evaluate_all("links => links.map(a => a.href)")
+                pytest.fail(f"searching SeriesAnomalyDetector never listed api/estimators.html: {hits[:8]}")
 
             page.goto(base + "api/estimators.html")
             entry = page.locator(f'[id="{SERIES}"]')
