@@ -1,8 +1,9 @@
 """The fitted state of :class:`~latentlab.AutoencoderOutlierDetector` as a saved folder holds it (see ``_persist``).
 
 - scalars: the sizes used, the threshold and offset, each part's median and
-  spread, the probability range, the isolation forest's seed, and the column
-  transform's parameters and fitted scalars;
+  spread, the probability range, the isolation forest's seed, the number of
+  rows the parts were fitted on (``fit_rows``; all of them up to
+  ``MAX_FIT_ROWS``), and the column transform's parameters and fitted scalars;
 - arrays: the training scores, each model's error weights and training codes
   (the latent k-NN part), the transformed training rows (the classical
   part), and the column transform's fitted arrays;
@@ -40,6 +41,7 @@ def saved_state(det) -> tuple[dict, dict, dict]:
         "part_stats": {name: list(stats) for name, stats in det.part_stats_.items()},
         "proba_range": list(det._proba_range),
         "forest_seed": None if forest is None else forest.seed,
+        "fit_rows": int(det.n_fit_rows_),
         "preprocessor": {"params": det.preprocessor_.get_params(deep=False), "state": pre_scalars},
     }
     arrays["decision_scores"] = np.asarray(det.decision_scores_, np.float64)
@@ -80,14 +82,18 @@ def restore_state(det, scalars: dict, arrays: dict, models: dict) -> None:
     if n < 2:
         raise ValueError(f"decision_scores holds {n} training scores; a fitted detector has at least 2")
     det.decision_scores_ = scores
+    fit_n = number(scalars, "fit_rows", int, low=2) if "fit_rows" in scalars else n  # older folders: every row
+    if fit_n > n:
+        raise ValueError(f"fit_rows is {fit_n}, more than the {n} training scores")
+    det.n_fit_rows_ = fit_n
     det.error_weights_ = [take(arrays, f"error_weights_{i}", (d,), np.float64) for i in range(len(names))]
     det.latent_index_ = []
     if det.scoring != "reconstruction":
-        det.latent_index_ = [KnnDistance(take(arrays, f"latent_codes_{i}", (n, m.config.latent_dim)), det.n_neighbors)
+        det.latent_index_ = [KnnDistance(take(arrays, f"latent_codes_{i}", (fit_n, m.config.latent_dim)), det.n_neighbors)
                              for i, m in enumerate(det.models_)]
     det.classical_ = None
     if det.classical != "none":
-        rows = take(arrays, "classical_rows", (n, d))
+        rows = take(arrays, "classical_rows", (fit_n, d))
         if det.classical == "knn":
             det.classical_ = KnnDistance(rows, det.n_neighbors)
         else:
@@ -114,7 +120,7 @@ def restore_state(det, scalars: dict, arrays: dict, models: dict) -> None:
     if not hi > lo:
         raise ValueError(f"proba_range ({lo}, {hi}) is empty")
     det._proba_range = (lo, hi)
-    if isinstance(det.classical_, Forest) and standardise(det.classical_(det.classical_.rows)) != det.part_stats_[
+    if isinstance(det.classical_, Forest) and fit_n == n and standardise(det.classical_(det.classical_.rows)) != det.part_stats_[
             "classical"]:
         warnings.warn("the isolation forest grown again from the saved rows and seed scores differently from the one "
                       "that was fitted (another scikit-learn version?); scores will differ slightly. Refit the "
