@@ -9,12 +9,11 @@ lines it prints go into ``latentlab.models.pretrained.SHIPPED``.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from pathlib import Path
 
+import _checkpoint as checkpoint
 import numpy as np
-from safetensors.torch import load as st_load
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "denoiser-grey"
@@ -25,10 +24,7 @@ def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None) ->
     import latentlab
     from latentlab.data.scaling import Scaler
 
-    raw = (run / "checkpoint.safetensors").read_bytes()
-    tensors = st_load(raw)
-    header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
-    meta = json.loads(header["__metadata__"]["progress"])
+    tensors, meta = checkpoint.read(run)
     if meta["recipe_hash"] != recipe_sha:
         raise SystemExit(f"the checkpoint in {run} was made by another recipe; retrain.")
     if meta["step"] < recipe["steps"]:
@@ -39,7 +35,7 @@ def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None) ->
                                   residual=net["residual"], input_shape=(1, p, p), noise_level=25 / 255,
                                   max_noise_level=recipe["sigma_range"][1] / 255)
     den.build()
-    den.net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+    den.net.load_state_dict(checkpoint.network_state(tensors))
     den.scaler = Scaler("none").fit(np.zeros((2, 1, p, p), np.float32))
     den.eval()
     out = out or ROOT / "src" / "latentlab" / "pretrained" / NAME

@@ -41,15 +41,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from latentlab._files import atomic_write_bytes  # noqa: E402
 from latentlab.data.photos import load_photos  # noqa: E402
 from latentlab.nn.fcn import UNet  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _checkpoint as checkpoint  # noqa: E402
 
 RECIPE = {
     "name": "denoiser-grey-blind",
@@ -69,7 +69,6 @@ RECIPE = {
     "steps": 24_000,
     "validation_sigmas": [15, 25, 50],
 }
-CHECKPOINT = "checkpoint.safetensors"
 
 
 def recipe_hash(recipe: dict = RECIPE) -> str:
@@ -146,35 +145,6 @@ def validate(net: torch.nn.Module, val: np.ndarray, device: str) -> dict[str, fl
     return out
 
 
-def save_checkpoint(folder: Path, net, opt, meta: dict) -> None:
-    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    for i, p in enumerate(net.parameters()):
-        st = opt.state.get(p)
-        if st:
-            tensors[f"adam.{i}.exp_avg"] = st["exp_avg"].cpu().contiguous()
-            tensors[f"adam.{i}.exp_avg_sq"] = st["exp_avg_sq"].cpu().contiguous()
-            tensors[f"adam.{i}.step"] = torch.as_tensor(st["step"], dtype=torch.float32).reshape(1)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(folder / CHECKPOINT, st_save(tensors, metadata={"progress": json.dumps(meta)}))
-
-
-def load_checkpoint(folder: Path, net, opt, device: str) -> dict:
-    raw = (folder / CHECKPOINT).read_bytes()
-    tensors = st_load(raw)
-    header_len = int.from_bytes(raw[:8], "little")
-    meta = json.loads(json.loads(raw[8 : 8 + header_len])["__metadata__"]["progress"])
-    if meta.get("recipe_hash") != recipe_hash():
-        raise SystemExit(f"{folder / CHECKPOINT} was made by another recipe (hash {meta.get('recipe_hash')}); "
-                         "start a new --run folder.")
-    net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
-    for i, p in enumerate(net.parameters()):
-        if f"adam.{i}.exp_avg" in tensors:
-            opt.state[p] = {"step": tensors[f"adam.{i}.step"][0].clone(),
-                            "exp_avg": tensors[f"adam.{i}.exp_avg"].to(device),
-                            "exp_avg_sq": tensors[f"adam.{i}.exp_avg_sq"].to(device)}
-    return meta
-
-
 def train(args) -> dict:
     torch.manual_seed(RECIPE["seed"])
     device = args.device
@@ -184,8 +154,8 @@ def train(args) -> dict:
     run = Path(args.run)
     meta = {"recipe_hash": recipe_hash(), "step": 0, "cpu_s": 0.0, "wall_s": 0.0, "history": [],
             "sittings": [], "held_out": held_names}
-    if (run / CHECKPOINT).exists():
-        meta = load_checkpoint(run, net, opt, device)
+    if (run / checkpoint.CHECKPOINT).exists():
+        meta = checkpoint.restore(run, net, opt, device, recipe_hash())
         print(f"resumed at step {meta['step']} ({meta['cpu_s']:.0f} CPU s so far)", flush=True)
     use_bf16 = device == "cpu" and bf16_cpu() and not args.no_bf16
     meta["sittings"].append({"start_step": meta["step"], "device": device, "bf16": use_bf16,
@@ -224,12 +194,12 @@ def train(args) -> dict:
             print(f"step {meta['step']:6d}  lr {learning_rate(step):.2e}  CPU {meta['cpu_s']:8.0f} s  "
                   f"val PSNR {v}", flush=True)
         if time.time() - last_save > 60 * args.every:
-            save_checkpoint(run, net, opt, meta)
+            checkpoint.save(run, net, opt, meta)
             last_save = time.time()
-    save_checkpoint(run, net, opt, meta)
+    checkpoint.save(run, net, opt, meta)
     done = meta["step"] >= RECIPE["steps"]
     print(f"{'finished' if done else 'paused'} at step {meta['step']} of {RECIPE['steps']}; "
-          f"{meta['cpu_s']:.0f} CPU s, {meta['wall_s']:.0f} wall s in all; checkpoint {run / CHECKPOINT}", flush=True)
+          f"{meta['cpu_s']:.0f} CPU s, {meta['wall_s']:.0f} wall s in all; checkpoint {run / checkpoint.CHECKPOINT}", flush=True)
     return meta
 
 
