@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 
 import latentlab
 
-# The guide's density recipe (docs/guide.md, "Density estimation"): chosen on the validation split.
+# The guide's density recipe (docs/families/vae.md, "Density estimation recipe"): chosen on the validation split.
 RECIPE = dict(
     likelihood="gaussian", variance="decoder", scaling="none", hidden=(256, 128), activation="relu",
     kl_anneal="linear", kl_anneal_epochs=20,
