@@ -33,8 +33,8 @@ from safetensors.torch import save as safetensors_save
 from .._files import atomic_write_bytes, remove_stale_temporaries
 from ..errors import ConfigError, ModelFileError
 from ..storage import check_finite_state, parse_json, read_safetensors
+from . import distributed
 from .callbacks import Callback
-from .distributed import is_main_process
 
 CHECKPOINT_FORMAT = "latentlab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -318,14 +318,14 @@ class Checkpoint(Callback):
 
     def on_train_begin(self, trainer) -> None:
         self._last_time = time.monotonic()
-        if is_main_process():
+        if distributed.is_main_process():
             remove_stale_temporaries(self.path)  # left by a run killed while writing
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, float]) -> None:
         due = self.every_epochs is not None and (epoch + 1) % self.every_epochs == 0
         due |= self.every_seconds is not None and time.monotonic() - self._last_time >= self.every_seconds
         due |= epoch + 1 >= trainer.config.epochs or trainer.stop_training
-        if due and is_main_process():
+        if due and distributed.is_main_process():
             try:
                 save_checkpoint(trainer, self.path)
             except ModelFileError as exc:  # non-finite weights: keep the last good checkpoint
