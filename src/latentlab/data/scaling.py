@@ -134,11 +134,12 @@ class Scaler:
     # -------------------------------------------------------------------- I/O
     def to_dict(self) -> dict[str, Any]:
         self._check()
+        identity = self.kind == "none"  # offset 0 and scale 1 everywhere: the shape says it all
         return {
             "kind": self.kind,
             "shape": list(self.offset_.shape),
-            "offset": self.offset_.ravel().tolist(),
-            "scale": self.scale_.ravel().tolist(),
+            "offset": [] if identity else self.offset_.ravel().tolist(),
+            "scale": [] if identity else self.scale_.ravel().tolist(),
         }
 
     @classmethod
@@ -146,12 +147,21 @@ class Scaler:
         try:
             s = cls(data["kind"])
             shape = tuple(int(v) for v in data["shape"])
-            s.offset_ = np.asarray(data["offset"], dtype=np.float32).reshape(shape)
-            s.scale_ = np.asarray(data["scale"], dtype=np.float32).reshape(shape)
+            identity = s.kind == "none" and data["offset"] == [] and data["scale"] == []
+            if identity:
+                if any(n < 1 for n in shape):
+                    raise ValueError(f"shape {shape} has a side below 1")
+                s.offset_ = np.broadcast_to(np.float32(0), shape)  # no copy: a hostile shape costs nothing
+                s.scale_ = np.broadcast_to(np.float32(1), shape)
+            else:  # also files written before identity scalers were stored by their shape alone
+                s.offset_ = np.asarray(data["offset"], dtype=np.float32).reshape(shape)
+                s.scale_ = np.asarray(data["scale"], dtype=np.float32).reshape(shape)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"scaler.json is malformed ({exc}); re-save the model.") from None
         if expected_shape is not None and shape != tuple(expected_shape):
             raise ModelFileError(f"scaler.json has shape {shape} but the model expects {tuple(expected_shape)}.")
+        if identity:
+            return s  # stored by its shape alone
         if not (np.isfinite(s.offset_).all() and np.isfinite(s.scale_).all()) or (s.scale_ <= 0).any():
             raise ModelFileError("scaler.json holds non-finite or non-positive scales; re-save the model.")
         return s
