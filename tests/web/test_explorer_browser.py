@@ -130,6 +130,16 @@ def drag_map(page, *points):
     settle(page)
 
 
+def in_plane(page, Z):
+    """Where the codes ``Z`` ``(n, L)`` sit on the page's map: the first two coordinates, or their place in the
+    PCA plane the page draws a model of more than two dimensions in."""
+    Z = np.atleast_2d(np.asarray(Z, dtype=np.float64))
+    plane = page.evaluate("state.info.plane")
+    if plane is None:
+        return Z[:, :2]
+    return (Z - np.asarray(plane["mean"])) @ np.asarray(plane["components"]).T
+
+
 def check_grid(page, model):
     """The code, reconstruction and error the page shows equal the Python API's for the page's grid."""
     x = data(page, "#grid")[None].astype(np.float32)
@@ -176,6 +186,7 @@ def test_map_click_drag_and_model_switch(server, browser, runs):
     settle(page)
     assert page.locator("#map circle.pt").count() == 1347
     assert page.locator("#legend > span").count() == 10
+    assert page.is_hidden("#map-caption")  # a 2-D model's map is its two coordinates: nothing to explain
     z1, img1 = click_map(page, 0.3, 0.3)
     z2, img2 = click_map(page, 0.7, 0.8)
     assert not np.allclose(z1, z2)

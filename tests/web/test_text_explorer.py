@@ -14,7 +14,7 @@ import pytest
 
 import latentlab
 
-from .test_explorer_browser import drag_map, open_page, settle, shot  # noqa: F401  (one set of browser helpers)
+from .test_explorer_browser import drag_map, in_plane, open_page, settle, shot  # noqa: F401  (shared helpers)
 
 pytestmark = pytest.mark.slow  # a real browser
 
@@ -75,7 +75,8 @@ def test_click_decodes_a_sentence_and_drag_interpolates(text_page, text_run):
     items = page.locator("#strip-text li")
     assert items.count() == 8
     path = np.array(json.loads(page.get_attribute("#strip-text", "data-z")), dtype=np.float32)
-    assert path[0, 0] < path[-1, 0] and path[0, 1] < path[-1, 1]
+    ends = in_plane(page, path[[0, -1]])  # the map of a 3-D model is the PCA plane of its codes
+    assert ends[0, 0] < ends[1, 0] and ends[0, 1] < ends[1, 1]
     assert [items.nth(i).text_content() for i in range(8)] == model.decode(path)
     page.click("#sample-btn")
     settle(page)

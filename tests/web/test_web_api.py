@@ -41,7 +41,8 @@ def test_models_and_latents(client, models, digits):
     np.testing.assert_allclose(lat["points"], models["vae"].encode(digits[0]), atol=1e-5)
     assert lat["labels"] == digits[2].tolist()
     x0, x1, y0, y1 = infos["vae"]["extent"]
-    pts = np.asarray(lat["points"])
+    assert infos["vae"]["plane"]["description"].startswith("PCA of 3 dimensions")  # the map is its PCA plane
+    pts = np.asarray(lat["plane"])
     assert x0 < pts[:, 0].min() and pts[:, 0].max() < x1 and y0 < pts[:, 1].min() and pts[:, 1].max() < y1
 
 

@@ -52,7 +52,7 @@ BLIND_MARGIN = 1.15  # a blind model warns when the estimate is above this multi
 
 @dataclass(frozen=True)
 class DenoiserConfig(ModelConfig):
-    """Config of :class:`ImageDenoiser`.
+    """Config of :class:`ImageDenoiser`: its fields are the constructor's keyword arguments.
 
     Parameters
     ----------
@@ -69,9 +69,23 @@ class DenoiserConfig(ModelConfig):
         0 (default): one noise level. Above 0: a blind model, trained on noise whose standard deviation is
         drawn uniformly from 0 to this for every patch (as DnCNN-B), so one model serves every level in it.
 
+    Notes
+    -----
     The defaults were set from a throughput measurement on the CPU (not tuned
     on test photos); ``benchmarks/photos.py`` and docs/photos.md give what
-    they reach in 300 CPU seconds of training.
+    they reach in 300 CPU seconds of training. The code an ImageDenoiser
+    encodes to is its deepest feature map, averaged: ``latent_dim`` always
+    follows ``hidden[-1]``. It works on [0, 1] pixels with Gaussian noise
+    (``scaling='none'``, ``noise='gaussian'``), takes no labels, and its
+    ``input_shape`` (set by ``fit``) is ``(channels, patch, patch)`` with 1
+    or 3 channels.
+
+    Examples
+    --------
+    >>> from latentlab.models.denoiser import DenoiserConfig
+    >>> cfg = DenoiserConfig(hidden=(16, 32), depth=1)
+    >>> cfg.family, cfg.latent_dim, round(cfg.noise_level * 255)
+    ('image_denoiser', 32, 25)
     """
 
     family = "image_denoiser"

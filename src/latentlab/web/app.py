@@ -209,11 +209,13 @@ def create_app(entries: dict[str, Entry], allowed_hosts: list[str] | None = None
 
     @app.get("/api/models/{name}/latents", response_model=Latents, responses=ERRORS)
     async def latents(name: str = PathParam(pattern=NAME_PATTERN)):
-        """Codes of the training samples (all coordinates) and their labels, for the map."""
+        """Codes of the training samples (all coordinates), their place in the model's plane (more than two
+        latent dimensions: ``ModelInfo.plane``) and their labels, for the map."""
         e = entry(name)
         if name not in latents_json:  # the same for the life of the server: build the body once
             clusters = [] if e.clusters is None else e.clusters.tolist()
-            body = Latents(model=name, points=_floats(e.points), labels=e.labels.tolist(), clusters=clusters)
+            body = Latents(model=name, points=_floats(e.points), labels=e.labels.tolist(), clusters=clusters,
+                           plane=_floats(e.plane))
             latents_json[name] = body.model_dump_json().encode()
         return Response(latents_json[name], media_type="application/json")
 

@@ -120,7 +120,8 @@ def export_model(name: str, model) -> dict:
     return {
         "info": entry.info.model_dump(),
         "latents": {"model": name, "points": entry.points.tolist(), "labels": entry.labels.tolist(),
-                    "clusters": [] if entry.clusters is None else entry.clusters.tolist()},
+                    "clusters": [] if entry.clusters is None else entry.clusters.tolist(),
+                    "plane": entry.plane.tolist()},
         "net": {"decoder": dec, "encoder": enc, "offset": offset.tolist(), "scale": scale.tolist()},
         "samples": {key: v.astype(np.float64).tolist() for key, v in bank.items()},
     }

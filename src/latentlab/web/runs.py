@@ -14,22 +14,43 @@ from pathlib import Path
 
 import numpy as np
 
+from ..apps.projection import LatentProjection, fit_projection
 from ..errors import ConfigError, DataError
-from .schemas import NAME_PATTERN, ModelInfo
+from .schemas import NAME_PATTERN, ModelInfo, Plane
 
 SCATTER_POINTS = 1347
 """At most this many training samples are drawn on the map (all of the digits training split)."""
 
 
+def map_plane(points: np.ndarray) -> LatentProjection | None:
+    """The PCA plane of the map's codes ``(N, L)`` when ``L > 2`` (None for two dimensions or fewer, fewer
+    than three codes, or codes with no spread to fit a plane to): the map is drawn in it and its points
+    decode through :meth:`~latentlab.apps.projection.LatentProjection.codes`."""
+    points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[1] <= 2 or len(points) < 3 or not np.isfinite(points).all():
+        return None
+    projection = fit_projection(points, "pca")
+    if projection.method != "pca" or not np.isfinite(projection.explained).all():
+        return None
+    return projection
+
+
 @dataclass
 class Entry:
-    """One served model with what its panels need, computed once at start-up."""
+    """One served model with what its panels need, computed once at start-up.
+
+    A model of more than two latent dimensions is drawn in the PCA plane of its map's codes
+    (``projection``, and ``plane``: each code's place in it); otherwise the map shows the first
+    two coordinates and ``projection`` is None.
+    """
 
     name: str
     model: object
     points: np.ndarray  # (N, L) codes of the training samples (may be empty)
     labels: np.ndarray  # (N,)
     clusters: np.ndarray | None = None  # (N,) k-means clusters of the codes, for colouring the map
+    projection: LatentProjection | None = field(init=False)
+    plane: np.ndarray = field(init=False)  # (N, 2) the codes in the projection's plane; (0, 2) without one
     info: ModelInfo = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,8 +58,11 @@ class Entry:
         d = math.prod(c.input_shape)
         shape = image_shape(self.model)
         side = shape[-1] if shape is not None and shape[-1] == shape[-2] and math.prod(shape[-2:]) == d else None
+        self.projection = map_plane(self.points)
+        self.plane = np.zeros((0, 2)) if self.projection is None else self.projection.transform(self.points)
+        shown = self.points[:, :2] if self.projection is None else self.plane  # (N, 2) what the map draws
         if len(self.points):
-            lo, hi = self.points[:, :2].min(0), self.points[:, :2].max(0)
+            lo, hi = shown.min(0), shown.max(0)
             mean = self.points.mean(0)
         else:
             lo, hi, mean = -np.full(2, 3.0), np.full(2, 3.0), np.zeros(c.latent_dim)
@@ -56,7 +80,19 @@ class Entry:
             extent=[float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])],
             code_mean=[float(v) for v in mean],
             text=bool(getattr(self.model, "is_text", False)),
+            plane=None if self.projection is None else _plane_info(self.projection, c.latent_dim),
         )
+
+
+def _plane_info(projection: LatentProjection, dims: int) -> Plane:
+    return Plane(
+        method=projection.method,
+        description=projection.describe(dims),
+        axes=list(projection.axis_labels()),
+        mean=[float(v) for v in projection.mean],
+        components=[[float(v) for v in row] for row in projection.components],
+        explained=[float(v) for v in projection.explained],
+    )
 
 
 def parse_run(spec: str) -> tuple[str, Path]:

@@ -33,6 +33,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Plane(_Strict):
+    """The plane a model of more than two latent dimensions is drawn in: the PCA plane of its map's codes.
+
+    The point ``(p1, p2)`` of the plane is the code ``mean + p1 * components[0] + p2 * components[1]``
+    (:meth:`latentlab.apps.projection.LatentProjection.codes`), and a code ``z`` sits at
+    ``components @ (z - mean)``.
+    """
+
+    method: str = Field(description="how the plane was fitted: 'pca'")
+    description: str = Field(description="what the plane is, e.g. 'PCA of 8 dimensions, 63% of the variance'")
+    axes: list[str] = Field(description="the two axes' names, with their share of the codes' variance")
+    mean: list[float] = Field(description="the plane's origin: the mean training code (latent_dim values)")
+    components: list[list[float]] = Field(description="the two principal axes, each of latent_dim values")
+    explained: list[float] = Field(description="the share of the codes' variance along each axis")
+
+
 class ModelInfo(_Strict):
     """What the page needs to know to draw a model's panels."""
 
@@ -43,9 +59,17 @@ class ModelInfo(_Strict):
     image_side: int | None = Field(description="side of the square image, or null when inputs are not square")
     n_classes: int
     likelihood: str
-    extent: list[float] = Field(description="[xmin, xmax, ymin, ymax] of the training codes' first two coordinates")
+    extent: list[float] = Field(
+        description="[xmin, xmax, ymin, ymax] of the training codes' first two coordinates, or of their "
+        "coordinates in the plane when the model has one"
+    )
     code_mean: list[float] = Field(description="mean training code: the default of the slider coordinates")
     text: bool = Field(default=False, description="a text model: decodes to sentences (POST /api/text/decode)")
+    plane: Plane | None = Field(
+        default=None,
+        description="the PCA plane the map is drawn in (more than two latent dimensions and a map of at "
+        "least three codes); null: the map shows the first two coordinates",
+    )
 
 
 class ModelList(_Strict):
@@ -53,12 +77,16 @@ class ModelList(_Strict):
 
 
 class Latents(_Strict):
-    """Encoded training samples for the scatter (first two coordinates and labels)."""
+    """Encoded training samples for the scatter (all coordinates, their place in the plane, and labels)."""
 
     model: str
-    points: list[list[float]]
+    points: list[list[float]] = Field(description="the training samples' codes (all coordinates)")
     labels: list[int]
     clusters: list[int] = Field(default_factory=list, description="k-means cluster of each point's code")
+    plane: list[list[float]] = Field(
+        default_factory=list,
+        description="each point's two coordinates in the model's plane (ModelInfo.plane); empty without one",
+    )
 
 
 class EncodeRequest(_Strict):

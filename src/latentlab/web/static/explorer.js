@@ -48,17 +48,29 @@ function tile(values, size) {
 }
 
 // ------------------------------------------------------------ map geometry
+// The map's two axes are the code's first two coordinates, or, for a model of more than two latent
+// dimensions, the PCA plane of its training codes (info.plane): the plane point (p1, p2) is the code
+// mean + p1 * c1 + p2 * c2, and a code z sits at (c1 . (z - mean), c2 . (z - mean)).
 const MAP = { w: 420, h: 420 };
-function toLatent(px, py) {
+function toLatent(px, py) { // a pixel of the map -> a point of the map's plane
   const [x0, x1, y0, y1] = state.info.extent;
   return [x0 + (px / MAP.w) * (x1 - x0), y1 - (py / MAP.h) * (y1 - y0)];
 }
-function toPixel(z) {
-  const [x0, x1, y0, y1] = state.info.extent;
-  const zy = z.length > 1 ? z[1] : 0;
-  return [((z[0] - x0) / (x1 - x0)) * MAP.w, ((y1 - zy) / (y1 - y0)) * MAP.h];
+function planeOf(z) { // a code -> its point in the map's plane
+  const P = state.info.plane;
+  if (!P) return [z[0], z.length > 1 ? z[1] : 0];
+  return P.components.map(c => c.reduce((s, v, k) => s + v * (z[k] - P.mean[k]), 0));
 }
-function fullCode(xy) { return state.info.latent_dim === 1 ? [xy[0]] : [xy[0], xy[1], ...state.extra]; }
+function pixelOf(p) {
+  const [x0, x1, y0, y1] = state.info.extent;
+  return [((p[0] - x0) / (x1 - x0)) * MAP.w, ((y1 - p[1]) / (y1 - y0)) * MAP.h];
+}
+function toPixel(z) { return pixelOf(planeOf(z)); }
+function fullCode(xy) { // a point of the map's plane -> the code it decodes
+  const P = state.info.plane;
+  if (P) return P.mean.map((m, k) => m + (xy[0] * P.components[0][k] + xy[1] * P.components[1][k]));
+  return state.info.latent_dim === 1 ? [xy[0]] : [xy[0], xy[1], ...state.extra];
+}
 function svgEl(tag, attrs, parent) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -86,8 +98,9 @@ async function drawMap() {
   const colourOf = byCluster ? lat.clusters : lat.labels;
   const g = svgEl("g", { id: "points" }, svg);
   g.dataset.colourBy = byCluster ? "clusters" : "labels";
+  const inPlane = state.info.plane && (lat.plane || []).length === lat.points.length;
   lat.points.forEach((p, i) => {
-    const [px, py] = toPixel(p);
+    const [px, py] = inPlane ? pixelOf(lat.plane[i]) : toPixel(p);
     svgEl("circle", { class: "pt", cx: px.toFixed(1), cy: py.toFixed(1), r: 2.2, fill: COLORS[colourOf[i] % 10] }, g);
   });
   const labels = [...new Set(colourOf)].sort((a, b) => a - b);
@@ -101,7 +114,7 @@ async function drawMap() {
 
 function buildSliders() {
   const box = $("sliders"), m = state.info;
-  state.extra = m.code_mean.slice(2);
+  state.extra = m.plane ? [] : m.code_mean.slice(2); // in a plane every coordinate comes from the map
   box.replaceChildren(...state.extra.map((v, k) => {
     const lab = document.createElement("label"), inp = document.createElement("input");
     inp.type = "range"; inp.min = -4; inp.max = 4; inp.step = 0.05; inp.value = v; inp.id = `slider-${k + 2}`;
@@ -244,6 +257,9 @@ async function loadModel(name) {
   state.info = state.models.find(m => m.name === name);
   const m = state.info;
   $("model-info").textContent = `${m.family}, latent ${m.latent_dim}, ${m.input_dim} inputs`;
+  $("map-caption").hidden = !m.plane;
+  $("map-caption").textContent = m.plane ? `Map: ${m.plane.description}. Across: ${m.plane.axes[0]}; `
+    + `up: ${m.plane.axes[1]}. A point (p1, p2) decodes as the mean code + p1 PC1 + p2 PC2.` : "";
   $("class-box").hidden = !m.n_classes;
   state.label = m.n_classes ? 0 : null;
   $("class-select").replaceChildren(...Array.from({ length: m.n_classes }, (_, k) => new Option(String(k), k)));
