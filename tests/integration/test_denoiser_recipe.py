@@ -98,3 +98,10 @@ def test_the_recipe_refuses_a_folder_without_enough_photos(recipe, tmp_path):
     (tmp_path / "few").mkdir()
     with pytest.raises(SystemExit, match="needs Train400"):
         mod.main([str(tmp_path / "few"), "--run", str(tmp_path / "r")])
+
+
+def test_every_recipe_has_its_own_name_and_hash():
+    mod = _recipe()
+    hashes = {mod.recipe_hash(r) for r in mod.RECIPES.values()}
+    assert len(hashes) == len(mod.RECIPES) >= 2 and set(mod.RECIPES) == {r["name"] for r in mod.RECIPES.values()}
+    assert mod.RECIPE == mod.V1  # the default run is the shipped model's recipe
