@@ -253,6 +253,7 @@ def main(argv=None) -> int:
                     help="comma-separated names within the part (quick runs)")
     ap.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2])
     ap.add_argument("--detectors", type=lambda s: [x for x in s.split(",") if x], default=list(DETECTORS))
+    ap.add_argument("--tag", default="", help="a word added to the record's name (a disclosed second look keeps the first record)")
     ap.add_argument("--cap", type=float, default=300.0,
                     help="CPU seconds of one fit + score after which a detector skips the set's later seeds")
     args = ap.parse_args(argv)

@@ -24,6 +24,7 @@ process CPU seconds (robust to other jobs on the machine) and wall seconds.
     python benchmarks/tabular_anomaly.py                     # report: 10 splits, every set
     python benchmarks/tabular_anomaly.py --seed 1000 --splits 3 --detectors latentlab \\
         --variant 'iforest={"classical": "iforest"}'          # development
+    python benchmarks/tabular_anomaly.py --tag second-round   # the report splits, record tabular_anomaly-tag-second-round
 """
 
 from __future__ import annotations
@@ -234,6 +235,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[],
                         help="NAME=JSON: a latentlab detector with these parameters (development)")
     parser.add_argument("--json", default=None, help="also write the per-split results here")
+    parser.add_argument("--tag", default=None,
+                        help="a word added to the record's name (a run beside another that writes the default record)")
     parser.add_argument("--tables-from", nargs="+", default=None,
                         help="print the tables of --json files written before (sets run in parallel), nothing run")
     args = parser.parse_args()

@@ -23,7 +23,8 @@ from latentlab.errors import ConfigError, ModelFileError, NotFittedError
 
 SMALL = dict(latent_dim=2, hidden=(8,), epochs=2)
 OUTLIER_SETUPS = {
-    "knn": dict(),
+    "knn": dict(),  # the default: k-NN and an isolation forest beside it
+    "knn-only": dict(classical="knn"),  # the default before 'knn+iforest': such folders load as they were saved
     "iforest-power-ensemble": dict(classical="iforest", scoring="combined", preprocessing="power", n_models=2),
     "latent-quantile": dict(scoring="latent", preprocessing="quantile", classical="none"),
     "standard": dict(preprocessing="standard"),
@@ -80,8 +81,8 @@ def fitted(X, series, tmp_path_factory):
         "transformer": latentlab.AutoencoderTransformer(**SMALL).fit(columns),  # with feature names
         "imputer": latentlab.AutoencoderImputer(**SMALL).fit(holes),
         "outlier": latentlab.AutoencoderOutlierDetector(**SMALL).fit(X),
-        "series": latentlab.SeriesAnomalyDetector(window=12, recurrent_epochs=1, recurrent_hidden=4, **SMALL).fit(
-            series[:200]),
+        "series": latentlab.SeriesAnomalyDetector(window=12, pca_weight=1.0, recurrent_weight=1.0, recurrent_epochs=1,
+                                                  recurrent_hidden=4, **SMALL).fit(series[:200]),  # every member
     }
     for kind, est in out.items():
         est.save(root / kind)

@@ -69,6 +69,7 @@ def test_given_sizes_override_auto():
         {"preprocessing": "quantile", "error_weighting": "inverse"},
         {"preprocessing": "standard", "classical": "iforest"},
         {"preprocessing": "minmax", "scoring": "latent", "classical": "none"},
+        {"classical": "knn"},
     ],
 )
 def test_every_option_finds_the_planted_outliers(params):
@@ -77,6 +78,7 @@ def test_every_option_finds_the_planted_outliers(params):
     assert roc_auc_score(y, -det.score_samples(te)) > 0.9
     expected = {"reconstruction": {"reconstruction"}, "combined": {"reconstruction", "latent"}, "latent": {"latent"}}
     expected = expected[det.scoring] | ({"classical"} if det.classical != "none" else set())
+    expected |= {"isolation"} if det.classical == "knn+iforest" else set()
     assert set(det.part_stats_) == expected
 
 
@@ -97,10 +99,26 @@ def test_parts_are_standardised_on_the_training_rows():
     parts = det._raw_parts(det._transform(tr))
     for name, (med, spread) in det.part_stats_.items():
         assert med == pytest.approx(np.median(parts[name])) and spread == pytest.approx(parts[name].std())
-    assert set(parts) == {"reconstruction", "classical"}  # the defaults: no latent part
+    assert set(parts) == {"reconstruction", "classical", "isolation"}  # the defaults: no latent part
     expected = sum(w * (parts[k] - det.part_stats_[k][0]) / det.part_stats_[k][1]
-                   for k, w in [("reconstruction", 1.0), ("classical", det.classical_weight)])
+                   for k, w in [("reconstruction", 1.0), ("classical", det.classical_weight), ("isolation", 1.0)])
     np.testing.assert_allclose(det.decision_scores_, expected, rtol=1e-10)
+
+
+def test_the_default_adds_an_isolation_forest_on_the_knn_rows():
+    tr, _, _ = _table()
+    det = AutoencoderOutlierDetector(epochs=5, random_state=3).fit(tr)
+    assert det.classical == "knn+iforest" and det.classical_weight == 4.0
+    rows = det._transform(tr)
+    np.testing.assert_array_equal(det.classical_.rows, rows)
+    np.testing.assert_array_equal(det.isolation_.rows, rows)  # one set of rows: the folder stores it once
+    assert det.isolation_.seed == 3
+    from sklearn.ensemble import IsolationForest
+
+    expected = -IsolationForest(random_state=3).fit(rows).score_samples(rows)
+    np.testing.assert_allclose(det._raw_parts(rows)["isolation"], expected, rtol=1e-12)
+    knn_only = AutoencoderOutlierDetector(epochs=5, random_state=3, classical="knn").fit(tr)
+    assert knn_only.isolation_ is None and "isolation" not in knn_only.part_stats_
 
 
 @pytest.mark.slow

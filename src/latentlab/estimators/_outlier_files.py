@@ -6,7 +6,8 @@
   ``MAX_FIT_ROWS``), and the column transform's parameters and fitted scalars;
 - arrays: the training scores, each model's error weights and training codes
   (the latent k-NN part), the transformed training rows (the classical
-  part), and the column transform's fitted arrays;
+  parts: the k-NN index and the isolation forest are fitted on the same rows),
+  and the column transform's fitted arrays;
 - models: ``model``, ``model_1``, ... for the seed ensemble.
 
 The k-d trees and the isolation forest are grown again from the saved rows
@@ -33,7 +34,7 @@ def _model_names(n: int) -> list[str]:
 def saved_state(det) -> tuple[dict, dict, dict]:
     """``(scalars, arrays, models)`` of a fitted detector."""
     pre_scalars, arrays = sklearn_state(det.preprocessor_, PREFIX)
-    forest = det.classical_ if isinstance(det.classical_, Forest) else None
+    forest = det.classical_ if isinstance(det.classical_, Forest) else getattr(det, "isolation_", None)
     scalars = {
         "sizes": dict(det.sizes_),
         "threshold": det.threshold_,
@@ -91,17 +92,20 @@ def restore_state(det, scalars: dict, arrays: dict, models: dict) -> None:
     if det.scoring != "reconstruction":
         det.latent_index_ = [KnnDistance(take(arrays, f"latent_codes_{i}", (fit_n, m.config.latent_dim)), det.n_neighbors)
                              for i, m in enumerate(det.models_)]
-    det.classical_ = None
+    det.classical_ = det.isolation_ = None  # a folder of classical='knn' (the default before 'knn+iforest') loads as it was
     if det.classical != "none":
         rows = take(arrays, "classical_rows", (fit_n, d))
-        if det.classical == "knn":
+        if det.classical in ("knn", "knn+iforest"):
             det.classical_ = KnnDistance(rows, det.n_neighbors)
         else:
             det.classical_ = Forest(rows, number(scalars, "forest_seed", int, low=0))
+        if det.classical == "knn+iforest":
+            det.isolation_ = Forest(rows, number(scalars, "forest_seed", int, low=0))
 
     parts = {"reconstruction"} if det.scoring != "latent" else set()
     parts |= {"latent"} if det.scoring != "reconstruction" else set()
     parts |= {"classical"} if det.classical != "none" else set()
+    parts |= {"isolation"} if det.classical == "knn+iforest" else set()
     stats = scalars["part_stats"]
     if not isinstance(stats, dict) or set(stats) != parts:
         raise ValueError(f"part_stats must name the parts {sorted(parts)}")
@@ -120,8 +124,8 @@ def restore_state(det, scalars: dict, arrays: dict, models: dict) -> None:
     if not hi > lo:
         raise ValueError(f"proba_range ({lo}, {hi}) is empty")
     det._proba_range = (lo, hi)
-    if isinstance(det.classical_, Forest) and fit_n == n and standardise(det.classical_(det.classical_.rows)) != det.part_stats_[
-            "classical"]:
+    forest, part = (det.isolation_, "isolation") if det.isolation_ is not None else (det.classical_, "classical")
+    if isinstance(forest, Forest) and fit_n == n and standardise(forest(forest.rows)) != det.part_stats_[part]:
         warnings.warn("the isolation forest grown again from the saved rows and seed scores differently from the one "
                       "that was fitted (another scikit-learn version?); scores will differ slightly. Refit the "
                       "detector to get its exact scores.", UserWarning, stacklevel=4)
