@@ -153,12 +153,9 @@ def evaluate(method, fit_ims, test, rng):
 DEFAULTS = {}  # ImageAnomalyDetector's own defaults
 CANDIDATES = {
     "default": {},
-    "l2": {"residual": "l2"},
-    "ssim": {"residual": "ssim"},
-    "sigma4": {"sigma": 4.0},
+    "synthetic-0.5": {"synthetic": 0.5},  # the default before round 2
+    "head": {"head": True, "sigma": 2.0, "score_quantile": 1.0},  # DRAEM's discriminative part, its map
     "no-synthetic": {"synthetic": 0.0},
-    "deep": {"channels": (16, 32, 32), "latent": 4},
-    "thin": {"channels": (16, 32), "latent": 2},
 }
 
 

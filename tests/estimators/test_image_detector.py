@@ -101,3 +101,47 @@ def test_reads_folders_of_different_sizes(tmp_path):
         Image.fromarray((_tile(rng, h, w) * 255).astype(np.uint8)).save(tmp_path / f"{i}.png")
     det = latentlab.ImageAnomalyDetector(**{**SMALL, "steps": 5}).fit(tmp_path)
     assert [m.shape for m in det.anomaly_maps(tmp_path)] == [(32, 40), (48, 36), (40, 64)]
+
+
+def test_residual_maps_without_head_and_folders_saved_before_the_head(tmp_path):
+    import json
+
+    rng = np.random.default_rng(2)
+    normal = [_tile(rng) for _ in range(6)]
+    det = latentlab.ImageAnomalyDetector(**{**SMALL, "steps": 5, "head": False}).fit(normal)
+    assert det.net_.head is None
+    det.save(tmp_path / "run")
+    doc = json.loads((tmp_path / "run" / "config.json").read_text())
+    del doc["params"]["head"], doc["params"]["head_channels"]  # as written before the head existed
+    (tmp_path / "run" / "config.json").write_text(json.dumps(doc))
+    again = latentlab.load(tmp_path / "run")
+    assert again.head is False
+    np.testing.assert_array_equal(again.score_images(normal[:2]), det.score_images(normal[:2]))
+
+
+def test_head_parameters_are_checked(fitted):
+    det, rng = fitted
+    with pytest.raises(latentlab.ConfigError, match=r"^patch=16 must be a multiple of 32 .*head_channels"):
+        latentlab.ImageAnomalyDetector(**{**SMALL, "head": True, "head_channels": (4,) * 5}).fit([_tile(rng)] * 2)
+    with pytest.raises(latentlab.ConfigError, match="^head="):
+        latentlab.ImageAnomalyDetector(**{**SMALL, "head": "yes"}).fit([_tile(rng)] * 2)
+    assert det.net_.head is None  # the default map is the residual
+
+
+@pytest.mark.slow
+def test_head_maps_locate_defects_and_save_load_exactly(tmp_path):
+    rng = np.random.default_rng(3)
+    det = latentlab.ImageAnomalyDetector(**{**SMALL, "head": True, "head_channels": (8, 16), "steps": 200,
+                                            "sigma": 1.0, "score_quantile": 1.0, "relative": False})
+    det.fit([_tile(rng) for _ in range(24)])
+    bad = [_defective(rng) for _ in range(6)]
+    maps = det.anomaly_maps([b for b, _ in bad])
+    assert all(0 <= m.min() and m.max() <= 1 for m in maps)  # the head's probability of a defect
+    inside = np.mean([m[k].mean() for m, (_, k) in zip(maps, bad)])
+    outside = np.mean([m[~k].mean() for m, (_, k) in zip(maps, bad)])
+    assert inside > 2 * outside
+    det.save(tmp_path / "run")
+    again = latentlab.load(tmp_path / "run")
+    assert again.head is True and again.net_.head is not None
+    ims = [b for b, _ in bad[:2]] + [_tile(rng)]
+    np.testing.assert_array_equal(again.score_images(ims), det.score_images(ims))

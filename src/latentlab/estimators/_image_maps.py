@@ -42,6 +42,35 @@ class PatchAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))  # (B, C, H, W): sides must be multiples of ``factor``
 
 
+class SegmentationHead(nn.Module):
+    """DRAEM's discriminative part: a small U-Net from an image and its reconstruction to defect logits."""
+
+    def __init__(self, in_channels: int, channels=(16, 32, 64), depth: int = 1):
+        super().__init__()
+        self.encoder = FCNEncoder(2 * in_channels, channels, None, depth)
+        self.decoder = FCNDecoder(None, channels, 1, depth)
+        self.factor = self.encoder.factor
+        self.radius = receptive_radius(len(tuple(channels)), depth)
+
+    def forward(self, x: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
+        feats = self.encoder.features(torch.cat([x, recon], 1))
+        return self.decoder(feats[-1], feats)  # (B, 1, H, W) logits; sides multiples of ``factor``
+
+
+class Pipeline(nn.Module):
+    """Reconstruction, then (when there is a head) the head's logits: ``(B, C + 1, H, W)`` or ``(B, C, H, W)``."""
+
+    def __init__(self, ae: PatchAutoencoder, head: SegmentationHead | None):
+        super().__init__()
+        self.ae, self.head = ae, head
+        self.factor = max(ae.factor, head.factor if head is not None else 1)
+        self.radius = ae.radius + (head.radius if head is not None else 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        recon = self.ae(x)
+        return recon if self.head is None else torch.cat([recon, self.head(x, recon)], 1)
+
+
 # -------------------------------------------------------------------------------- preprocessing
 def standardise(image: np.ndarray) -> np.ndarray:
     """``(C, H, W)`` centred on each channel's median and divided by its spread (MAD, floored), float32."""
@@ -155,5 +184,5 @@ def residual_map(x: torch.Tensor, recon: torch.Tensor, kind: str, sigma: float) 
     return gaussian_blur(m, sigma)[0, 0]
 
 
-__all__ = ["PatchAutoencoder", "standardise", "resize", "working_size", "add_defects", "gaussian_blur",
+__all__ = ["PatchAutoencoder", "SegmentationHead", "Pipeline", "standardise", "resize", "working_size", "add_defects", "gaussian_blur",
            "ssim_map", "residual_map", "RESIDUALS"]

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 from ..config import SIZE, Param, check_params
 from ..errors import ConfigError, DataError
 from ._base import EstimatorNotFittedError
-from ._image_maps import RESIDUALS, add_defects, resize, standardise, working_size
+from ._image_maps import RESIDUALS, resize, standardise, working_size
 
 MIN_SIDE = 8
 PAD = 8  # pixels reflected at each side before the network, in training and in scoring
@@ -34,7 +34,9 @@ class ImageAnomalyDetector(BaseEstimator):
     map (1.0: the maximum). A ``holdout`` share of the normal images is kept
     out of training: ``threshold_`` is the ``1 - contamination`` quantile of
     their scores. Large images run in tiles (memory bounded by ``tile``).
-    The defaults were chosen on the tuning part of
+    With ``head=True`` the map is instead a segmentation head's probability
+    of a defect (DRAEM's discriminative part). The defaults were chosen on
+    the tuning part of
     ``benchmarks/image_anomalies.py`` (see docs/image_anomalies.md).
 
     Parameters
@@ -49,7 +51,7 @@ class ImageAnomalyDetector(BaseEstimator):
         Channels of the code map.
     steps, batch_size, lr : int, int, float
         Adam updates, patches per update and the learning rate.
-    synthetic : float in [0, 1], default=0.5
+    synthetic : float in [0, 1], default=0.8
         Share of training patches given a synthetic defect (0: a plain autoencoder).
     residual : {'l2', 'ssim', 'mix'}, default='l2'
         The map: squared error, ``1 - SSIM``, or their mean.
@@ -71,6 +73,16 @@ class ImageAnomalyDetector(BaseEstimator):
         Colour of the images (None: grey when every fitting image is grey).
     random_state : int or None, default=0
     verbose : bool, default=False
+    head : bool, default=False
+        Also train DRAEM's discriminative part, a small U-Net that reads an
+        image and its reconstruction and gives the probability of a defect
+        at each pixel, trained on the masks of the synthetic defects (focal
+        loss); the map is then that probability, smoothed by ``sigma``. On
+        the tuning part it scored below the residual map within the CPU
+        budget (see docs/image_anomalies.md), hence off by default.
+    head_channels : tuple of int, default=(16, 32, 64)
+        Widths of the head's stride-2 stages (``patch`` must be a multiple
+        of 2 to their number).
 
     Attributes
     ----------
@@ -86,15 +98,16 @@ class ImageAnomalyDetector(BaseEstimator):
     saved_format: ClassVar[str] = "latentlab-image-detector"
 
     def __init__(self, max_side: int | None = 256, patch: int = 64, channels: tuple = (16, 32, 32), latent: int = 4,
-                 steps: int = 600, batch_size: int = 16, lr: float = 1e-3, synthetic: float = 0.5,
+                 steps: int = 600, batch_size: int = 16, lr: float = 1e-3, synthetic: float = 0.8,
                  residual: str = "l2", sigma: float = 1.0, score_quantile: float = 0.999, holdout: float = 0.2,
                  contamination: float = 0.01, loss: str = "l1+ssim", border: float = 0.1, relative: bool = True,
-                 tile: int = 512, mode: str | None = None, random_state: int | None = 0, verbose: bool = False):
+                 tile: int = 512, mode: str | None = None, random_state: int | None = 0, verbose: bool = False,
+                 head: bool = False, head_channels: tuple = (16, 32, 64)):
         self.max_side, self.patch, self.channels, self.latent = max_side, patch, channels, latent
         self.steps, self.batch_size, self.lr, self.synthetic = steps, batch_size, lr, synthetic
         self.residual, self.sigma, self.score_quantile, self.holdout = residual, sigma, score_quantile, holdout
         self.contamination, self.loss, self.border, self.relative = contamination, loss, border, relative
-        self.tile, self.mode = tile, mode
+        self.tile, self.mode, self.head, self.head_channels = tile, mode, head, head_channels
         self.random_state, self.verbose = random_state, verbose
 
     # ---------------------------------------------------------------------------- checks
@@ -119,15 +132,19 @@ class ImageAnomalyDetector(BaseEstimator):
         "mode": Param(str, choices=("L", "RGB"), also=(None,)),
         "random_state": Param(int, low=0, also=(None,)),
         "verbose": Param(bool),
+        "head": Param(bool),
+        "head_channels": Param(tuple, low=1, high=SIZE.high),
     }
 
     def _check_params(self) -> None:
         """Each parameter against ``param_specs`` (:func:`latentlab.config.check_params`), then ``patch`` against
         the stages of ``channels``; :class:`~latentlab.ConfigError` names the first bad one."""
         check_params(self.get_params(deep=False), self.param_specs)
-        if self.patch % (2 ** len(self.channels)):
-            raise ConfigError(f"patch={self.patch} must be a multiple of {2 ** len(self.channels)} "
-                              f"(2 to the number of stages in channels={tuple(self.channels)}).")
+        for name in ("channels", "head_channels") if self.head else ("channels",):
+            stages = tuple(getattr(self, name))
+            if self.patch % (2 ** len(stages)):
+                raise ConfigError(f"patch={self.patch} must be a multiple of {2 ** len(stages)} "
+                                  f"(2 to the number of stages in {name}={stages}).")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
@@ -163,7 +180,8 @@ class ImageAnomalyDetector(BaseEstimator):
         """Fit on normal images: a folder, file paths, or arrays of any sizes (grey or colour)."""
         import torch
 
-        from ._image_maps import PatchAutoencoder, ssim_map
+        from ._image_maps import Pipeline
+        from ._image_train import train as train_networks
 
         self._check_params()
         cpu0 = time.process_time()
@@ -177,37 +195,13 @@ class ImageAnomalyDetector(BaseEstimator):
         hold, train = [photos[i] for i in order[:n_hold]], [photos[i] for i in order[n_hold:]]
         self.n_features_in_ = photos[0].shape[0]
         torch.manual_seed(0 if self.random_state is None else int(self.random_state))
-        net = PatchAutoencoder(self.n_features_in_, tuple(self.channels), self.latent)
         work = [self._prepare(p)[0] for p in train]
         work = [np.pad(w, ((0, 0), (e, e), (e, e)), mode="reflect")  # the border inference sees, too
                 for w, e in ((w, min(PAD, w.shape[1] - 1, w.shape[2] - 1)) for w in work)]
         s = self.patch
         work = [np.pad(w, ((0, 0), (0, max(0, s - w.shape[1])), (0, max(0, s - w.shape[2]))), mode="edge")
                 for w in work]
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-        net.train()
-        for step in range(self.steps):
-            batch = np.empty((self.batch_size, self.n_features_in_, s, s), np.float32)
-            for b in range(self.batch_size):
-                w = work[rng.integers(len(work))]
-                top, left = rng.integers(w.shape[1] - s + 1), rng.integers(w.shape[2] - s + 1)
-                p = w[:, top:top + s, left:left + s]
-                k = rng.integers(4)
-                batch[b] = np.rot90(p[:, ::-1] if k & 1 else p, k // 2 * 2, axes=(1, 2))
-            noisy = add_defects(batch, rng, self.synthetic)
-            target = torch.from_numpy(batch)
-            recon = net(torch.from_numpy(noisy))
-            if self.loss == "l2":
-                loss = ((recon - target) ** 2).mean()
-            else:
-                loss = (recon - target).abs().mean() + (1 - ssim_map(recon, target)).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if self.verbose and (step % 200 == 0 or step == self.steps - 1):
-                print(f"step {step + 1}/{self.steps}: loss {loss.item():.4f}")
-        net.eval()
-        self.net_ = net
+        self.net_ = Pipeline(*train_networks(self, work, rng))
         self.decision_scores_ = self._scores(hold)
         self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
         self.fit_seconds_ = time.process_time() - cpu0
@@ -223,7 +217,7 @@ class ImageAnomalyDetector(BaseEstimator):
         import torch
 
         from ..nn.tiling import tiled_apply
-        from ._image_maps import residual_map
+        from ._image_maps import gaussian_blur, residual_map
 
         x, _ = self._prepare(image)
         net = self.net_
@@ -239,8 +233,11 @@ class ImageAnomalyDetector(BaseEstimator):
             else:
                 recon = tiled_apply(net, xp[0], tile=self.tile, overlap=2 * net.radius, margin=net.radius,
                                     multiple=net.factor)[None]
-            recon = recon[..., pad:pad + x.shape[1], pad:pad + x.shape[2]]
-            return residual_map(xt, recon, self.residual, float(self.sigma)).numpy()
+            out = recon[..., pad:pad + x.shape[1], pad:pad + x.shape[2]]
+            c = x.shape[0]
+            if self.head:  # the head's probability of a defect, smoothed
+                return gaussian_blur(torch.sigmoid(out[:, c:]), float(self.sigma))[0, 0].numpy()
+            return residual_map(xt, out[:, :c], self.residual, float(self.sigma)).numpy()
 
     def _score_of(self, m: np.ndarray) -> float:
         h, w = m.shape
@@ -290,26 +287,35 @@ class ImageAnomalyDetector(BaseEstimator):
 
     @classmethod
     def _upgrade_document(cls, doc: dict) -> dict:
+        params = doc.get("params")
+        if isinstance(params, dict) and "head" not in params:  # saved before the head existed: maps are residuals
+            doc = {**doc, "params": {**params, "head": False}}
         return doc
 
     def _saved_state(self):
-        arrays = {f"net.{k}": v.detach().numpy().copy() for k, v in self.net_.state_dict().items()}
+        arrays = {f"net.{k}": v.detach().numpy().copy() for k, v in self.net_.ae.state_dict().items()}
+        if self.net_.head is not None:
+            arrays.update({f"head.{k}": v.detach().numpy().copy() for k, v in self.net_.head.state_dict().items()})
         arrays["decision_scores"] = np.asarray(self.decision_scores_, np.float64)
         return {"threshold": self.threshold_, "fit_seconds": self.fit_seconds_}, arrays, {}
 
     def _restore_state(self, scalars: dict, arrays: dict, models: dict) -> None:
         import torch
 
-        from ._image_maps import PatchAutoencoder
+        from ._image_maps import PatchAutoencoder, Pipeline, SegmentationHead
         from ._persist import number, take
 
-        net = PatchAutoencoder(self.n_features_in_, tuple(self.channels), self.latent)
-        state = net.state_dict()
-        for k, v in state.items():
-            state[k] = torch.from_numpy(take(arrays, f"net.{k}", tuple(v.shape), np.float32).copy())
-        net.load_state_dict(state)
-        net.eval()
-        self.net_ = net
+        c = self.n_features_in_
+        nets = {"net": PatchAutoencoder(c, tuple(self.channels), self.latent)}
+        if self.head:
+            nets["head"] = SegmentationHead(c, tuple(self.head_channels))
+        for prefix, net in nets.items():
+            state = net.state_dict()
+            for k, v in state.items():
+                state[k] = torch.from_numpy(take(arrays, f"{prefix}.{k}", tuple(v.shape), np.float32).copy())
+            net.load_state_dict(state)
+            net.eval()
+        self.net_ = Pipeline(nets["net"], nets.get("head"))
         self.decision_scores_ = take(arrays, "decision_scores", (None,), np.float64)
         self.threshold_ = number(scalars, "threshold")
         self.fit_seconds_ = number(scalars, "fit_seconds", low=0)
