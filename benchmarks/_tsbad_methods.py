@@ -33,6 +33,16 @@ never runs under them):
   renamed it ``ensure_all_finite``, 1.8 removed the old name; SAND,
   KShapeAD).
 
+SAND and KShapeAD are called as TSB-AD's ``benchmark_exp/Run_Detector_U.py``
+calls them (raw values, ``Optimal_Uni_algo_HP_dict``, SAND on the training
+part and the whole series). Both cluster raw subsequences with tslearn's
+k-Shape, which expects z-normalised ones; on NAB's levels the clusters
+collapse (on ``realTraffic__speed_7578`` all 20 subsequences end in one
+cluster after ten restarts for an empty one), and the score is the distance
+to one centroid. TSB-AD's own published per-series table shows the same
+chance-level VUS-PR on most real NAB series (0.06-0.15) and high ones on the
+synthetic series, so the figures here are theirs, not a wrong call.
+
 latentlab's ``SeriesAnomalyDetector()`` at its defaults is fitted on the
 training part and scores the whole series through its public API only.
 """

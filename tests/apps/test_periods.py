@@ -88,3 +88,17 @@ def test_autocorrelation_known_values_and_missing_points():
     assert ts.dominant_period(gappy) == 10
     two = np.column_stack([x, np.full(100, 5.0)])  # a constant channel adds 0 to the mean over channels
     np.testing.assert_allclose(periods.autocorrelation(two, 20), acf / 2)
+
+
+def test_context_window_repeats_short_periods_and_falls_back_to_tsb_ad_s_125():
+    context_window = ts.context_window
+    t = np.arange(2000)
+    rng = np.random.default_rng(0)
+    assert context_window(np.sin(2 * np.pi * t / 12) + 0.05 * rng.standard_normal(2000)) == 72  # 6 periods
+    assert context_window(np.sin(2 * np.pi * t / 100)) == 100  # a period of at least 64 steps stays one period
+    assert context_window(rng.standard_normal(2000)) == 125  # no period: TSB-AD's window then
+    assert context_window(rng.standard_normal(200)) == 50  # at most a quarter of the series
+    short = np.sin(2 * np.pi * np.arange(120) / 12)
+    assert context_window(short) == 24  # repeats stop at a quarter (30 steps): two periods
+    long = np.sin(2 * np.pi * np.arange(1100) / 284)
+    assert abs(context_window(long) - 284) <= 2  # a period longer than a quarter of the series stays whole

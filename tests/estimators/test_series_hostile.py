@@ -15,7 +15,8 @@ import latentlab
 from latentlab.apps import timeseries as ts
 from latentlab.errors import DataError, DataTypeError, ModelFileError
 
-TINY = dict(epochs=3, hidden=(8,), recurrent_epochs=1, recurrent_hidden=4, window=10, random_state=0)
+TINY = dict(epochs=3, hidden=(8,), recurrent_epochs=1, recurrent_hidden=4, window=10, random_state=0, pca_weight=1.0,
+            recurrent_weight=1.0)  # every member, in the order of MEMBERS
 
 
 def periodic(n: int, seed: int = 0) -> np.ndarray:
@@ -94,7 +95,7 @@ def saved(fitted, tmp_path_factory):
 @pytest.mark.parametrize("field, value, words", [
     (("threshold",), float("nan"), "threshold"),
     (("threshold",), -100.0, "threshold"),
-    (("threshold",), -5.0, "threshold"),
+    (("threshold",), -6.0, "threshold"),
     (("scale",), [-1.0], "scale"),
     (("scale",), [float("nan")], "scale"),
     (("center",), [float("nan")], "center"),

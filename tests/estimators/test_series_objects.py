@@ -18,7 +18,9 @@ import latentlab
 from latentlab.errors import ModelFileError
 from latentlab.estimators.series import MEMBERS, Member, MemberState, members
 from latentlab.estimators.series.autoencoder import AutoencoderMember
+from latentlab.estimators.series.mahalanobis import SHRINK, MahalanobisMember
 from latentlab.estimators.series.pca import PCAMember
+from latentlab.estimators.series.poly import PolynomialMember
 from latentlab.estimators.series.recurrent import RecurrentMember
 from latentlab.estimators.series.spread import SpreadMember
 
@@ -92,10 +94,44 @@ def test_spread_member_known_errors():
     np.testing.assert_allclose(member.errors(rise)[0, :, 0], [z**2] * 4)  # flatter than normal: evenly
 
 
+def test_mahalanobis_member_known_errors():
+    # training windows (a, b) with a = +-1 and b = +-2 independently: mean 0, variances 1 and 4 (plus SHRINK of 2.5)
+    train = np.array([[[a], [b]] for a in (-1.0, 1.0) for b in (-2.0, 2.0)])
+    member = MahalanobisMember("raw")
+    assert member.fit(train)
+    np.testing.assert_allclose(member.mean, [0.0, 0.0], atol=1e-12)
+    E = member.errors(np.array([[[1.0], [0.0]], [[0.0], [4.0]], [[3.0], [np.nan]]]))
+    d1, d2 = 1.0 / (1 + SHRINK * 2.5), 16.0 / (4 + SHRINK * 2.5)  # squared distances, half to each point
+    np.testing.assert_allclose(E[:2, :, 0], [[d1 / 2, d1 / 2], [d2 / 2, d2 / 2]], rtol=1e-12)
+    assert np.isnan(E[2, 1, 0]) and E[2, 0, 0] == pytest.approx(9.0 / (1 + SHRINK * 2.5) / 2)  # missing at the mean
+    level = MahalanobisMember("centre")  # centred windows forget the level: (5, 5) is (0, 0)
+    level.fit(train)
+    np.testing.assert_allclose(level.errors(np.array([[[5.0], [5.0]]])), 0.0, atol=1e-12)
+
+
+def test_polynomial_member_known_errors():
+    member = PolynomialMember(1)
+    assert member.fit(np.zeros((3, 5, 1)))
+    ramp = np.arange(5.0)[None, :, None]
+    np.testing.assert_allclose(member.errors(np.concatenate([ramp, 7.0 - 2 * ramp])), 0.0, atol=1e-20)  # lines
+    spike = np.array([[[0.0], [0.0], [5.0], [0.0], [0.0]]])  # the line through it is the level 1
+    np.testing.assert_allclose(member.errors(spike)[0, :, 0], [1.0, 1.0, 16.0, 1.0, 1.0], atol=1e-12)
+    flat = PolynomialMember(0)
+    flat.fit(np.zeros((1, 5, 1)))
+    np.testing.assert_allclose(flat.errors(ramp)[0, :, 0], [4.0, 1.0, 0.0, 1.0, 4.0], atol=1e-12)  # about the mean
+    gap = ramp.copy()
+    gap[0, 1, 0] = np.nan  # left out of the fit: the rest is still a line
+    E = member.errors(gap)
+    assert np.isnan(E[0, 1, 0]) and np.allclose(np.delete(E[0, :, 0], 1), 0.0, atol=1e-12)
+    place = SimpleNamespace(poly_weight=1.0, poly_degree=3, window_=4)
+    assert PolynomialMember.build(place) is None  # a cubic through 4 points leaves nothing
+
+
 def test_every_member_meets_the_contract_and_restores_from_its_state():
-    assert [cls.name for cls in MEMBERS] == ["autoencoder", "pca", "recurrent", "spread"]
+    assert [cls.name for cls in MEMBERS] == ["autoencoder", "pca", "recurrent", "spread", "mahalanobis", "poly"]
     assert len({cls.name for cls in MEMBERS}) == len(MEMBERS)
-    det = latentlab.SeriesAnomalyDetector(**TINY).fit(periodic(300))
+    det = latentlab.SeriesAnomalyDetector(pca_weight=1.0, recurrent_weight=1.0, **TINY).fit(periodic(300))
+    assert [e.member.name for e in det.scorer_.entries] == [cls.name for cls in MEMBERS]
     windows = np.lib.stride_tricks.sliding_window_view(det._scaled(periodic(60, 1)[:, None]), 10, axis=0)
     windows = windows.transpose(0, 2, 1)
     for entry in det.scorer_.entries:
@@ -189,17 +225,21 @@ def to_lists(folder: Path) -> None:
 
 def test_a_folder_from_before_the_recurrent_and_spread_members_loads_without_them(tmp_path):
     train, test = periodic(300), periodic(200, 1)
-    det = latentlab.SeriesAnomalyDetector(recurrent_weight=0.0, spread_weight=0.0, **TINY).fit(train)
+    det = latentlab.SeriesAnomalyDetector(pca_weight=1.0, recurrent_weight=0.0, spread_weight=0.0,
+                                          mahalanobis_weight=0.0, poly_weight=0.0, **TINY).fit(train)
     det.save(tmp_path / "d")
     to_lists(tmp_path / "d")
     assert latentlab.load(tmp_path / "d").n_components_ == det.n_components_ > 0
     doc = json.loads((tmp_path / "d" / "config.json").read_text())  # neither member nor its parameters named
     del doc["state"]["recurrent"], doc["params"]["recurrent_weight"], doc["params"]["recurrent_hidden"]
     del doc["params"]["recurrent_epochs"], doc["state"]["spread"], doc["params"]["spread_weight"]
+    for name in ("pca_weight", "mahalanobis_weight", "poly_weight", "poly_degree"):  # nor the later ones
+        del doc["params"][name]
     (tmp_path / "d" / "config.json").write_text(json.dumps(doc))
     older = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")
     assert older.recurrent_ is None and older.recurrent_weight == 0.0
     assert older.spread_mean_ is None and older.spread_weight == 0.0
+    assert older.pca_weight == 1.0 and older.mahalanobis_weight == older.poly_weight == 0.0  # as it was written
     np.testing.assert_array_equal(older.anomaly_score(test), det.anomaly_score(test))
     shutil.rmtree(tmp_path / "d" / "model")
     with pytest.raises(ModelFileError, match="model"):

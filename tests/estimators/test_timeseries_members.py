@@ -26,7 +26,7 @@ def seasonal(n: int, seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def fitted():
     train = seasonal(400, 0)
-    return train, latentlab.SeriesAnomalyDetector(**FAST).fit(train)
+    return train, latentlab.SeriesAnomalyDetector(pca_weight=1.0, recurrent_weight=1.0, **FAST).fit(train)
 
 
 def test_mix_and_position_scale_known_values():
@@ -50,8 +50,10 @@ def test_default_members_and_their_standardisation(fitted):
     W = ts.sliding_windows(det._scaled(train[:, None]), det.window_)
     entries = det.scorer_.entries
     assert [e.member.name for e in entries] == [cls.name for cls in MEMBERS] == ["autoencoder", "pca", "recurrent",
-                                                                                 "spread"]
-    assert det.scorer_.weights == [1.0, 1.0, 1.0, 0.5] and det.model_ is entries[0].member.model
+                                                                                 "spread", "mahalanobis", "poly"]
+    assert det.scorer_.weights == [1.0, 1.0, 1.0, 0.5, 1.0, 1.0] and det.model_ is entries[0].member.model
+    defaults = latentlab.SeriesAnomalyDetector().get_params()  # by default: no PCA and no recurrent member
+    assert [defaults[f"{n}_weight"] for n in ("pca", "recurrent", "spread", "mahalanobis", "poly")] == [0, 0, 0.5, 1, 1]
     # the PCA member is sklearn's PCA with 90% of the variance, on the raw windows
     pca = PCA(n_components=0.9, svd_solver="full").fit(W.reshape(len(W), -1))
     assert det.n_components_ == entries[1].member.n_components == pca.n_components_
@@ -62,8 +64,16 @@ def test_default_members_and_their_standardisation(fitted):
         s = scorer.combine_channels(ts.step_means(scorer.mix(e.member.errors(W), e.position_scale), 0, len(train)))
         z = (s - e.center) / e.scale
         assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
-    assert abs(np.mean(det.decision_scores_)) < 1e-9
-    assert 1.0 < np.std(det.decision_scores_) <= 3.5 + 1e-9  # at most the sum of the weights
+    inside = scorer.combine_channels(ts.step_means(det.scorer_.errors(W), 0, len(train)))
+    assert abs(np.mean(inside)) < 1e-9
+    assert 1.0 < np.std(inside) <= 5.5 + 1e-9  # at most the sum of the weights
+    # the training scores that set the threshold take the Mahalanobis member's errors of windows it was not
+    # fitted on (each block of the training windows scored by a Gaussian of the others): they lie higher
+    maha = det.scorer_.member("mahalanobis")
+    held = [maha.training_errors(W) if e.member is maha else e.member.errors(W) for e in entries]
+    np.testing.assert_allclose(det.decision_scores_,
+                               scorer.combine_channels(ts.step_means(det.scorer_.mixed(held), 0, len(train))))
+    assert np.mean(det.decision_scores_) > np.mean(inside) + 0.5
     # the recurrent member is the library's LSTM seq_ae on the autoencoder's (centred) windows
     rec = det.recurrent_
     assert rec is entries[2].member.model
@@ -72,7 +82,7 @@ def test_default_members_and_their_standardisation(fitted):
     assert np.allclose(entries[2].member.errors(W), (rec.reconstruct(Z.astype(np.float32)) - Z) ** 2, atol=1e-6)
     # the spread member's reference: the training windows' log spread of first differences
     f = np.log(np.std(np.diff(W, axis=1), axis=1) + 1e-3)
-    assert np.allclose(det.spread_mean_, f.mean(0)) and np.allclose(det.spread_scale_, f.std(0))
+    assert np.allclose(det.spread_mean_, f.mean(0)) and np.allclose(det.spread_scale_, np.maximum(f.std(0), 0.05))  # floored
 
 
 def test_spread_member_known_values():
@@ -103,27 +113,29 @@ def test_spread_member_finds_a_flatline_reconstruction_misses():
     test[120:150] = test[120]  # a stuck sensor for a window and a half
     labels = np.zeros(300, int)
     labels[120:150] = 1
-    without = latentlab.SeriesAnomalyDetector(spread_weight=0.0, **FAST).fit(train)
-    with_spread = latentlab.SeriesAnomalyDetector(**FAST).fit(train)
+    others = dict(window=PERIOD, pca_weight=1.0, recurrent_weight=1.0, mahalanobis_weight=0.0, poly_weight=0.0)
+    without = latentlab.SeriesAnomalyDetector(spread_weight=0.0, **others, **FAST).fit(train)
+    with_spread = latentlab.SeriesAnomalyDetector(**others, **FAST).fit(train)
     auc_without = ts.step_metrics(labels, without.anomaly_score(test))["roc_auc"]
     auc_with = ts.step_metrics(labels, with_spread.anomaly_score(test))["roc_auc"]
     assert auc_with > 0.95 and auc_with > auc_without + 0.05
     scores = with_spread.anomaly_score(test)
     assert np.median(scores[125:145]) > np.quantile(scores[:100], 0.99)
     # a window of 2 steps has no spread: the member is left out
-    short = latentlab.SeriesAnomalyDetector(window=2, pca_weight=0.0, recurrent_weight=0.0, epochs=2).fit(train)
+    short = latentlab.SeriesAnomalyDetector(window=2, mahalanobis_weight=0.0, poly_weight=0.0, epochs=2).fit(train)
     assert short.spread_mean_ is None and short.scorer_.weights == [1.0]
 
 
 @pytest.mark.slow
 def test_recurrent_member_epochs_rule_and_weight():
     x = seasonal(200, 0)  # 185 windows of 16: 3 batches of 64 an epoch, so 334 epochs make 1,000 updates
-    det = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, random_state=0).fit(x)
+    det = latentlab.SeriesAnomalyDetector(window=16, epochs=5, recurrent_weight=1.0, random_state=0).fit(x)
     assert len(det.recurrent_.history) == 334
-    long = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, recurrent_epochs=3, random_state=0).fit(x)
+    long = latentlab.SeriesAnomalyDetector(window=16, epochs=5, recurrent_weight=1.0, recurrent_epochs=3,
+                                           random_state=0).fit(x)
     assert len(long.recurrent_.history) == 3
-    off = latentlab.SeriesAnomalyDetector(epochs=5, pca_weight=0.0, recurrent_weight=0.0, spread_weight=0.0,
-                                          random_state=0).fit(x)
+    off = latentlab.SeriesAnomalyDetector(window=16, epochs=5, spread_weight=0.0, mahalanobis_weight=0.0,
+                                          poly_weight=0.0, random_state=0).fit(x)
     assert off.recurrent_ is None and [e.member.name for e in off.scorer_.entries] == ["autoencoder"]
     # the trained member reconstructs the shape of held-out windows far better than predicting zeros
     y = seasonal(200, 1)
@@ -138,22 +150,25 @@ def test_pca_member_finds_a_level_shift_the_centred_autoencoder_misses():
     test[100:180] += 1.5  # a level shift five windows long: centred windows inside it look normal
     labels = np.zeros(300, int)
     labels[100:180] = 1
-    alone = latentlab.SeriesAnomalyDetector(pca_weight=0.0, recurrent_weight=0.0, **FAST).fit(train)
-    both = latentlab.SeriesAnomalyDetector(recurrent_weight=0.0, **FAST).fit(train)
+    others = dict(mahalanobis_weight=0.0, poly_weight=0.0)  # the Mahalanobis member finds it too
+    alone = latentlab.SeriesAnomalyDetector(**others, **FAST).fit(train)
+    both = latentlab.SeriesAnomalyDetector(pca_weight=1.0, **others, **FAST).fit(train)
+    maha = latentlab.SeriesAnomalyDetector(poly_weight=0.0, **FAST).fit(train)
     assert alone.n_components_ == 0
     inside = slice(100 + PERIOD, 180 - PERIOD)  # steps whose every window lies inside the shift
     auc_alone = ts.step_metrics(labels, alone.anomaly_score(test))["roc_auc"]
     auc_both = ts.step_metrics(labels, both.anomaly_score(test))["roc_auc"]
     assert auc_both > 0.95 and auc_both > auc_alone + 0.1
     assert np.median(both.anomaly_score(test)[inside]) > np.quantile(both.anomaly_score(test)[:90], 0.99)
+    assert ts.step_metrics(labels, maha.anomaly_score(test))["roc_auc"] > auc_alone + 0.1
 
 
 @pytest.mark.slow
 def test_save_load_without_pca_and_damaged_arrays(tmp_path):
     train, test = seasonal(300, 0), seasonal(200, 1)
     test[50] += 3.0
-    det = latentlab.SeriesAnomalyDetector(pca_weight=0.0, recurrent_weight=0.0, spread_weight=0.0, ae_normalisation=None,
-                                          **FAST).fit(train)
+    det = latentlab.SeriesAnomalyDetector(spread_weight=0.0, mahalanobis_weight=0.0, poly_weight=0.0,
+                                          ae_normalisation=None, **FAST).fit(train)
     assert det.ae_normalisation_ == det.normalisation_ == "raw"
     det.save(tmp_path / "d")
     again = latentlab.SeriesAnomalyDetector.load(tmp_path / "d")

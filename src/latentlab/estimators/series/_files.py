@@ -27,6 +27,9 @@ from .scorer import Entry, Scorer
 
 FORMAT = "latentlab-series-detector"
 _TOP = {"format", "params", "n_features", "feature_names"}  # the fields of a 0.1 document that are not state
+#: Parameters a folder may lack, with the values it was written under: the PCA and recurrent members were on by
+#: default until the Mahalanobis and polynomial members came, and a folder without those had neither.
+_EARLIER_PARAMS = {"pca_weight": 1.0, "recurrent_weight": 1.0, "mahalanobis_weight": 0.0, "poly_weight": 0.0}
 _LEGACY_ARRAYS = {"pca_mean": "pca.mean", "pca_components": "pca.components", "spread_mean": "spread.mean",
                   "spread_scale": "spread.scale"}
 
@@ -53,7 +56,10 @@ def saved_state(det) -> tuple[dict, dict, dict]:
 
 
 def upgrade_document(doc: dict) -> dict:
-    """A 0.1 ``detector.json`` (fields at the top level) as ``config.json`` holds them now."""
+    """A 0.1 ``detector.json`` (fields at the top level) as ``config.json`` holds them now; parameters an
+    earlier folder does not name take the values it was written under (``_EARLIER_PARAMS``)."""
+    if isinstance(doc.get("params"), dict):
+        doc = {**doc, "params": {**_EARLIER_PARAMS, **doc["params"]}}
     if "state" in doc:
         return doc
     models = {"model": None, **({"recurrent": None} if doc.get("recurrent") is True else {})}

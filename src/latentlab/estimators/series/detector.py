@@ -30,37 +30,36 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     """Anomaly detection on one long series (or a few channels) with an autoencoder on its windows.
 
     The series is scaled per channel (training mean and standard deviation)
-    and cut into windows of ``window`` steps (stride 1). Four members score
-    each window: an autoencoder trained on centred windows (their shape,
-    ``ae_normalisation``), PCA on windows at ``normalisation`` (by default
-    raw, so the level counts, unless the series drifts), with ``pca_weight``,
-    a small LSTM autoencoder on the autoencoder's windows, with
-    ``recurrent_weight``, and the spread member, with ``spread_weight``: how
-    unusual the window's variability is against the training windows, which
-    finds what reconstruction misses, a stuck sensor's flat-line above all.
-    Each member's squared point errors are divided by their training mean at
-    the same position of the window and channel (window edges reconstruct
-    worse); a point's value is half that plus half its channel's mean in the
-    window, and the members are added after standardising each by the mean
-    and standard deviation of its training step scores. The score of a step
-    is the mean of those values over the windows that cover it, averaged over
-    channels, so an anomaly scores at the steps where it is and the inside of
-    a long event is not missed. A window's score is the mean over its points.
-    See :mod:`latentlab.apps.timeseries` and docs/timeseries.md. Each member
-    is an object of its own (:mod:`latentlab.estimators.series.members`),
-    the standardising and mixing is the scorer's
-    (:mod:`~latentlab.estimators.series.scorer`), and :meth:`update` runs a
+    and cut into windows of ``window`` steps (stride 1). Members score each
+    window (:mod:`latentlab.estimators.series.members`); by default four: an
+    autoencoder trained on centred windows (their shape, ``ae_normalisation``),
+    the Mahalanobis member (``mahalanobis_weight``: how unlikely the whole
+    window is under a Gaussian of the training windows at ``normalisation``,
+    so a level or a course the series never had counts), the polynomial member
+    (``poly_weight``: what a straight line, ``poly_degree``, leaves of the
+    window) and the spread member (``spread_weight``: how unusual the window's
+    variability is, a stuck sensor's flat-line above all); PCA on windows
+    (``pca_weight``) and a small LSTM autoencoder (``recurrent_weight``) can be
+    added. Each member's squared point errors are divided by their training
+    mean at the same position of the window and channel; a point's value is
+    half that plus half its channel's mean in the window, and the members are
+    added after standardising each by the mean and standard deviation of its
+    training step scores (:mod:`~latentlab.estimators.series.scorer`). The
+    score of a step is the mean of those values over the windows that cover
+    it, averaged over channels. A window's score is the mean over its points.
+    See docs/timeseries.md; :meth:`update` runs a
     :class:`~latentlab.estimators.series.stream.SeriesStream`.
 
     Parameters
     ----------
     window : int or None, default=None
-        Window length; None takes the period of the training series (the
-        strongest clear peak of its autocorrelation, searched up to a third
-        of its length; with a pandas ``DatetimeIndex``, a period near an
-        hour, a day or a week is that one: 288 steps for a day of 5-minute
-        data), within ``[4, 300]``, else 16 (at most a quarter of the
-        series). See :func:`latentlab.apps.timeseries.choose_window`.
+        Window length; None takes whole periods of the training series (its
+        strongest clear autocorrelation peak up to 300 steps; with a pandas
+        ``DatetimeIndex``, a period near an hour, a day or a week is that one:
+        288 steps for a day of 5-minute data), repeated to at least 64 steps,
+        else 125 (TSB-AD's window without a period); repeats and the 125 stop
+        at a quarter of the series. See
+        :func:`latentlab.apps.timeseries.context_window`.
     normalisation : {'auto', 'raw', 'centre', 'standard', 'heldout'}, default='auto'
         Windows of the PCA member (and of the autoencoder when
         ``ae_normalisation=None``). 'raw' keeps the level, 'centre' removes
@@ -74,12 +73,12 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         on the last 25%.
     ae_normalisation : {'raw', 'centre', 'standard'} or None, default='centre'
         Windows of the autoencoder; None uses ``normalisation``'s choice.
-    pca_weight : float >= 0, default=1.0
-        Weight of the PCA member in the score; 0 scores with the autoencoder alone.
+    pca_weight : float >= 0, default=0.0
+        Weight of the PCA member (reconstruction error of the components).
     pca_variance : float in (0, 1), default=0.9
         The PCA member keeps the fewest components explaining this share of
         the variance of the training windows.
-    recurrent_weight : float >= 0, default=1.0
+    recurrent_weight : float >= 0, default=0.0
         Weight of the recurrent member: a ``seq_ae`` with one LSTM layer of
         ``recurrent_hidden`` units and ``latent_dim`` codes, on the
         autoencoder's windows (Adam at 1e-3, batches of 64, at least 30
@@ -96,6 +95,10 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         wilder one, by each point's part in the differences (so a spike
         scores at its own steps). 0 leaves it out; windows shorter than 3
         steps have no spread, and then it is left out too.
+    mahalanobis_weight, poly_weight : float >= 0, default=1.0
+        Weights of the Mahalanobis and the polynomial members; 0 leaves one out.
+    poly_degree : int >= 0, default=1
+        Degree of the polynomial member's fit (0: the window's mean).
     contamination : float in (0, 0.5), default=0.01
         The threshold is the ``1 - contamination`` quantile of the training
         steps' scores.
@@ -103,8 +106,8 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         As in :class:`~latentlab.AutoencoderTransformer`: any registered
         family ('ae' with ``architecture='mlp'`` by default, 'conv' for a 1-D
         convolutional autoencoder over the window, 'seq_ae' or 'seq_vae').
-        The defaults were chosen on the development series of
-        ``benchmarks/timeseries.py`` (see docs/timeseries.md).
+        ``epochs`` is 30. The defaults were chosen on the tuning part of
+        ``benchmarks/tsbad.py`` (see docs/timeseries.md).
 
     Attributes
     ----------
@@ -128,7 +131,8 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     threshold_ : float
         Step scores above it are anomalies (``predict`` gives 1).
     decision_scores_ : ndarray of shape (n_steps,)
-        Step scores of the training series.
+        Step scores of the training series (the Mahalanobis member's part as
+        windows it was not fitted on get it; see ``Scorer.fit``).
     n_features_in_ : int
         Number of channels.
 
@@ -137,10 +141,10 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     >>> import numpy as np, latentlab
     >>> t = np.arange(600)
     >>> x = np.sin(2 * np.pi * t / 20) + 0.05 * np.random.default_rng(0).standard_normal(600)
-    >>> det = latentlab.SeriesAnomalyDetector(epochs=2, hidden=(8,), recurrent_epochs=2, recurrent_hidden=8)
+    >>> det = latentlab.SeriesAnomalyDetector(epochs=2, hidden=(8,))
     >>> det = det.fit(x[:400])  # small and short for a quick example; the defaults are tuned
-    >>> det.window_  # the period of the series
-    20
+    >>> det.window_  # whole periods of 20 steps, at least 64
+    80
     >>> y = x[400:].copy(); y[100] += 3.0  # a spike
     >>> det.anomaly_score(y).shape  # a score per step
     (200,)
@@ -161,6 +165,9 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         "recurrent_hidden": SIZE,
         "recurrent_epochs": Param(int, low=1, high=SIZE.high, also=(None,)),
         "spread_weight": Param(float, low=0),
+        "mahalanobis_weight": Param(float, low=0),
+        "poly_weight": Param(float, low=0),
+        "poly_degree": Param(int, low=0, high=SIZE.high),
     }
     saved_format = _files.FORMAT
 
@@ -170,17 +177,20 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         normalisation: str = "auto",
         contamination: float = 0.01,
         ae_normalisation: str | None = "centre",
-        pca_weight: float = 1.0,
+        pca_weight: float = 0.0,
         pca_variance: float = 0.9,
-        recurrent_weight: float = 1.0,
+        recurrent_weight: float = 0.0,
         recurrent_hidden: int = 32,
         recurrent_epochs: int | None = None,
         spread_weight: float = 0.5,
+        mahalanobis_weight: float = 1.0,
+        poly_weight: float = 1.0,
+        poly_degree: int = 1,
         family: str = "ae",
         latent_dim: int = 8,
         architecture: str = "mlp",
         hidden: tuple[int, ...] = (64, 64),
-        epochs: int = 120,
+        epochs: int = 30,
         batch_size: int = 64,
         lr: float = 2e-3,
         model_params: dict | None = None,
@@ -198,6 +208,9 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         self.recurrent_hidden = recurrent_hidden
         self.recurrent_epochs = recurrent_epochs
         self.spread_weight = spread_weight
+        self.mahalanobis_weight = mahalanobis_weight
+        self.poly_weight = poly_weight
+        self.poly_degree = poly_degree
         self.family = family
         self.latent_dim = latent_dim
         self.architecture = architecture
@@ -241,7 +254,7 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         self.center_, self.scale_ = center, scale
         xs = self._scaled(x)
         step = periods.sampling_interval(index)
-        self.window_ = int(self.window) if self.window is not None else ts.choose_window(xs, step=step)
+        self.window_ = int(self.window) if self.window is not None else ts.context_window(xs, step=step)
         if len(x) < 2 * self.window_:
             raise DataError(
                 f"the series has {len(x)} steps, fewer than twice the window of {self.window_}; "

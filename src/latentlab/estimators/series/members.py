@@ -9,11 +9,13 @@ up (and the autoencoder, the detector's ``model_``, comes first).
 from __future__ import annotations
 
 from .autoencoder import AutoencoderMember
+from .mahalanobis import MahalanobisMember
 from .pca import PCAMember
+from .poly import PolynomialMember
 from .recurrent import RecurrentMember
 from .spread import SpreadMember
 
-MEMBERS = (AutoencoderMember, PCAMember, RecurrentMember, SpreadMember)
+MEMBERS = (AutoencoderMember, PCAMember, RecurrentMember, SpreadMember, MahalanobisMember, PolynomialMember)
 
 
 def member_class(name: str):

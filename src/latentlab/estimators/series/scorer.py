@@ -81,7 +81,12 @@ class Scorer:
     @classmethod
     def fit(cls, members: list[tuple[Member, float]], W: np.ndarray, n_steps: int) -> tuple[Scorer, np.ndarray]:
         """Learn each ``(member, weight)``'s scaling from the training windows ``W`` of a series of
-        ``n_steps``; returns the scorer and the training step scores ``(n_steps,)``."""
+        ``n_steps``; returns the scorer and the training step scores ``(n_steps,)``, which set the threshold.
+
+        A member with a ``training_errors`` method gives the training scores its errors of the training
+        windows as windows it was not fitted on (the Mahalanobis member's): the threshold is then the one new
+        normal data meet; the scaling still comes from its errors as they are.
+        """
         errors = [member.errors(W) for member, _ in members]  # reconstructed once: for the scaling and the scores
         entries = []
         for (member, weight), E in zip(members, errors):
@@ -89,7 +94,9 @@ class Scorer:
             s = combine_channels(ts.step_means(mix(E, ref), 0, n_steps))
             entries.append(Entry(member, weight, ref, float(np.nanmean(s)), max(float(np.nanstd(s)), 1e-12)))
         scorer = cls(entries)
-        return scorer, combine_channels(ts.step_means(scorer.mixed(errors), 0, n_steps))
+        held = [member.training_errors(W) if hasattr(member, "training_errors") else E
+                for (member, _), E in zip(members, errors)]
+        return scorer, combine_channels(ts.step_means(scorer.mixed(held), 0, n_steps))
 
     def errors(self, W: np.ndarray) -> np.ndarray:
         """The point values ``(n, w, F)`` of windows ``W``: every member's, standardised, weighted, added."""
