@@ -46,11 +46,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from latentlab.data.photos import load_photos  # noqa: E402
 from latentlab.nn.fcn import UNet  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _checkpoint as checkpoint  # noqa: E402
+import _photos as photo_recipes  # noqa: E402
 
 V1 = {
     "name": "denoiser-grey-blind",
@@ -89,29 +89,14 @@ def recipe_hash(recipe: dict = RECIPE) -> str:
 
 def read_train400(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The training and held-out photos, ``(N, H, W)`` float32 on [0, 1], and the held-out names."""
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp", ".tif"))
-    if len(files) < RECIPE["held_out"] + 1:
-        raise SystemExit(f"{folder} holds {len(files)} photos; the recipe needs Train400's 400 grey photos.")
-    photos = [p[0] for p in load_photos([str(f) for f in files], mode="L")]
-    held = set(np.random.default_rng(RECIPE["split_seed"]).permutation(len(files))[: RECIPE["held_out"]].tolist())
-    train = [p for i, p in enumerate(photos) if i not in held]
-    val = [p for i, p in enumerate(photos) if i in held]
-    if len({p.shape for p in train}) != 1:
-        raise SystemExit("the recipe expects photos of one size (Train400's are 180x180).")
-    return np.stack(train), np.stack(val), [files[i].name for i in sorted(held)]
+    return photo_recipes.read_split(folder, RECIPE["held_out"], RECIPE["split_seed"])
 
 
 def batch_for(photos: np.ndarray, step: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Step ``step``'s clean patches ``(B, 1, p, p)`` and their noise (seeded by the recipe's seed and the step)."""
     rng = np.random.default_rng([RECIPE["seed"], step])
-    p, b = RECIPE["patch"], RECIPE["batch"]
-    n, h, w = photos.shape
-    idx, top, left = rng.integers(n, size=b), rng.integers(h - p + 1, size=b), rng.integers(w - p + 1, size=b)
-    turns, flips = rng.integers(4, size=b), rng.integers(2, size=b)
-    out = np.empty((b, 1, p, p), np.float32)
-    for i in range(b):
-        patch = np.rot90(photos[idx[i], top[i] : top[i] + p, left[i] : left[i] + p], turns[i])
-        out[i, 0] = patch[:, ::-1] if flips[i] else patch
+    b = RECIPE["batch"]
+    out = photo_recipes.crops(rng, photos, RECIPE["patch"], b)
     lo, hi = RECIPE["sigma_range"]
     sigma = rng.uniform(lo, hi, size=(b, 1, 1, 1)).astype(np.float32) / 255.0
     noise = rng.standard_normal(out.shape, dtype=np.float32) * sigma
@@ -119,8 +104,7 @@ def batch_for(photos: np.ndarray, step: int) -> tuple[torch.Tensor, torch.Tensor
 
 
 def learning_rate(step: int) -> float:
-    t = min(step / RECIPE["steps"], 1.0)
-    return RECIPE["lr_final"] + 0.5 * (RECIPE["lr"] - RECIPE["lr_final"]) * (1 + math.cos(math.pi * t))
+    return photo_recipes.cosine_lr(step, RECIPE["steps"], RECIPE["lr"], RECIPE["lr_final"])
 
 
 def build_net() -> torch.nn.Module:

@@ -17,6 +17,11 @@ Layout of the bytes (little-endian)::
     | the ANS stream: ``words`` u32 | the escaped values: ``escapes`` i32
     | CRC-32 of everything before it, u32
 
+A codec with the scale hyperprior (``entropy='hyperprior'``) writes version 2
+of this layout, which adds a CRC-32 of the symbols to the header (see
+:mod:`latentlab.apps._codec_hyper`); version 1 bytes still decode with the
+factorised codec that wrote them.
+
 Bits per pixel are ``8 * len(bytes) / (height * width)``, header included.
 Large photos are transformed in horizontal strips with overlap, so memory
 grows with the width of the photo, not its area.
@@ -35,6 +40,7 @@ from ..data.photos import as_photo
 from ..errors import ConfigError, DataError
 from ..models.image_codec import ImageCodecModel
 from ..nn.tiling import pad_to_multiple
+from . import _codec_hyper as hyper
 from .framing import Frame, as_blob, model_id
 
 MAGIC = b"LLI1"
@@ -136,7 +142,7 @@ class ImageCodec(ImageCodecModel):
         if self._tables is None or self._tables.get("id") != mid:
             self._tables = {"id": mid}
         if quality not in self._tables:
-            m = self.config.latent_channels
+            m = self.coded_channels
             lo, pmfs = copy.deepcopy(self.density).double().pmf_tables((quality - 1) * m, m)
             _, Categorical = _coder()
             self._tables[quality] = (lo, pmfs, [Categorical(p, perfect=False) for p in pmfs])
@@ -149,24 +155,28 @@ class ImageCodec(ImageCodecModel):
         return int(quality)
 
     # --------------------------------------------------------------- transforms
-    def _symbols(self, plane: np.ndarray, quality: int) -> torch.Tensor:
-        """Rounded gained latent ``(M, h, w)`` of one plane."""
+    def _symbols(self, plane: np.ndarray, quality: int):
+        """Rounded gained latent ``(M, h, w)`` of one plane; with the hyperprior, ``(z, y)`` rounded."""
         x, _ = pad_to_multiple(torch.from_numpy(np.ascontiguousarray(plane, np.float32))[None, None], self.config.multiple)
         q = torch.tensor([quality - 1])
-        k = self.config.multiple
-        y = _strips(lambda t: self.latent(t, q), x, STRIP_ROWS * k, STRIP_OVERLAP * k, 1, k)
+        s = self.config.stages
+        y = _strips(lambda t: self.latent(t, q), x, STRIP_ROWS * 2**s, STRIP_OVERLAP * 2**s, 1, 2**s)
+        if self.config.hyper:
+            return hyper.plane_symbols(self, y[0])
         return torch.round(y[0]).clamp_(-(2**30), 2**30).to(torch.int64)
 
     def _plane(self, symbols: torch.Tensor, quality: int, h: int, w: int) -> torch.Tensor:
         q = torch.tensor([quality - 1])
-        k = self.config.multiple
+        k = 2**self.config.stages
         fn = lambda t: self.reconstruct_from(t, q)  # noqa: E731
         out = _strips(fn, symbols[None].float(), STRIP_ROWS, STRIP_OVERLAP, k, 1)
         return out[0, 0, :h, :w]
 
     # --------------------------------------------------------------- coding
-    def _encode_symbols(self, all_symbols: list[torch.Tensor], quality: int):
-        """ANS words, escaped values and the ideal bits of the symbols of every plane."""
+    def _encode_symbols(self, all_symbols: list, quality: int):
+        """ANS words, escaped values, the ideal bits of the symbols of every plane (and the hyperprior's CRC)."""
+        if self.config.hyper:
+            return hyper.encode(self, all_symbols, quality)
         AnsCoder, _ = _coder()
         lo, pmfs, models = self.tables(quality)
         jobs, escapes, ideal = [], [], 0.0
@@ -185,7 +195,7 @@ class ImageCodec(ImageCodecModel):
             coder.encode_reverse(idx, model)
         words = np.asarray(coder.get_compressed(), dtype="<u4")
         esc = np.concatenate(escapes).astype("<i4") if escapes else np.zeros(0, "<i4")
-        return words, esc, ideal
+        return words, esc, ideal, None
 
     def compress(self, image, quality: int, layout: str = "auto") -> bytes:
         """Code a photo (a path, or an array: ``(H, W)``, ``(H, W, 3)``, ``(3, H, W)``; uint8, uint16 or floats in
@@ -202,9 +212,10 @@ class ImageCodec(ImageCodecModel):
         self.eval()
         with torch.inference_mode():
             symbols = [self._symbols(p, quality) for p in to_planes(img)]
-        words, esc, _ = self._encode_symbols(symbols, quality)
+        words, esc, _, crc = self._encode_symbols(symbols, quality)
         fields = (h, w, c, quality, self._model_id(), len(esc), len(words))
-        return FRAME.write(fields, words.tobytes() + esc.tobytes())
+        frame, fields = (hyper.FRAME, (*fields, crc)) if self.config.hyper else (FRAME, fields)
+        return frame.write(fields, words.tobytes() + esc.tobytes())
 
     def ideal_bits(self, image, quality: int, layout: str = "auto") -> float:
         """The entropy model's information content of a photo's symbols at ``quality`` (escapes at 32 bits each),
@@ -225,7 +236,7 @@ class ImageCodec(ImageCodecModel):
             raise DataError(f"these bytes hold latentlab {kind}, not an image; decompress them with latentlab.decompress.")
 
         def check(f):
-            h, w, ch, q, _, n_esc, _ = f
+            h, w, ch, q = f[:4]
             if h < 1 or w < 1 or ch not in (1, 3) or not 1 <= q <= 255:
                 raise DataError(f"the header declares a {h}x{w} image of {ch} channels at quality {q}; the bytes are corrupt.")
             if h * w > max_pixels:
@@ -234,17 +245,31 @@ class ImageCodec(ImageCodecModel):
                     "hostile. Raise max_pixels only for bytes you trust."
                 )
 
-        fields, payload = FRAME.read(data, lambda f: 4 * f[6] + 4 * f[5], check)
-        h, w, ch, q, mid, n_esc, n_words = fields
+        if data[:4] == MAGIC and len(data) > 4 and data[4] not in (VERSION, hyper.VERSION):
+            raise DataError(f"these image codec bytes have format version {data[4]}; this latentlab reads versions "
+                            f"{VERSION} (factorised) and {hyper.VERSION} (hyperprior).")
+        frame = hyper.FRAME if data[4:5] == bytes([hyper.VERSION]) else FRAME
+        fields, payload = frame.read(data, lambda f: 4 * f[6] + 4 * f[5], check)
+        h, w, ch, q, mid, n_esc, n_words = fields[:7]
         if mid != self._model_id():
             raise DataError("these bytes were compressed with a different model; decompress them with the model that made them.")
         if q > self.config.qualities:
             raise DataError(f"the header declares quality {q} but this model has {self.config.qualities}; the bytes are corrupt.")
-        n_sym = sum(-(-a // self.config.multiple) * -(-b // self.config.multiple) for a, b in plane_sizes(h, w, ch))
-        if n_esc > n_sym * self.config.latent_channels:
+        if (frame is hyper.FRAME) != self.config.hyper:  # pragma: no cover (the model id differs first)
+            raise DataError("these bytes were compressed with a different model; decompress them with the model that made them.")
+        sizes = self._latent_sizes(h, w, ch)
+        n_sym = sum(a * b for a, b in sizes) * self.config.latent_channels
+        if self.config.hyper:
+            n_sym += sum(a * b // 16 for a, b in sizes) * self.config.hyper_channels
+        if n_esc > n_sym:
             raise DataError(f"the header declares {n_esc} escaped values, more than the image has symbols; corrupt.")
         return {"height": h, "width": w, "channels": ch, "quality": q, "escapes": n_esc, "words": n_words,
-                "payload": payload, "bytes": len(data)}
+                "payload": payload, "bytes": len(data), "symbols_crc": fields[7] if len(fields) > 7 else None}
+
+    def _latent_sizes(self, h: int, w: int, ch: int) -> list[tuple[int, int]]:
+        """``(h, w)`` of the latent ``y`` of every plane of an ``h x w`` photo of ``ch`` channels."""
+        k, s = self.config.multiple, 2**self.config.stages
+        return [(-(-a // k) * k // s, -(-b // k) * k // s) for a, b in plane_sizes(h, w, ch)]
 
     def decompress(self, data, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         """The photo in ``data``, as uint8 ``(H, W)`` (grey) or ``(H, W, 3)`` (colour)."""
@@ -254,12 +279,18 @@ class ImageCodec(ImageCodecModel):
         payload = hd["payload"]
         words = np.frombuffer(payload, dtype="<u4", count=hd["words"]).astype(np.uint32)
         esc = np.frombuffer(payload, dtype="<i4", offset=4 * hd["words"]).astype(np.int64)
-        AnsCoder, _ = _coder()
+        self.eval()
+        if self.config.hyper:
+            _coder()
+            ys = hyper.decode(self, words, esc, self._latent_sizes(h, w, ch), quality, hd["symbols_crc"])
+            with torch.inference_mode():
+                planes = [self._plane(y, quality, ph, pw) for y, (ph, pw) in zip(ys, plane_sizes(h, w, ch))]
+            return from_planes(planes, h, w)
+        _coder()
         lo, pmfs, models = self.tables(quality)
-        coder = AnsCoder(words)
+        coder = hyper.open_stream(words)
         k = self.config.multiple
         planes, used = [], 0
-        self.eval()
         for ph, pw in plane_sizes(h, w, ch):
             lh, lw = -(-ph // k), -(-pw // k)
             sym = np.empty((self.config.latent_channels, lh * lw), np.int64)

@@ -39,6 +39,7 @@ from ..data.tensors import Batch, TensorData
 from ..errors import ConfigError, DataError, ModelFileError, NotFittedError
 from ..nn.entropy import FactorizedDensity
 from ..nn.gdn import analysis_transform, synthesis_transform
+from ..nn.hyperprior import gaussian_likelihood, hyper_analysis, hyper_synthesis
 from ..registry import check_format, read_saved
 from ..storage import check_tensors, read_json, read_safetensors
 from ..training.options import LossOutput, TrainConfig
@@ -46,7 +47,8 @@ from ..training.trainer import Trainer
 from .io import write_model_folder
 
 FORMAT = "latentlab-image-codec"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the hyperprior option (a factorised codec is still written as version 1, which it is)
+READS = (1, 2)
 FILES = {"config.json", "model.safetensors", "metrics.json"}
 #: The distortion weights of CompressAI's factorised-prior models 2..7 (MSE on [0, 1] scaled by 255^2).
 DEFAULT_LAMBDAS = (0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932)
@@ -54,6 +56,8 @@ MAX_CHANNELS = 1024
 MAX_STAGES = 6
 MAX_QUALITIES = 16
 SPEED = 10.0  # how much faster than the transforms the gains and the density learn
+ENTROPY = ("factorized", "hyperprior")
+QUANTISATION = ("mixed", "hard")
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,20 @@ class ImageCodecConfig:
         Stride-2 stages: the latent is ``2^stages`` times smaller than the image in each side.
     lambdas : tuple of float
         Distortion weight of each quality, lowest rate first; quality ``q`` is ``lambdas[q]``.
+    entropy : {'factorized', 'hyperprior'}
+        The entropy model of the latent: one learned density per channel (Ballé 2017), or a zero-mean
+        Gaussian whose scale a second latent codes (the scale hyperprior, Ballé 2018; see
+        :mod:`latentlab.nn.hyperprior`).
+    hyper_channels : int
+        Channels of the hyperprior's latent and networks (``entropy='hyperprior'`` only).
     """
 
     channels: int = 64
     latent_channels: int = 96
     stages: int = 4
     lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
+    entropy: str = "factorized"
+    hyper_channels: int = 64
 
     def __post_init__(self) -> None:
         if isinstance(self.lambdas, list):
@@ -84,6 +96,11 @@ class ImageCodecConfig:
             check_positive_int(name, getattr(self, name))
             if getattr(self, name) > top:
                 raise ConfigError(f"{name}={getattr(self, name)} is above {top}; pick a smaller network.")
+        if self.entropy not in ENTROPY:
+            raise ConfigError(f"entropy={self.entropy!r} is not one of {ENTROPY}.")
+        check_positive_int("hyper_channels", self.hyper_channels)
+        if self.hyper_channels > MAX_CHANNELS:
+            raise ConfigError(f"hyper_channels={self.hyper_channels} is above {MAX_CHANNELS}; pick a smaller network.")
         lam = self.lambdas
         if not isinstance(lam, tuple) or not 1 <= len(lam) <= MAX_QUALITIES:
             raise ConfigError(f"lambdas must be 1 to {MAX_QUALITIES} numbers (one per quality), got {lam!r}.")
@@ -98,13 +115,23 @@ class ImageCodecConfig:
         return len(self.lambdas)
 
     @property
+    def hyper(self) -> bool:
+        return self.entropy == "hyperprior"
+
+    @property
     def multiple(self) -> int:
-        """Image sides are padded to a multiple of this."""
-        return 2**self.stages
+        """Image sides are padded to a multiple of this (the hyperprior halves the latent twice more)."""
+        return 2 ** (self.stages + 2 * self.hyper)
+
+    @property
+    def format_version(self) -> int:
+        return 2 if self.hyper else 1
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["lambdas"] = list(self.lambdas)
+        if not self.hyper:  # a factorised codec's folder stays what version 1 wrote
+            del d["entropy"], d["hyper_channels"]
         return d
 
     @classmethod
@@ -119,6 +146,11 @@ class ImageCodecConfig:
             return cls(**d)
         except (ConfigError, TypeError) as exc:
             raise ModelFileError(f"{where} is invalid: {exc}") from None
+
+
+def _rounded(t: torch.Tensor) -> torch.Tensor:
+    """``round(t)`` with the gradient of the identity (straight through)."""
+    return t + (torch.round(t) - t).detach()
 
 
 class ImageCodecModel(nn.Module):
@@ -141,13 +173,31 @@ class ImageCodecModel(nn.Module):
         start = torch.tensor([0.5 * math.log(v / c.lambdas[-1]) for v in c.lambdas]).reshape(q, 1).expand(q, m)
         self.log_gain = nn.Parameter(start.clone() / SPEED)
         self.log_inverse_gain = nn.Parameter(-start.clone() / SPEED)
-        self.density = FactorizedDensity(q * m, speed=SPEED)  # channel q * M + c: channel c at quality q
+        # The factorised density codes y (or, with the hyperprior, z): channel q * D + c is channel c at quality q.
+        self.density = FactorizedDensity(q * self.coded_channels, speed=SPEED)
+        if c.hyper:
+            self.hyper_analysis = hyper_analysis(m, c.hyper_channels)
+            self.hyper_synthesis = hyper_synthesis(c.hyper_channels, m)
+        self.quantisation = "mixed"  # 'hard' for the last part of a soft-then-hard training (see loss)
         self.history: list[dict[str, float]] = []
         self.metrics: dict[str, Any] = {}
         self.train_config: TrainConfig | None = None
         self.fitted = False
 
     # ------------------------------------------------------------ pieces
+    @property
+    def coded_channels(self) -> int:
+        """Channels the factorised density codes: those of y, or those of z with the hyperprior."""
+        return self.config.hyper_channels if self.config.hyper else self.config.latent_channels
+
+    def hyper_latent(self, y: torch.Tensor) -> torch.Tensor:
+        """The hyperprior's latent ``z (B, N, h/4, w/4)`` of a gained latent ``y``."""
+        return self.hyper_analysis(torch.abs(y))
+
+    def scales(self, z_hat: torch.Tensor) -> torch.Tensor:
+        """The Gaussian scales ``(B, M, h, w)`` of the latent, from the quantised hyper-latent (float32)."""
+        return self.hyper_synthesis(z_hat).float()
+
     def latent(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """Gained latent ``(B, M, h, w)`` of grey planes ``x (B, 1, H, W)`` in [0, 1], one quality per plane."""
         return self.analysis(x - 0.5) * torch.exp(SPEED * self.log_gain[quality])[:, :, None, None]
@@ -159,7 +209,7 @@ class ImageCodecModel(nn.Module):
 
     def likelihood(self, y: torch.Tensor, quality: int) -> torch.Tensor:
         """Bin probabilities of the latent ``y (B, M, h, w)`` of planes all coded at ``quality``."""
-        return self.density.likelihood(y, start=quality * self.config.latent_channels)
+        return self.density.likelihood(y, start=quality * self.coded_channels)
 
     # -------------------------------------------------------------- loss
     def loss(self, batch: Batch) -> LossOutput:
@@ -170,21 +220,38 @@ class ImageCodecModel(nn.Module):
         offset = int(torch.randint(Q, (1,)))
         quality = (torch.arange(b, device=x.device) + offset) % Q  # (B,)
         y = self.latent(x, quality)  # (B, M, h, w)
-        rounded = y + (torch.round(y) - y).detach()  # straight-through: the synthesis sees what decoding will
-        x_hat = self.reconstruct_from(rounded, quality)
-        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
+        x_hat = self.reconstruct_from(_rounded(y), quality)  # the synthesis sees what decoding will
+        coded = y  # what the factorised density codes: y, or z with the hyperprior
         pixels = x.shape[2] * x.shape[3]
         rate = torch.zeros(b, device=x.device)
+        if self.config.hyper:
+            coded = self.hyper_latent(y)  # (B, N, h/4, w/4)
+            scales = self.scales(_rounded(coded))  # (B, M, h, w), as the decoder will compute them
+            with torch.autocast(x.device.type, enabled=False):
+                lik = gaussian_likelihood(self._quantised(y).float(), scales)
+                rate = -torch.log2(lik).flatten(1).sum(1) / pixels
+        noisy = self._quantised(coded)
         with torch.autocast(x.device.type, enabled=False):  # the density's logits need float32
             for q in range(Q):
                 pick = quality == q
                 if pick.any():
                     lik = self.likelihood(noisy[pick].float(), q)
-                    rate[pick] = -torch.log2(lik).flatten(1).sum(1) / pixels
+                    rate = rate.index_add(0, pick.nonzero()[:, 0], -torch.log2(lik).flatten(1).sum(1) / pixels)
         mse = ((x_hat.float() - x) ** 2).flatten(1).mean(1)  # (B,)
         lam = torch.tensor(self.config.lambdas, device=x.device)[quality]
         total = (rate + lam * 255**2 * mse).mean()
         return LossOutput(total, {"bpp": rate.mean().detach(), "mse": mse.mean().detach()})
+
+    def _quantised(self, t: torch.Tensor) -> torch.Tensor:
+        """What the rate is taken on: ``t`` plus uniform noise ('mixed'), or rounded ('hard', straight through).
+
+        Soft then hard (Guo, Zhang, Feng and Chen, "Soft then hard: rethinking the quantization in neural image
+        compression", ICML 2021): a training ends with the analysis frozen and the rate of the rounded values,
+        which is what coding will spend.
+        """
+        if self.quantisation == "hard":
+            return _rounded(t)
+        return t + torch.empty_like(t).uniform_(-0.5, 0.5)
 
     # ----------------------------------------------------------- training
     def fit(self, images, *, validation=None, callbacks=None, patch_size: int = 96, patches_per_epoch: int = 2560,
@@ -230,7 +297,7 @@ class ImageCodecModel(nn.Module):
         """Write the folder ``path`` (``config.json``, ``model.safetensors``, ``metrics.json``) in one atomic step."""
         self.check_fitted()
         self.metrics = {**self.metrics, **(metrics or {})}
-        return write_model_folder(path, self, fmt=FORMAT, fmt_version=FORMAT_VERSION, config=self.config.to_dict(),
+        return write_model_folder(path, self, fmt=FORMAT, fmt_version=self.config.format_version, config=self.config.to_dict(),
                                   train_config=self.train_config, metrics={"history": self.history, **self.metrics},
                                   names=FILES, what="codec")
 
@@ -239,9 +306,13 @@ class ImageCodecModel(nn.Module):
         """Rebuild a codec saved by :meth:`save` (nothing is unpickled; every file is checked first)."""
         path, doc = read_saved(path, "codec.save()")
         check_format(path, doc, FORMAT, cls.__name__)  # another kind of folder: say what opens it
-        if doc.get("format_version") != FORMAT_VERSION:
-            raise ModelFileError(f"{path} uses codec format version {doc.get('format_version')!r}; this reads {FORMAT_VERSION}.")
-        model = cls(ImageCodecConfig.from_dict(doc.get("config"), f"{path}/config.json"))
+        if doc.get("format_version") not in READS:
+            raise ModelFileError(f"{path} uses codec format version {doc.get('format_version')!r}; this reads {READS}.")
+        config = ImageCodecConfig.from_dict(doc.get("config"), f"{path}/config.json")
+        if config.format_version != doc.get("format_version"):
+            raise ModelFileError(f"{path}/config.json: a {config.entropy} codec is format version "
+                                 f"{config.format_version}, not {doc.get('format_version')!r}; the folder is corrupt.")
+        model = cls(config)
         tensors, _ = read_safetensors(path / "model.safetensors")
         check_tensors(model.state_dict(), tensors, str(path / "model.safetensors"))
         model.load_state_dict(tensors)

@@ -1,0 +1,36 @@
+"""Write the codec of a recipe checkpoint (``benchmarks/recipes/codec.py``) as an ordinary model folder.
+
+The folder is what :meth:`latentlab.ImageCodec.save` writes; its ``metrics.json``
+records the recipe, its SHA-256, the step reached, the CPU seconds and the
+validation history. A run that has not reached the recipe's last step is
+exported too (for benchmarking a sitting), marked ``"finished": false``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import _checkpoint as checkpoint
+
+FILES = ("config.json", "model.safetensors", "metrics.json")
+
+
+def export(run: Path, recipe: dict, recipe_sha: str, out: Path):
+    from codec import build_codec
+
+    tensors, meta = checkpoint.read(run)
+    if meta.get("recipe_hash") != recipe_sha:
+        raise SystemExit(f"the checkpoint in {run} was made by another recipe (hash {meta.get('recipe_hash')}); "
+                         "export it with the recipe (and --entropy) that made it.")
+    codec = build_codec(recipe)
+    codec.load_state_dict(checkpoint.network_state(tensors))
+    codec.fitted = True
+    codec.history = list(meta["history"])
+    codec.save(out, metrics={"recipe": recipe, "recipe_sha256": recipe_sha, "steps": meta["step"],
+                             "finished": meta["step"] >= recipe["steps"], "cpu_s": round(meta["cpu_s"], 1),
+                             "wall_s": round(meta["wall_s"], 1), "sittings": meta["sittings"],
+                             "held_out": meta["held_out"]})
+    for f in FILES:
+        print(f"{f}: sha256 {hashlib.sha256((out / f).read_bytes()).hexdigest()}")
+    return out
