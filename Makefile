@@ -64,7 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/image_anomalies.py
 	$(MAKE) bench-tsbad-env
-	$(BIN)/python benchmarks/tsbad.py --part tuning  # the report part: once, after tuning (docstring)
+	$(BIN)/python benchmarks/tsbad.py --part report  # the report part, run once after tuning (docstring); --part tuning for the tuning part
 
 # TSB-AD (its detectors and metrics, for benchmarks/tsbad.py) in the project's own venv, so that its detectors and
 # latentlab run in one process on the same NumPy. Its wheel pins numpy<2 and pulls transformers and more for models
