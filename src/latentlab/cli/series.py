@@ -30,7 +30,9 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--plot", default=None,
                    help="figure to write, .png, .svg or .pdf (default: OUT with .png); 'none' for no figure")
     p.add_argument("--train-fraction", type=float, default=1.0,
-                   help="fit on this leading fraction of the series (default 1.0: all of it)")
+                   help="fit on this leading fraction of the series (default 1.0: all of it, and then the "
+                   "steps flagged are the top --contamination share of the series' own scores, as PyOD's labels_; "
+                   "below 1.0 the detector's threshold_, set on windows held out from its fit, flags the rest)")
     if command == "detect-series":  # the options come from the estimator, which imports scikit-learn
         from ..estimators import SeriesAnomalyDetector
         from .jobs import _add_estimator_options
@@ -88,9 +90,14 @@ def cmd_detect_series(args: argparse.Namespace) -> int:
     if not 0 < args.train_fraction <= 1:
         raise DataError(f"--train-fraction {args.train_fraction} must be in (0, 1].")
     det = _estimator(SeriesAnomalyDetector, args)  # its options were checked as they were parsed
-    det.fit(df.iloc[: max(2, int(round(len(df) * args.train_fraction)))])
+    n_fit = max(2, int(round(len(df) * args.train_fraction)))
+    det.fit(df.iloc[:n_fit])
     scores = det.anomaly_score(df)
-    flags = det.predict(df)
+    if n_fit >= len(df):  # scored where it was fitted: in-sample scores sit below threshold_ (set out of sample)
+        threshold = float(np.nanquantile(scores, 1.0 - float(det.contamination)))
+        flags = (np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf) > threshold).astype(int)
+    else:
+        threshold, flags = det.threshold_, det.predict(df)
     out = pd.DataFrame({**{c: df[c] for c in df.columns}, "score": scores, "anomaly": flags}, index=df.index)
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,11 +105,11 @@ def cmd_detect_series(args: argparse.Namespace) -> int:
     wrote = [str(path)]
     if (args.plot or "").lower() != "none":
         png = Path(args.plot) if args.plot else path.with_suffix(".png")
-        figure = (df.to_numpy(), np.asarray(scores), np.asarray(flags), det.threshold_)
+        figure = (df.to_numpy(), np.asarray(scores), np.asarray(flags), threshold)
         how = dict(index=df.index if args.time_column else None, names=list(df.columns), title=Path(args.input).name)
         save_series_figure(png, *figure, **how)
         wrote.append(str(png))
     n_flag = int(np.asarray(flags).sum())
     print(f"scored {len(df)} steps x {df.shape[1]} channel(s) with window {det.window_} "
-          f"({det.normalisation_} windows); {n_flag} above the threshold {det.threshold_:.4g}; wrote {', '.join(wrote)}")
+          f"({det.normalisation_} windows); {n_flag} above the threshold {threshold:.4g}; wrote {', '.join(wrote)}")
     return 0
