@@ -1,61 +1,34 @@
 """The codec recipe (benchmarks/recipes/codec.py): a broken run resumes to exactly the unbroken one, and exports."""
 
-import importlib
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-RECIPES = ROOT / "benchmarks" / "recipes"
 pytestmark = pytest.mark.slow  # trains (a few steps) and writes checkpoints
 
 
-def _recipe():
-    sys.path.insert(0, str(RECIPES))
-    spec = importlib.util.spec_from_file_location("codec_recipe", RECIPES / "codec.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture
-def recipe(monkeypatch, tmp_path):
-    mod = _recipe()
+def recipe(monkeypatch, recipe_photos, load_recipe):
+    mod = load_recipe("codec")
     model = {"channels": 4, "latent_channels": 4, "stages": 2, "lambdas": [0.01, 0.05], "entropy": "hyperprior",
              "hyper_channels": 4}
     small = {"model": model, "held_out": 2, "patch": 16, "batch": 2, "steps": 6, "hard_fraction": 0.34}
     for key, value in small.items():
         monkeypatch.setitem(mod.RECIPE, key, value)
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for i in range(6):  # smooth grey photos, one size, as Train400's
-        img = np.cumsum(np.cumsum(rng.standard_normal((24, 24)), 0), 1)
-        img = (img - img.min()) / (np.ptp(img) + 1e-9)
-        Image.fromarray(np.rint(img * 255).astype(np.uint8)).save(folder / f"p{i}.png")
-    return mod, folder
+    return mod, recipe_photos
 
 
-def _tensors(run: Path) -> dict:
-    from safetensors.numpy import load_file
-
-    return load_file(str(run / "checkpoint.safetensors"))
-
-
-def test_a_resumed_run_equals_an_unbroken_one(recipe, tmp_path):
+def test_a_resumed_run_equals_an_unbroken_one(recipe, tmp_path, checkpoint_tensors):
     mod, photos = recipe
     assert mod.hard_from() == 4  # the last two steps are hard: the resumed part crosses into them
     common = [str(photos), "--no-bf16", "--validate", "3"]
     mod.main([*common, "--run", str(tmp_path / "whole")])
     mod.main([*common, "--run", str(tmp_path / "parts"), "--until", "2"])
-    paused = _tensors(tmp_path / "parts")
+    paused = checkpoint_tensors(tmp_path / "parts")
     mod.main([*common, "--run", str(tmp_path / "parts")])  # resumes at step 2
-    whole, parts = _tensors(tmp_path / "whole"), _tensors(tmp_path / "parts")
+    whole, parts = checkpoint_tensors(tmp_path / "whole"), checkpoint_tensors(tmp_path / "parts")
     assert whole.keys() == parts.keys() and any(k.startswith("adam.") for k in whole)
     for k in whole:
         np.testing.assert_array_equal(whole[k], parts[k], err_msg=k)
@@ -70,13 +43,13 @@ def test_a_resumed_run_equals_an_unbroken_one(recipe, tmp_path):
     assert set(rd) == {"1", "2"} and all(r["bpp"] > 0 and 0 < r["psnr"] < 100 for r in rd.values())
 
 
-def test_the_hard_end_freezes_the_analysis(recipe, tmp_path):
+def test_the_hard_end_freezes_the_analysis(recipe, tmp_path, checkpoint_tensors):
     mod, photos = recipe
     run = tmp_path / "r"
     mod.main([str(photos), "--no-bf16", "--run", str(run), "--until", "4"])
-    before = _tensors(run)
+    before = checkpoint_tensors(run)
     mod.main([str(photos), "--no-bf16", "--run", str(run)])  # steps 4 and 5: hard, analysis frozen
-    after = _tensors(run)
+    after = checkpoint_tensors(run)
     frozen = [k for k in before if k.startswith(("net.analysis.", "net.log_gain", "net.hyper_analysis."))]
     trained = [k for k in before if k.startswith(("net.synthesis.", "net.hyper_synthesis."))]
     assert frozen and trained
@@ -94,7 +67,7 @@ def test_a_checkpoint_of_another_recipe_is_refused(recipe, tmp_path, monkeypatch
         mod.main([str(photos), "--no-bf16", "--run", str(tmp_path / "r")])
 
 
-def test_export_writes_a_model_that_loads_and_codes(recipe, tmp_path):
+def test_export_writes_a_model_that_loads_and_codes(recipe, tmp_path, checkpoint_tensors):
     import latentlab
 
     mod, photos = recipe
@@ -106,7 +79,7 @@ def test_export_writes_a_model_that_loads_and_codes(recipe, tmp_path):
     assert metrics["recipe_sha256"] == mod.recipe_hash() and metrics["steps"] == 3 and metrics["finished"] is False
     assert [h["step"] for h in metrics["history"]] == [3]
     assert codec.config.entropy == "hyperprior" and codec.config.lambdas == (0.01, 0.05)
-    net = {k[4:]: v for k, v in _tensors(run).items() if k.startswith("net.")}
+    net = {k[4:]: v for k, v in checkpoint_tensors(run).items() if k.startswith("net.")}
     for k, v in codec.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), net[k])
     img = np.asarray(Image.open(photos / "p0.png"))

@@ -3,57 +3,31 @@
 import importlib
 import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-RECIPES = ROOT / "benchmarks" / "recipes"
 pytestmark = pytest.mark.slow  # trains (a few steps) and writes checkpoints
 
 
-def _recipe():
-    sys.path.insert(0, str(RECIPES))
-    spec = importlib.util.spec_from_file_location("denoiser_recipe", RECIPES / "denoiser.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture
-def recipe(monkeypatch, tmp_path):
-    mod = _recipe()
+def recipe(monkeypatch, recipe_photos, load_recipe):
+    mod = load_recipe("denoiser")
     small = {"network": {"hidden": [4, 8], "depth": 1, "activation": "relu", "residual": True}, "held_out": 2,
              "patch": 16, "batch": 2, "steps": 6, "validation_sigmas": [25]}
     for key, value in small.items():
         monkeypatch.setitem(mod.RECIPE, key, value)
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for i in range(6):  # smooth grey photos, one size, as Train400's
-        img = np.cumsum(np.cumsum(rng.standard_normal((24, 24)), 0), 1)
-        img = (img - img.min()) / (np.ptp(img) + 1e-9)
-        Image.fromarray(np.rint(img * 255).astype(np.uint8)).save(folder / f"p{i}.png")
-    return mod, folder
+    return mod, recipe_photos
 
 
-def _tensors(run: Path) -> dict:
-    from safetensors.numpy import load_file
-
-    return load_file(str(run / "checkpoint.safetensors"))
-
-
-def test_a_resumed_run_equals_an_unbroken_one(recipe, tmp_path):
+def test_a_resumed_run_equals_an_unbroken_one(recipe, tmp_path, checkpoint_tensors):
     mod, photos = recipe
     common = [str(photos), "--no-bf16", "--validate", "3"]
     mod.main([*common, "--run", str(tmp_path / "whole")])
     mod.main([*common, "--run", str(tmp_path / "parts"), "--until", "2"])
-    paused = _tensors(tmp_path / "parts")
+    paused = checkpoint_tensors(tmp_path / "parts")
     mod.main([*common, "--run", str(tmp_path / "parts")])  # resumes at step 2
-    whole, parts = _tensors(tmp_path / "whole"), _tensors(tmp_path / "parts")
+    whole, parts = checkpoint_tensors(tmp_path / "whole"), checkpoint_tensors(tmp_path / "parts")
     assert whole.keys() == parts.keys() and any(k.startswith("adam.") for k in whole)
     for k in whole:
         np.testing.assert_array_equal(whole[k], parts[k], err_msg=k)
@@ -73,7 +47,7 @@ def test_a_checkpoint_of_another_recipe_is_refused(recipe, tmp_path, monkeypatch
         mod.main([str(photos), "--no-bf16", "--run", str(tmp_path / "r")])
 
 
-def test_export_writes_a_model_that_loads_and_names_its_recipe(recipe, tmp_path):
+def test_export_writes_a_model_that_loads_and_names_its_recipe(recipe, tmp_path, checkpoint_tensors):
     import latentlab
 
     mod, photos = recipe
@@ -88,7 +62,7 @@ def test_export_writes_a_model_that_loads_and_names_its_recipe(recipe, tmp_path)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["recipe_sha256"] == mod.recipe_hash() and metrics["steps"] == 6
     assert den.config.hidden == (4, 8) and den.config.max_noise_level == pytest.approx(55 / 255)
-    net = {k[4:]: v for k, v in _tensors(run).items() if k.startswith("net.")}
+    net = {k[4:]: v for k, v in checkpoint_tensors(run).items() if k.startswith("net.")}
     for k, v in den.net.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), net[k])
 
@@ -100,8 +74,8 @@ def test_the_recipe_refuses_a_folder_without_enough_photos(recipe, tmp_path):
         mod.main([str(tmp_path / "few"), "--run", str(tmp_path / "r")])
 
 
-def test_every_recipe_has_its_own_name_and_hash():
-    mod = _recipe()
+def test_every_recipe_has_its_own_name_and_hash(load_recipe):
+    mod = load_recipe("denoiser")
     hashes = {mod.recipe_hash(r) for r in mod.RECIPES.values()}
     assert len(hashes) == len(mod.RECIPES) >= 2 and set(mod.RECIPES) == {r["name"] for r in mod.RECIPES.values()}
     assert mod.RECIPE == mod.V1  # the default run is the shipped model's recipe
