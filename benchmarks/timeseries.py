@@ -360,7 +360,11 @@ VARIANTS = {
 
 
 def metrics(y: np.ndarray, step: np.ndarray, win: np.ndarray, own: int, window: int) -> list[float]:
-    """Step ROC-AUC, step AP, window ROC-AUC (NaN when every window holds an event) and VUS-PR of one run."""
+    """Step ROC-AUC, step AP, window ROC-AUC (NaN when every window holds an event) and VUS-PR of one run.
+
+    A step the series is missing (co2's gaps) may have no score; it gets the lowest score of the run, as
+    ``predict`` never flags it."""
+    step = np.where(np.isfinite(step), step, np.nanmin(step))
     m = ts.step_metrics(y, step)
     try:
         w_auc = ts.window_roc_auc(y, win, own)
