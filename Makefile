@@ -56,8 +56,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/photos.py
 	$(BIN)/python benchmarks/denoise_colour.py  # how the shipped grey denoiser cleans colour photos
 	$(BIN)/python benchmarks/denoise_standard.py  # the shipped denoiser (benchmarks/recipes/denoiser.py trains it) on BSD68 and Set12
-	$(BIN)/python benchmarks/train_image_codec.py
-	$(BIN)/python benchmarks/image_codec.py
+	$(BIN)/python benchmarks/train_image_codec.py  # the first codec's protocol (docs/image_codec.md, "Benchmark")
+	$(BIN)/python benchmarks/image_codec_skimage.py
+	$(BIN)/python benchmarks/image_codec.py  # the shipped codec (benchmarks/recipes/codec.py trains it) on BSD68 and Set12
 	$(BIN)/python benchmarks/text.py
 	$(BIN)/python benchmarks/disentanglement.py
 	$(BIN)/python benchmarks/factorvae_diagnostics.py

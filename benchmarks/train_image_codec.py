@@ -1,4 +1,4 @@
-"""Train the ImageCodec that benchmarks/image_codec.py evaluates (one model, every quality).
+"""Train the ImageCodec that benchmarks/image_codec_skimage.py evaluates (one model, every quality).
 
 Training photos (grey; colour ones as their luma): moon, page, text, brick,
 grass, gravel, cell, immunohistochemistry, hubble_deep_field, retina.
@@ -92,7 +92,7 @@ def main() -> None:
     write_record(name_for("train_image_codec", ap, args, ignore=("out",)),
                  {"train_cpu_s": cpu, "epochs_done": done + args.epochs, "history": model.history}, started=clock,
                  args=args, split="training photos (validation: rocket)",
-                 notes="the codec that benchmarks/image_codec.py evaluates; resumed runs add their CPU seconds")
+                 notes="the codec that benchmarks/image_codec_skimage.py evaluates; resumed runs add their CPU seconds")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ The folder is what :meth:`latentlab.ImageCodec.save` writes; its ``metrics.json`
 records the recipe, its SHA-256, the step reached, the CPU seconds and the
 validation history. A run that has not reached the recipe's last step is
 exported too (for benchmarking a sitting), marked ``"finished": false``.
+The SHA-256 lines it prints go into ``latentlab.models.pretrained.SHIPPED``
+when the folder becomes the shipped codec (``docs/pretrained.md``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from pathlib import Path
 import _checkpoint as checkpoint
 
 FILES = ("config.json", "model.safetensors", "metrics.json")
+NAME = "codec-grey"
+#: Where the shipped codec lives (``latentlab.ImageCodec.pretrained()``): export to a fresh folder, then copy the
+#: three files here and paste the printed SHA-256 lines into ``latentlab.models.pretrained.SHIPPED``.
+SHIP = Path(__file__).resolve().parents[2] / "src" / "latentlab" / "pretrained" / NAME
 
 
 def export(run: Path, recipe: dict, recipe_sha: str, out: Path):
@@ -31,6 +37,8 @@ def export(run: Path, recipe: dict, recipe_sha: str, out: Path):
                              "finished": meta["step"] >= recipe["steps"], "cpu_s": round(meta["cpu_s"], 1),
                              "wall_s": round(meta["wall_s"], 1), "sittings": meta["sittings"],
                              "held_out": meta["held_out"]})
+    print(f'    "{NAME}": {{  # for latentlab.models.pretrained.SHIPPED, when these files are copied to {SHIP}')
     for f in FILES:
-        print(f"{f}: sha256 {hashlib.sha256((out / f).read_bytes()).hexdigest()}")
+        print(f'        "{f}": "{hashlib.sha256((out / f).read_bytes()).hexdigest()}",')
+    print("    },")
     return out

@@ -132,6 +132,18 @@ class ImageCodec(ImageCodecModel):
 
     _tables: dict | None = None
 
+    @classmethod
+    def pretrained(cls, name: str = "codec-grey") -> ImageCodec:
+        """The shipped grey codec (6 qualities): no training needed.
+
+        The weights are package data, trained by ``benchmarks/recipes/codec.py`` on the grey photos of
+        "Train400"; their SHA-256 is checked before they are read. ``codec.metrics["finished"]`` says whether the
+        run had reached the recipe's last step (the model card is ``docs/pretrained.md``).
+        """
+        from ..models.pretrained import pretrained_folder
+
+        return cls.load(pretrained_folder(name))
+
     # --------------------------------------------------------------- tables
     def _model_id(self) -> int:
         return model_id(self)
