@@ -52,6 +52,17 @@ def peek_epoch(path: Path) -> int:
         return -1
 
 
+def kill_targets(kills: int, epochs: int, rng: random.Random) -> list[int]:
+    """The epoch after which each run is killed: spread evenly over the run, jittered, at most ``epochs - 3``.
+
+    Timing the kills by the run's progress, not by the clock, makes them land mid-run on a fast quiet
+    machine as on a slow busy one (a quiet 2-core machine trains a small run's 60 epochs in about 2 s,
+    so kills timed in seconds mostly found the run finished).
+    """
+    step = epochs / (kills + 1)
+    return [min(epochs - 3, max(1, round((i + 1) * step + rng.uniform(-0.4, 0.4) * step))) for i in range(kills)]
+
+
 def kill_resume(kills: int, epochs: int, seed: int) -> None:
     import latentlab
     from latentlab.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
@@ -70,14 +81,24 @@ def kill_resume(kills: int, epochs: int, seed: int) -> None:
            "--patience", "none", "--verbose", "false", "--checkpoint-every", "1", "--resume"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     loads, interrupted, epochs_seen = 0, 0, []
+    epoch_s = 0.05  # seconds an epoch takes, measured from the checkpoints as the runs go
     t0 = time.perf_counter()
     last = -1
-    for _ in range(kills):
+    for target in kill_targets(kills, epochs, rng):
+        target = max(target, last + 1)  # the previous kill may have landed an epoch or more past its target
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
-        while proc.poll() is None and peek_epoch(out / CHECKPOINT_NAME) <= last and time.monotonic() < deadline:
-            time.sleep(0.02)  # until this process has trained at least one epoch
-        time.sleep(rng.uniform(0.0, 1.5))  # then a random moment: mid-epoch, mid-write, ...
+        first = None  # (time, epoch) of the first checkpoint this process wrote
+        while proc.poll() is None and time.monotonic() < deadline:
+            epoch = peek_epoch(out / CHECKPOINT_NAME)
+            if epoch > last and first is None:
+                first = (time.monotonic(), epoch)
+            if epoch >= target:
+                if first is not None and epoch > first[1]:
+                    epoch_s = (time.monotonic() - first[0]) / (epoch - first[1])
+                break
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, epoch_s))  # then a random moment of the next epoch: mid-batch, mid-write, ...
         interrupted += proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -100,7 +121,8 @@ def kill_resume(kills: int, epochs: int, seed: int) -> None:
     ref_loss = ref.history[-1]["loss"]
     table(
         "kill",
-        f"Kill/resume soak (VAE, {epochs} epochs; SIGKILL 0-1.5 s after each run has trained an epoch)",
+        f"Kill/resume soak (VAE, {epochs} epochs; each run SIGKILLed at a random moment of the epoch after "
+        "its target epoch, the targets spread over the run)",
         [
             ("SIGKILLs sent / landed mid-run", f"{kills} / {interrupted}"),
             ("checkpoints found after a kill / that loaded", f"{loads} / {loads}"),
