@@ -11,7 +11,7 @@ record ``benchmarks/results/NAME.json``. The other rows are written by hand:
 from __future__ import annotations
 
 from collections.abc import Callable
-from statistics import mean
+from statistics import mean, median
 
 Load = Callable[[str], dict]
 
@@ -166,6 +166,27 @@ def image_codec(load: Load) -> tuple[str, str]:
             f"Pillow's JPEG at the nearest rate not above ours; WebP {-max(webp):.1f} to {-min(webp):.1f} dB above ours")
 
 
+def _later(f: dict, name: str) -> float:
+    """A contender's later-epoch samples/s, the median over the rounds (as benchmarks/speed.py's ratios)."""
+    return median(f["samples_per_s"][name]["later_median"])
+
+
+def speed(load: Load) -> tuple[str, str]:
+    f = load("speed-sustained-20")["figures"]
+    base, compiled = _later(f, "hand loop, default Adam"), _later(f, "hand loop, compile + fused Adam")
+    best, eager = _later(f, "latentlab default + compile=True"), _later(f, "latentlab default (amp='auto')")
+    return (f"default + `compile=True` {best / base:.2f}x; default eager {eager / base:.2f}x ({f['cpu']})",
+            f"hand-written permutation-indexed loop, default Adam 1.00x; the same with `torch.compile` + fused Adam "
+            f"{compiled / base:.2f}x (so {best / compiled:.2f}x of it)")
+
+
+def serve(load: Load) -> tuple[str, str]:
+    rows = {r["clients"]: r for r in load("serve")["figures"]["rows"]}
+    r = rows[20]
+    return (f"{r['p99_ms']:.1f} ms ({r['p50_ms']:.1f} ms), {r['errors']} errors",
+            "target 10 ms; 17-34 ms before request batching")
+
+
 #: README.md's summary rows rendered from records, by their first cell.
 ROWS: dict[str, Callable[[Load], tuple[str, str]]] = {
     "`reconstruction.py`": reconstruction,
@@ -177,4 +198,6 @@ ROWS: dict[str, Callable[[Load], tuple[str, str]]] = {
     "`image_anomalies.py`": image_anomalies,
     "`adbench.py --part report`": adbench,
     "`image_codec.py`": image_codec,
+    "`speed.py`": speed,
+    "`serve.py`": serve,
 }
