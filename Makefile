@@ -48,7 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/soak.py
 	$(BIN)/python benchmarks/mnist_vae.py --download
-	$(BIN)/python benchmarks/timeseries.py --split test --variants default no_spread
+	$(BIN)/python benchmarks/timeseries.py --split test --variants default previous
 	$(BIN)/python benchmarks/tabular_anomaly.py
 	$(BIN)/python benchmarks/tabular_anomaly_steps.py
 	$(BIN)/python benchmarks/tabular_anomaly_dev.py
