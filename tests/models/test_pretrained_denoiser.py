@@ -130,3 +130,42 @@ def test_fine_tuning_starts_from_the_shipped_weights(shipped, moon):
 def test_max_noise_level_is_checked():
     with pytest.raises(ConfigError, match="max_noise_level"):
         latentlab.ImageDenoiser(max_noise_level=1.5)
+
+
+def test_the_self_ensemble_averages_the_turned_copies_and_gains(shipped, moon):
+    noisy = moon[:, :96] + np.random.default_rng(7).standard_normal(moon[:, :96].shape).astype(np.float32) * 25 / 255
+    one = shipped.denoise(noisy, check_noise=False)
+    eight = shipped.denoise(noisy, check_noise=False, ensemble=8)
+    # by hand: each of the 8 flips / transposes of the (128, 96) crop, denoised and turned back, averaged
+    copies = [noisy, noisy[:, ::-1], noisy[::-1], noisy[::-1, ::-1]]
+    copies += [c.T for c in copies]
+    back = [lambda a: a, lambda a: a[:, ::-1], lambda a: a[::-1], lambda a: a[::-1, ::-1]]
+    back += [lambda a, f=f: f(a.T) for f in back]
+    outs = [b(shipped.denoise(np.ascontiguousarray(c), check_noise=False)) for c, b in zip(copies, back)]
+    by_hand = np.clip(np.mean(outs, axis=0), 0, 1)
+    np.testing.assert_allclose(eight, by_hand, atol=2e-6)
+    assert eight.shape == moon[:, :96].shape
+    assert _psnr(eight, moon[:, :96]) > _psnr(one, moon[:, :96]) + 0.03
+    rgb = np.stack([noisy, noisy[::-1], noisy[:, ::-1]], axis=-1)  # colour goes through each plane's ensemble too
+    assert shipped.denoise(rgb, check_noise=False, ensemble=2).shape == rgb.shape
+
+
+@pytest.mark.parametrize("bad", [0, 3, 16, 2.0, True, "8"])
+def test_an_ensemble_size_other_than_1_2_4_8_is_refused(shipped, moon, bad):
+    with pytest.raises(ConfigError, match="ensemble must be 1, 2, 4 or 8"):
+        shipped.denoise(moon, check_noise=False, ensemble=bad)
+
+
+def test_the_command_line_takes_an_ensemble(tmp_path, moon, capsys):
+    from PIL import Image
+
+    from latentlab.cli import main
+
+    noisy = np.clip(moon + np.random.default_rng(5).standard_normal(moon.shape) * 25 / 255, 0, 1)
+    Image.fromarray(np.rint(noisy * 255).astype(np.uint8)).save(tmp_path / "in.png")
+    assert main(["denoise", str(tmp_path / "in.png"), str(tmp_path / "a.png"), "--ensemble", "4"]) == 0
+    four = np.asarray(Image.open(tmp_path / "a.png"), np.float32) / 255
+    expected = latentlab.ImageDenoiser.pretrained().denoise(tmp_path / "in.png", ensemble=4)
+    np.testing.assert_allclose(four, np.rint(np.squeeze(expected) * 255) / 255, atol=1.01 / 255)  # a file: (1, H, W)
+    with pytest.raises(SystemExit):
+        main(["denoise", str(tmp_path / "in.png"), str(tmp_path / "b.png"), "--ensemble", "3"])
