@@ -3,6 +3,8 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipes/codec.py ../shared/data/photos/Train400 \
         --run /work/runs/codec --minutes 90            # a sitting; run it again to go on
     .venv/bin/python benchmarks/recipes/codec.py --run /work/runs/codec --export OUT   # a model folder
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipes/codec.py ../shared/data/photos/Train400 \
+        --recipe image-codec-grey-7q --from /work/runs/codec --run /work/runs/codec-7q   # the stage, afterwards
 
 What is fixed (``RECIPE``; its SHA-256 is kept in the checkpoint, and a
 checkpoint of another recipe is refused): the network (``ImageCodecConfig``
@@ -30,6 +32,11 @@ Validation, every ``--validate`` steps, on the held-out photos at every
 quality: the real coded size (bits per pixel of the whole file, header
 included) and the PSNR of the decoded photo, kept with the CPU seconds in
 the checkpoint's history, so the rate-distortion curve of every sitting stays.
+
+The stage ``image-codec-grey-7q`` (``--recipe``, ``_codec_stage.py``) goes on from a run of this recipe
+(``--from RUN``, refused if made by another recipe): it adds a quality below the lowest, for rates down to
+0.25 bpp, and trains all seven a little more. It is a recipe of its own (its hash covers this one's) with
+its own run folder, resumed and exported as this one is.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from latentlab.models.image_codec import DEFAULT_LAMBDAS, ImageCodecConfig  # no
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _checkpoint as checkpoint  # noqa: E402
+import _codec_stage as stage  # noqa: E402
 import _photos as photo_recipes  # noqa: E402
 from denoiser import bf16_cpu  # noqa: E402
 
@@ -84,6 +92,13 @@ FROZEN_IN_HARD = ("analysis.", "log_gain", "hyper_analysis.")  # what the soft-t
 def recipe_hash(recipe: dict = RECIPE) -> str:
     """SHA-256 of the recipe's fixed settings, as sorted JSON."""
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def recipes(first: dict = RECIPE) -> dict[str, dict]:
+    """The recipes by name: ``first`` (``RECIPE``, the 6 qualities) and the stage that adds a lower quality to a
+    run of it (``_codec_stage.STAGE``; ``--recipe image-codec-grey-7q --from RUN``)."""
+    follow_on = stage.stage_recipe(first, recipe_hash(first))
+    return {first["name"]: first, follow_on["name"]: follow_on}
 
 
 def build_codec(recipe: dict = RECIPE) -> ImageCodec:
@@ -167,7 +182,8 @@ def _set_phase(net: ImageCodec, hard: bool) -> None:
         p.requires_grad_(not (hard and name.startswith(FROZEN_IN_HARD)))
 
 
-def train(args, recipe: dict = RECIPE) -> dict:
+def train(args, recipe: dict = RECIPE, parent: dict | None = None) -> dict:
+    """Train ``recipe`` (a stage too: ``parent`` is then the recipe of the ``--from`` run it starts from)."""
     torch.manual_seed(recipe["seed"])
     device = args.device
     train_photos, val, held_names = read_photos(Path(args.data), recipe)
@@ -178,7 +194,16 @@ def train(args, recipe: dict = RECIPE) -> dict:
             "sittings": [], "held_out": held_names}
     if (run / checkpoint.CHECKPOINT).exists():
         meta = checkpoint.restore(run, net, opt, device, sha)
+        if parent is not None:
+            stage.check_same_parent(args.from_run, meta)
         print(f"resumed at step {meta['step']} ({meta['cpu_s']:.0f} CPU s so far)", flush=True)
+    elif parent is not None:
+        if not args.from_run:
+            raise SystemExit(f"recipe {recipe['name']} starts from a run of {parent['name']}: pass --from RUN (its "
+                             "run folder) the first time.")
+        net, opt, meta["parent"] = stage.start(Path(args.from_run), recipe, parent, device, build_codec)
+        print(f"stage {recipe['name']}: from step {meta['parent']['step']} of {args.from_run}, quality 1 at lambda "
+              f"{recipe['model']['lambdas'][0]}", flush=True)
     if "jpeg_curve" not in meta:
         meta["jpeg_curve"] = jpeg_curve(val)
     use_bf16 = device == "cpu" and bf16_cpu() and not args.no_bf16
@@ -249,7 +274,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data", nargs="?", default=str(ROOT.parent / "shared" / "data" / "photos" / "Train400"),
                     help="the Train400 folder (400 grey 180x180 photos)")
-    ap.add_argument("--run", default=str(ROOT / "runs" / "recipes" / "codec"), help="checkpoint folder")
+    ap.add_argument("--run", default=None, help="checkpoint folder (default runs/recipes/codec, or codec-7q for the "
+                    "stage)")
     ap.add_argument("--minutes", type=float, default=0, help="stop (and checkpoint) after this many wall minutes")
     ap.add_argument("--cpu-minutes", type=float, default=0, help="stop once the run has this many CPU minutes in all")
     ap.add_argument("--until", type=int, default=0, help="stop (and checkpoint) after this step; 0: the end")
@@ -262,18 +288,33 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads on the CPU")
     ap.add_argument("--no-bf16", action="store_true", help="float32 on the CPU even where bf16 units exist")
     ap.add_argument("--export", metavar="OUT", default=None, help="write the checkpoint's codec as a model folder")
+    ap.add_argument("--recipe", default=RECIPE["name"],
+                    help=f"which recipe: {RECIPE['name']} (the default, 6 qualities) or the stage "
+                         f"{stage.STAGE['name']}, which adds a lower quality to a run of the first (needs --from)")
+    ap.add_argument("--from", dest="from_run", metavar="RUN", default=None,
+                    help="the stage only: the run folder of the first recipe it starts from")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    recipe = RECIPE
+    first = RECIPE
     if args.entropy and args.entropy != RECIPE["model"]["entropy"]:
-        recipe = copy.deepcopy(RECIPE)
-        recipe["model"]["entropy"] = args.entropy
+        first = copy.deepcopy(RECIPE)
+        first["model"]["entropy"] = args.entropy
+    known = recipes(first)
+    if args.recipe not in known:
+        raise SystemExit(f"--recipe {args.recipe!r} is not one of {sorted(known)}.")
+    recipe = known[args.recipe]
+    parent = first if recipe is not first else None
+    if args.run is None:
+        args.run = str(ROOT / "runs" / "recipes" / ("codec" if parent is None else "codec-7q"))
+    if args.from_run and parent is None:
+        raise SystemExit(f"--from is for the stage ({sorted(set(known) - {first['name']})[0]}); the first recipe "
+                         "starts from nothing.")
     if args.export:
         from _codec_export import export  # noqa: PLC0415  (beside this file)
 
         export(Path(args.run), recipe, recipe_hash(recipe), Path(args.export))
         return
-    train(args, recipe)
+    train(args, recipe, parent)
 
 
 if __name__ == "__main__":

@@ -153,6 +153,22 @@ def _rounded(t: torch.Tensor) -> torch.Tensor:
     return t + (torch.round(t) - t).detach()
 
 
+#: The weights of ``ImageCodecModel`` that hold one block of rows per quality (lowest rate first).
+PER_QUALITY = ("log_gain", "log_inverse_gain", "density.")
+
+
+def lower_quality_rows(name: str, t: torch.Tensor, coded_channels: int) -> torch.Tensor:
+    """``t`` (the weight ``name``, or its optimiser state) with a copy of the lowest quality's rows in front.
+
+    The gains have one row per quality, the factorised density ``coded_channels`` per quality; other weights
+    are shared by the qualities and returned as they are. See :meth:`ImageCodecModel.with_lower_quality`.
+    """
+    if not name.startswith(PER_QUALITY):
+        return t
+    rows = coded_channels if name.startswith("density.") else 1
+    return torch.cat([t[:rows], t])
+
+
 class ImageCodecModel(nn.Module):
     """The network, its rate-distortion loss, its training and its folder; coding is in the subclass
     :class:`latentlab.ImageCodec`.
@@ -288,6 +304,51 @@ class ImageCodecModel(nn.Module):
             return TensorData(t)
         return PatchSampler(data, patch_size, count, mode="L", fixed=fixed, seed=1 if fixed else 0)
 
+    # ---------------------------------------------------------- qualities
+    def with_lower_quality(self, lam: float) -> ImageCodecModel:
+        """A new codec with one more quality, below the lowest: distortion weight ``lam < lambdas[0]``.
+
+        The new quality is quality 0 (1 when coding) and every old quality ``q`` becomes ``q + 1``, its weights
+        copied exactly, so it codes a photo as before (to other bytes only in their model id). The new
+        quality's gains start on the straight line through the two lowest qualities' log-gains against
+        ``log(lambda)``, extended down to ``log(lam)`` (one step further down when ``lam`` keeps the lambdas'
+        spacing; with a single quality, the gains scale by ``sqrt(lam / lambdas[0])``, as the initial gains are
+        spread); its learned density (the factorised prior, which with ``entropy='hyperprior'`` is that of the
+        hyper-latent, the Gaussian of the latent having no weights of its own) starts as a copy of the lowest
+        quality's. Train it on (``benchmarks/recipes/codec.py --recipe image-codec-grey-7q``) before use.
+        This codec is left as it is; the history and ``fitted`` carry over, the metrics (of this codec) do not.
+        """
+        c = self.config
+        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or not lam > 0:
+            raise ConfigError(f"lam={lam!r} must be a finite number > 0 (the new quality's distortion weight).")
+        if not lam < c.lambdas[0]:
+            raise ConfigError(f"lam={lam!r} must be below the lowest quality's lambda {c.lambdas[0]!r}: the new "
+                              "quality is the lowest rate. Pick a smaller lam.")
+        if c.qualities >= MAX_QUALITIES:
+            raise ConfigError(f"this codec already has {c.qualities} qualities, the most one holds (MAX_QUALITIES="
+                              f"{MAX_QUALITIES}); start from a codec with fewer.")
+        config = ImageCodecConfig(**{**asdict(c), "lambdas": (float(lam), *c.lambdas)})
+        state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        for name, value in state.items():
+            state[name] = lower_quality_rows(name, value, self.coded_channels)
+        if c.qualities > 1:  # the line through the two lowest log-gains, against log(lambda), at log(lam)
+            span = math.log(c.lambdas[1] / c.lambdas[0])
+            t = math.log(c.lambdas[0] / lam) / span if span > 0 else 1.0  # equal lambdas: one step further down
+        for name in ("log_gain", "log_inverse_gain"):
+            g = getattr(self, name).detach()
+            if c.qualities > 1:
+                state[name][0] = g[0] + t * (g[0] - g[1])
+            else:  # stored divided by SPEED, as the gains are
+                sign = 1 if name == "log_gain" else -1
+                state[name][0] = g[0] + sign * 0.5 * math.log(lam / c.lambdas[0]) / SPEED
+        with torch.random.fork_rng(devices=[]):  # building the new network draws no numbers from the caller's stream
+            new = type(self)(config)
+        new.load_state_dict(state)
+        new.to(device=self.log_gain.device, dtype=self.log_gain.dtype)
+        new.quantisation, new.history, new.train_config = self.quantisation, list(self.history), self.train_config
+        new.fitted = self.fitted
+        return new.train(self.training)
+
     def check_fitted(self) -> None:
         if not self.fitted:
             raise NotFittedError(f"this {type(self).__name__} is not trained; call fit(...) or {type(self).__name__}.load(dir).")
@@ -331,4 +392,4 @@ class ImageCodecModel(nn.Module):
         return model.eval()
 
 
-__all__ = ["ImageCodecConfig", "ImageCodecModel", "DEFAULT_LAMBDAS"]
+__all__ = ["ImageCodecConfig", "ImageCodecModel", "DEFAULT_LAMBDAS", "lower_quality_rows"]
