@@ -188,14 +188,19 @@ def main(argv=None) -> None:
         rows.append(("LSTM language model", lm_nll / n_tok, lm_nll / n_chr / math.log(2), 0.0, 0, float("nan"), len(hist), lm_cpu))
 
     print(f"\n## {where}: {len(ev_x)} sentences, {n_tok} tokens, {n_chr} characters (vocabulary {c.vocab_size}, k={args.k})\n")
-    print("| model | NLL / token (nats) | bits / char | KL / sentence (nats) | active units | exact reconstructions (greedy) | epochs | CPU s |")
+    labels = {"TextVAE": f"TextVAE (latent {c.latent_dim}, {c.cell.upper()} {c.hidden[0]}, embeddings {c.embed_dim}, "
+                         f"free bits {c.free_bits:g})",
+              "LSTM language model": "LSTM language model (same decoder, no code)"}
+    main_columns = ["model", "NLL / token (nats)", "bits / char", "KL / sentence (nats)", "active units",
+                    f"exact reconstructions: greedy / beam {args.beam}", "epochs", "CPU s (training)"]
+    print("| " + " | ".join(main_columns) + " |")
     print("|---|---|---|---|---|---|---|---|")
     main_cells = []
     for name, nt, bpc, k, au, em, ep, cpu in rows:
         au_s = f"{au} of {c.latent_dim}" if name == "TextVAE" else "-"
-        em_s = f"{em:.1%}" if em == em else "-"
+        em_s = f"{em:.1%} / {exact_beam:.1%}" if em == em else "-"
         kl_s = f"{k:.2f}" if name == "TextVAE" else "-"
-        main_cells.append([name, f"{nt:.4f}", f"{bpc:.4f}", kl_s, au_s, em_s, ep, f"{cpu:.0f}"])
+        main_cells.append([labels[name], f"{nt:.4f}", f"{bpc:.4f}", kl_s, au_s, em_s, ep, f"{cpu:.0f}"])
         print("| " + " | ".join(map(str, main_cells[-1])) + " |")
     print(f"\nexact reconstructions: {exact:.1%} greedy, {exact_beam:.1%} by beam search (beam {args.beam}); "
           f"mean character similarity of the beam reconstructions (difflib ratio): {similar:.3f}")
@@ -227,7 +232,8 @@ def main(argv=None) -> None:
             with torch.no_grad():
                 flu = lm.nll(vae.to_model_space(s), torch.full((len(s),), k)).double().sum().item()
             flu = f"{flu / int(vae.token_counts(s).sum()):.3f}"
-        attr_cells.append([name, f"{hit:.1%}", len(set(s)), f"{np.mean([t in train_set for t in s]):.0%}", flu])
+        attr_cells.append([name, f"{hit:.1%}", f"{len(set(s))} of {len(s)}", f"{np.mean([t in train_set for t in s]):.0%}",
+                           flu])
         print("| " + " | ".join(map(str, attr_cells[-1])) + " |")
 
     print(f"\n## five samples (seed 0, {how})\n")
@@ -235,7 +241,8 @@ def main(argv=None) -> None:
     for k, t in zip([0, 1, 0, 1, 0], samples):
         print(f"- [{TOPIC_GROUPS[k]}] {t}")
     a, b = ev_x[0], ev_x[1]
-    print(f"\n## interpolation ({where} sentences 0 and 1, label {TOPIC_GROUPS[ev_y[0]]}, {how})\n")
+    print(f"\n## interpolation ({where} sentences 0 and 1, label {TOPIC_GROUPS[ev_y[0]]}, beam {args.sample_beam}, "
+          "no guidance)\n")
     path = vae.interpolate(a, b, steps=7, y=int(ev_y[0]), beam=args.sample_beam)
     for i, t in enumerate(path):
         print(f"{i}. {t}")
@@ -246,8 +253,7 @@ def main(argv=None) -> None:
                "characters": n_chr, "classifier_accuracy_real": real_acc, "samples": list(samples),
                "interpolation": list(path), "options": {k: str(v) for k, v in opts.items()}}
     tables = {
-        "main": table(["model", "NLL / token (nats)", "bits / char", "KL / sentence (nats)", "active units",
-                       "exact reconstructions (greedy)", "epochs", "CPU s"], main_cells),
+        "main": table(main_columns, main_cells),
         "attributes": table(["label", "samples classified as the label", "distinct samples",
                              "copies of training sentences", fluency], attr_cells),
     }
