@@ -214,6 +214,18 @@ def image_codec(load: Load) -> tuple[str, str]:
             f"Pillow's JPEG at the nearest rate not above ours; WebP {-max(webp):.1f} to {-min(webp):.1f} dB above ours")
 
 
+def image_codec_skimage(load: Load) -> tuple[str, str]:
+    f = load("image_codec_skimage")["figures"]
+    band = [r for r in f["rows"] if 0.25 <= r["bpp"] <= 1.0]  # the band the script's table and counts use
+    jpeg = [r["psnr"] - r["jpeg_psnr_at"] for r in band if r["jpeg_psnr_at"] == r["jpeg_psnr_at"]]  # not NaN
+    webp = [r["psnr"] - r["webp_psnr_at"] for r in band if r["webp_psnr_at"] == r["webp_psnr_at"]]
+    n, above = f["band_points"], f["above_jpeg"]
+    lead = f"above JPEG at {above} of {n} points" if above else f"below JPEG at {n} of {n} points"
+    minutes = f["training"]["train_cpu_seconds"] / 60
+    return (f"{lead} ({mean(jpeg):+.1f} dB mean); {minutes:.0f} CPU-min of training",
+            f"JPEG; WebP ({mean(webp):+.1f} dB mean)")
+
+
 def _later(f: dict, name: str) -> float:
     """A contender's later-epoch samples/s, the median over the rounds (as benchmarks/speed.py's ratios)."""
     return median(f["samples_per_s"][name]["later_median"])
@@ -320,6 +332,7 @@ ROWS: dict[str, Callable[[Load], tuple[str, str]]] = {
     "`image_anomalies.py`": image_anomalies,
     "`adbench.py --part report`": adbench,
     "`image_codec.py`": image_codec,
+    "`image_codec_skimage.py`": image_codec_skimage,
     "`speed.py`": speed,
     "`serve.py`": serve,
     "`denoise_standard.py`": denoise_standard,
