@@ -54,16 +54,17 @@ def test_auto_sizes_follow_the_table_and_explicit_sizes_win(table):
 def test_partners_and_their_weights(table):
     X, holes = table
     imp = latentlab.AutoencoderImputer(**QUICK).fit(holes)
-    assert imp.components_ == ("autoencoder", "linear", "knn") and len(imp.partners_) == 2
-    assert imp.weights_.shape == (3,) and (imp.weights_ >= 0).all() and np.isclose(imp.weights_.sum(), 1.0)
-    # the linear partner reads the four collinear columns best: it carries the most weight
-    assert imp.weights_.argmax() == 1
+    assert imp.components_ == ("autoencoder", "linear", "knn", "trees") and len(imp.partners_) == 3
+    assert imp.weights_.shape == (4,) and (imp.weights_ >= 0).all() and np.isclose(imp.weights_.sum(), 1.0)
+    # without the trees, the linear partner reads the four collinear columns best: it carries the most weight
+    two = latentlab.AutoencoderImputer(partners="linear+knn", **QUICK).fit(holes)
+    assert two.components_ == ("autoencoder", "linear", "knn") and two.weights_.argmax() == 1
     alone = latentlab.AutoencoderImputer(partners="none", **QUICK).fit(holes)
     assert alone.components_ == ("autoencoder",) and alone.partners_ == [] and (alone.weights_ == 1).all()
     miss = np.isnan(holes)
     err = [np.sqrt(np.mean((m.transform(holes)[miss] - X[miss]) ** 2)) for m in (imp, alone)]
     assert err[0] < err[1]  # 3 epochs of a tiny network alone are poor; the stack is not
-    assert partner_names("auto", 6) == ("linear", "knn") and partner_names("auto", 101) == ("knn",)
+    assert partner_names("auto", 6) == ("linear", "knn", "trees") and partner_names("auto", 101) == ("knn",)
 
 
 def test_held_out_cells_never_empty_a_column_and_weights_favour_the_better_imputer():
@@ -125,3 +126,32 @@ def test_above_the_partner_cap_the_partners_are_fitted_on_a_seeded_subsample(tab
     rows = {tuple(np.nan_to_num(r, nan=-1.0)) for r in holes}
     assert all(tuple(np.nan_to_num(r, nan=-1.0)) in rows for r in imp.partners_[0].rows)  # rows of the table
     assert np.isfinite(imp.transform(holes)).all()
+
+
+def test_a_folder_saved_when_auto_meant_linear_and_knn_loads_as_it_was_fitted(table, tmp_path):
+    _, holes = table
+    imp = latentlab.AutoencoderImputer(partners="linear+knn", **QUICK).fit(holes)
+    folder = imp.save(tmp_path / "before-trees")
+    doc = json.loads((folder / "config.json").read_text())
+    doc["params"]["partners"] = "auto"  # what a folder saved before the trees partner says
+    (folder / "config.json").write_text(json.dumps(doc))
+    back = latentlab.load(folder)
+    assert back.partners == "auto" and back.components_ == ("autoencoder", "linear", "knn")
+    np.testing.assert_array_equal(back.transform(holes), imp.transform(holes))
+    doc["state"]["components"] = ["autoencoder", "knn", "linear"]  # not a meaning 'auto' ever had
+    (folder / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="components"):
+        latentlab.load(folder)
+
+
+def test_the_trees_partner_is_a_seeded_missforest_style_imputer(table):
+    from latentlab.estimators._impute_parts import FOREST_ITER, FOREST_TREES, Partner
+
+    X, holes = table
+    a, b = Partner("trees", holes, 3), Partner("trees", holes, 3)
+    assert a.imputer.max_iter == FOREST_ITER and a.imputer.estimator.n_estimators == FOREST_TREES
+    fill = a(holes)
+    np.testing.assert_array_equal(fill, b(holes))  # seeded: fitted again from rows and seed, the same fills
+    miss = np.isnan(holes)
+    assert np.sqrt(np.mean((fill[miss] - X[miss]) ** 2)) < np.sqrt(np.mean((np.nanmean(holes, 0)[None] - X) ** 2 * miss)
+                                                                     * miss.size / miss.sum())

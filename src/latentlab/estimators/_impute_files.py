@@ -10,7 +10,9 @@
 The partners (scikit-learn's imputers) are fitted again from the saved rows
 and seed on load, which gives the same fills as the fitted imputer. A folder
 saved before the partners existed (its parameters have no ``partners``) loads
-as the autoencoder alone, without the range clip, as it was fitted.
+as the autoencoder alone, without the range clip, as it was fitted; one saved
+with ``partners='auto'`` before the trees partner joined it loads with the
+partners it was fitted with (``LEGACY_AUTO``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from ._impute_parts import Partner, partner_names
+from ._impute_parts import LEGACY_AUTO, Partner, partner_names
 from ._persist import check_model_inputs, number, numbers, take
 
 #: "No bound": the range of a folder saved before fills were clipped (finite, so it can be saved again).
@@ -78,8 +80,12 @@ def restore_state(imp, scalars: dict, arrays: dict, models: dict) -> None:
         raise ValueError("sizes must name latent_dim, hidden and epochs")
     imp.sizes_ = {"latent_dim": number(sizes, "latent_dim", int, 1),
                   "hidden": numbers(sizes["hidden"], None, "sizes.hidden", int, 1), "epochs": number(sizes, "epochs", int, 1)}
+    saved = scalars["components"]
+    if imp.partners == "auto" and isinstance(saved, list) and tuple(saved[1:]) in LEGACY_AUTO and saved[:1] == [
+            "autoencoder"]:
+        names = tuple(saved[1:])  # saved when 'auto' meant fewer partners: load it as it was fitted
     components = ("autoencoder", *names)
-    if scalars["components"] != list(components):
+    if saved != list(components):
         raise ValueError(f"components are {scalars['components']!r}; partners={imp.partners!r} means "
                          f"{list(components)}")
     imp.components_ = components

@@ -38,8 +38,9 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
     entries only, and repeat ``max_iter`` times.
 
     With ``partners`` (by default, up to 100 columns, a chained Bayesian ridge
-    imputer (MICE) and a 5-nearest-neighbours fill, both scikit-learn's; the
-    k-NN fill alone on wider tables), each imputer fills the gaps on its own and
+    imputer (MICE), a 5-nearest-neighbours fill and a chained extra-trees
+    imputer (MissForest-style), all scikit-learn's; the k-NN fill alone on
+    wider tables), each imputer fills the gaps on its own and
     the fills are averaged with weights learned on the training data: before
     fitting, ``held_out`` of the observed training cells are hidden from every
     imputer, and the weights are the non-negative least-squares fit of the
@@ -49,8 +50,8 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
     cells. The weights are in ``weights_``; ``partners='none'`` leaves the
     autoencoder alone. On the tuning half of ``benchmarks/impute.py`` (ADBench
     tables and MNIST-like images, 20% of the cells missing at random or not)
-    these defaults rank second by RMSE, behind a MissForest-style imputer and
-    ahead of MICE, KNN and the column mean (``docs/daily-use.md``).
+    these defaults rank first by RMSE when cells are missing at random and
+    second, behind a MissForest-style imputer, when not (``docs/daily-use.md``).
 
     Every fill stays within its column's observed training range (a column
     that never varies in training is filled with its constant), and observed
@@ -75,12 +76,14 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
         Fraction of entries hidden by the masking noise while training.
     max_iter : int, default=2
         Refinement passes through the decoder.
-    partners : {'auto', 'linear+knn', 'linear', 'knn', 'none'}, default='auto'
+    partners : {'auto', 'linear+knn+trees', 'linear+knn', 'linear', 'knn', 'trees', 'none'}, default='auto'
         The classical imputers stacked with the autoencoder: ``'linear'``
         (``IterativeImputer(BayesianRidge(), max_iter=10)``, each column from
         its 40 most correlated columns on wider tables), ``'knn'``
-        (``KNNImputer(n_neighbors=5)``); ``'auto'`` is ``'linear+knn'`` up to
-        100 columns and ``'knn'`` above. Above 10,000 training rows they are
+        (``KNNImputer(n_neighbors=5)``), ``'trees'``
+        (``IterativeImputer(ExtraTreesRegressor(n_estimators=20,
+        min_samples_leaf=2), max_iter=5)``, the same 40 columns); ``'auto'`` is
+        ``'linear+knn+trees'`` up to 100 columns and ``'knn'`` above. Above 10,000 training rows they are
         fitted on a seeded subsample of 10,000 rows.
     held_out : float in (0, 0.5), default=0.1
         Fraction of the observed training cells hidden to learn the weights.
