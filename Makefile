@@ -35,7 +35,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'  # PyOD, BM3D and scikit-image for the baselines, pmdarima's series
 	$(BIN)/python benchmarks/reconstruction.py
-	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/speed.py --epochs 3 --rounds 2 --sustained 20  # on a quiet machine
 	$(BIN)/python benchmarks/amp_loss.py
 	$(BIN)/python benchmarks/families.py
 	$(BIN)/python benchmarks/anomaly.py
@@ -53,13 +53,18 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tabular_anomaly_steps.py
 	$(BIN)/python benchmarks/tabular_anomaly_dev.py
 	$(BIN)/python benchmarks/adbench.py --part report  # the report half: once, after tuning (docstring)
-	$(BIN)/python benchmarks/photos.py
+	$(BIN)/python benchmarks/photos.py --budget 300
+	$(BIN)/python benchmarks/photos.py --reuse
+	$(BIN)/python benchmarks/photos.py --amp-check 60
 	$(BIN)/python benchmarks/denoise_colour.py  # how the shipped grey denoiser cleans colour photos
 	$(BIN)/python benchmarks/denoise_standard.py  # the shipped denoiser (benchmarks/recipes/denoiser.py trains it) on BSD68 and Set12
-	$(BIN)/python benchmarks/train_image_codec.py  # the first codec's protocol (docs/image_codec.md, "Benchmark")
+	$(BIN)/python benchmarks/denoise_standard.py --ensemble 8
+	$(BIN)/python benchmarks/train_image_codec.py  # the first codec's protocol (docs/image_codec.md)
+	$(BIN)/python benchmarks/train_image_codec.py --resume runs/image_codec/model --epochs 10 --lr 5e-4
 	$(BIN)/python benchmarks/image_codec_skimage.py
 	$(BIN)/python benchmarks/image_codec.py  # the shipped codec (benchmarks/recipes/codec.py trains it) on BSD68 and Set12
-	$(BIN)/python benchmarks/text.py
+	$(BIN)/python benchmarks/text.py --validate --save runs/text-models
+	$(BIN)/python benchmarks/text.py --load runs/text-models
 	$(BIN)/python benchmarks/disentanglement.py
 	$(BIN)/python benchmarks/factorvae_diagnostics.py
 	$(BIN)/python benchmarks/hostile.py

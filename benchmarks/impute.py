@@ -259,6 +259,23 @@ def tables_of(summary: dict, info: dict, imputers, sets) -> dict:
     return out
 
 
+def stored_runs(path: Path, part: str, seeds: list[int], sets: list[str], running: list[str]):
+    """The runs of an earlier record of ``part`` for the imputers not in ``running``, checked to match this run."""
+    import json
+
+    try:
+        rec = json.loads(Path(path).read_text())
+        f = rec["figures"]
+        runs, old_seeds, old_part = f["runs"], f["seeds"], f["part"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f"--baselines-from {path}: not a record of benchmarks/impute.py ({e})") from None
+    if old_part != part or list(old_seeds) != list(seeds) or any(s not in runs for s in sets):
+        raise SystemExit(f"--baselines-from {path}: a run of the {old_part} half with seeds {old_seeds}; this run is "
+                         f"the {part} half with seeds {seeds} on {', '.join(sets)}")
+    reused = [m for m in IMPUTERS if m not in running and all(m in runs[s][p] for s in sets for p in PATTERNS)]
+    return runs, reused
+
+
 def main(argv=None) -> int:
     clock = start()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -269,6 +286,9 @@ def main(argv=None) -> int:
                     help="comma-separated names within the part (quick runs)")
     ap.add_argument("--seeds", type=lambda s: [int(x) for x in s.split(",")], default=[0, 1, 2])
     ap.add_argument("--imputers", type=lambda s: [x for x in s.split(",") if x], default=list(IMPUTERS))
+    ap.add_argument("--baselines-from", type=Path, default=None, metavar="RECORD",
+                    help="a record of an earlier run of the same part and seeds: the imputers not in --imputers are "
+                         "taken from it (same sets, seeds and holes, so their runs need not be repeated)")
     ap.add_argument("--cap", type=float, default=300.0,
                     help="CPU seconds of one fit + fills after which an imputer skips the later seeds of that set "
                          "and pattern")
@@ -286,6 +306,9 @@ def main(argv=None) -> int:
     if bad:
         ap.error(f"--imputers {','.join(bad)}: choose from {', '.join(IMPUTERS)}")
     imputers = list(args.imputers)
+    stored, reused = {}, []
+    if args.baselines_from is not None:
+        stored, reused = stored_runs(args.baselines_from, args.part, args.seeds, sets, imputers)
     runs, info, skipped = {}, {}, []
     for s in sets:
         X, y = image_set() if s == IMAGES else load(data_dir / f"{s}.npz")
@@ -310,6 +333,11 @@ def main(argv=None) -> int:
                     runs[s][pattern][m].append({**r, "seed": seed})
                     print(f"{s:16s} {pattern} seed {seed} {m:11s} RMSE {r['rmse']:.4f} "
                           f"AUC {_f(r.get('downstream'), '{:.3f}')} CPU {r['cpu_s']:7.2f} s", flush=True)
+    for s in sets:
+        for pattern in PATTERNS:
+            runs[s][pattern].update({m: stored[s][pattern][m] for m in reused})
+    ran = list(imputers)
+    imputers = [m for m in IMPUTERS if m in imputers or m in reused]
     summary = summarise(runs, imputers, sets)
     tables = tables_of(summary, info, imputers, sets)
     for key, spec in tables.items():
@@ -318,6 +346,9 @@ def main(argv=None) -> int:
             f"percentile with probability {MNAR_HIGH}); tables cut to {MAX_ROWS} rows (stratified), 70/30 split; "
             "RMSE on the removed test cells, min-max scaled on the observed training cells; average rank by RMSE "
             "(1 = best); downstream: ROC-AUC of a logistic regression trained on the filled training part.")
+    if reused:
+        note += (f" Runs of {', '.join(reused)} taken from {args.baselines_from.name} (same sets, seeds and holes); "
+                 f"{', '.join(ran)} run here.")
     if skipped:
         note += f" Over {args.cap:g} CPU s a run, not run (the mean is over the seeds run): " + "; ".join(skipped) + "."
     print("\n" + note)
@@ -329,7 +360,10 @@ def main(argv=None) -> int:
                "report_half": list(PARTS["report"]), "split_rule": f"adbench.split_sets(SETS, seed={SPLIT_SEED})",
                "max_rows": MAX_ROWS, "rate": RATE, "data": info, "runs": runs, **summary}
     figures["skipped"] = skipped
-    name = name_for(f"impute-{args.part}", ap, args, ignore=("part", "data_dir", "cap"))
+    name = name_for(f"impute-{args.part}", ap, args, ignore=("part", "data_dir", "cap", "baselines_from"))
+    if reused:
+        name += "-stored-baselines"
+        figures["baselines_from"] = {"record": args.baselines_from.name, "imputers": reused}
     write_record(name, figures, baselines={m: baselines[m] for m in imputers if m in baselines},
                  split=f"adbench-{args.part}", args=args, started=clock, tables=tables, notes=note)
     return 0
