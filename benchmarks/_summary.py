@@ -77,7 +77,7 @@ def tabular_anomaly(load: Load) -> tuple[str, str]:
 
 
 def impute(load: Load) -> tuple[str, str]:
-    f = load("impute-tuning")["figures"]
+    f = load("impute-tuning-imputers-latentlab-stored-baselines")["figures"]
     mcar, mnar = ({k: v for k, v in f[part]["overall"].items() if "avg_rank" in v}  # not the "complete" data
                   for part in ("mcar", "mnar"))
     names = {"MissForest": "MissForest-style `IterativeImputer(ExtraTreesRegressor)`", "mean": "column mean"}
