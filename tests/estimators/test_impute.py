@@ -74,7 +74,7 @@ def test_rows_without_missing_values_pass_through(fitted, digits):
 
 
 def test_refinement_is_deterministic_and_all_missing_columns_are_refused(digits):
-    Xm = _mcar(digits[0][:300], 0.3, 0)
+    Xm = _mcar(digits[0][:300, 16:40], 0.3, 0)  # 24 columns: every partner, in a few seconds
     imp = AutoencoderImputer(hidden=(16,), epochs=2, max_iter=2)
     a, b = imp.fit_transform(Xm), AutoencoderImputer(hidden=(16,), epochs=2, max_iter=2).fit_transform(Xm)
     np.testing.assert_array_equal(a, b)
