@@ -203,13 +203,19 @@ def image_codec(load: Load) -> tuple[str, str]:
     f = load("image_codec")["figures"]
     t = f["training"]
     run = f"step {t['steps']:,}" + (" (finished)" if t["finished"] else " of the recipe's run (unfinished)")
+    if t.get("parent"):  # the 7-quality stage, started from a run of the first recipe
+        p = t["parent"]
+        run = (f"the 7-quality stage's step {t['steps']:,}, from step {p['step']:,} of the first recipe's run"
+               + (" (finished)" if t["finished"] else " (unfinished)"))
     ours, webp = [], []
     for name, s in f["sets"].items():
-        gains = [m["JPEG"]["gain_same_photos"] for m in s["means"]]
-        bpp = [m["bpp"] for m in s["means"]]
+        matched = [m for m in s["means"] if m["JPEG"]["matched"]]  # JPEG may have no file as small as ours
+        gains, bpp = [m["JPEG"]["gain_same_photos"] for m in matched], [m["bpp"] for m in matched]
+        none = len(s["means"]) - len(matched)
         ours.append(f"{name} above JPEG at {sum(g > 0 for g in gains)} of {len(gains)} qualities "
-                    f"({max(gains):+.2f} to {min(gains):+.2f} dB, {min(bpp):.2f}-{max(bpp):.2f} bpp)")
-        webp += [m["WebP"]["gain_same_photos"] for m in s["means"]]
+                    f"({max(gains):+.2f} to {min(gains):+.2f} dB, {min(bpp):.2f}-{max(bpp):.2f} bpp)"
+                    + (f", JPEG has no file as small at {none}" if none else ""))
+        webp += [m["WebP"]["gain_same_photos"] for m in s["means"] if m["WebP"]["matched"]]
     return ("; ".join(ours) + f"; shipped weights at {run}",
             f"Pillow's JPEG at the nearest rate not above ours; WebP {-max(webp):.1f} to {-min(webp):.1f} dB above ours")
 

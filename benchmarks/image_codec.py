@@ -221,10 +221,15 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     codec = latentlab.ImageCodec.pretrained() if args.model is None else latentlab.ImageCodec.load(args.model)
     info = {k: codec.metrics.get(k) for k in ("recipe_sha256", "steps", "finished", "cpu_s")}
-    steps = (codec.metrics.get("recipe") or {}).get("steps")
+    recipe = codec.metrics.get("recipe") or {}
+    info["recipe"], steps = recipe.get("name"), recipe.get("steps")
     model = "the shipped codec" if args.model is None else args.model
     state = (f"step {info['steps']:,} of {steps:,}, {'finished' if info['finished'] else 'unfinished'}"
              if info["steps"] is not None and steps else "training state not recorded")
+    if codec.metrics.get("parent"):  # the stage that adds a lower quality: where its first run had got to
+        info["parent"] = parent = codec.metrics["parent"]
+        state = (f"stage {info['recipe']} {state.split(',')[0]}, from step {parent['step']:,} of the first recipe's "
+                 f"run ({'finished' if parent['finished'] else 'unfinished'})")
     print(f"{model}: {codec.config}; {state}", flush=True)
     figures: dict = {"model": model, "training": info, "config": codec.config.to_dict(), "sets": {}}
     rows = []

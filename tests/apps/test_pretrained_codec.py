@@ -51,10 +51,19 @@ def test_the_shipped_files_are_what_the_recipe_made(shipped):
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
     recipe = _recipe_module()
     metrics = json.loads((folder / "metrics.json").read_text())
-    made_by = recipe.RECIPE
+    known = recipe.recipes()  # the first recipe (6 qualities) and its stage (a 7th, lower quality)
+    assert metrics["recipe"]["name"] in known
+    made_by = known[metrics["recipe"]["name"]]
     assert metrics["recipe"] == made_by and metrics["recipe_sha256"] == recipe.recipe_hash(made_by)
     assert 0 < metrics["steps"] <= made_by["steps"]
-    assert metrics["finished"] is (metrics["steps"] == made_by["steps"])  # "finished": false until the last step
+    done = metrics["steps"] == made_by["steps"]
+    if "parent" in made_by:  # the stage: it says which run of the first recipe it started from, and how far that got
+        parent = metrics["parent"]
+        assert parent["recipe_hash"] == made_by["parent_hash"]
+        assert 0 < parent["step"] <= known[made_by["parent"]]["steps"]
+        assert parent["finished"] is (parent["step"] == known[made_by["parent"]]["steps"])
+        done = done and parent["finished"]
+    assert metrics["finished"] is done  # "finished": false until the last step (of the stage and of its parent)
     assert shipped.config == recipe.build_codec(made_by).config
     assert shipped.metrics["steps"] == metrics["steps"] and shipped.history == metrics["history"]
     assert sum(p.stat().st_size for p in folder.iterdir()) < 5_000_000  # a few MB at most
@@ -71,7 +80,8 @@ def test_the_shipped_files_are_package_data():
 def test_the_model_card_says_how_far_the_shipped_run_got():
     metrics = json.loads((pretrained.pretrained_folder(NAME) / "metrics.json").read_text())
     card = (ROOT / "docs" / "pretrained.md").read_text().split(f"## Model card: `{NAME}`", 1)[1].split("\n## ", 1)[0]
-    steps = f"{metrics['steps']:,}"
+    # a stage names the step its unfinished parent run had reached
+    steps = f"{metrics['parent']['step'] if 'parent' in metrics else metrics['steps']:,}"
     if metrics["finished"]:
         assert "unfinished" not in card and steps in card
     else:  # the card must say plainly that these are an unfinished run's weights, at the step shipped
@@ -82,7 +92,7 @@ def test_the_model_card_says_how_far_the_shipped_run_got():
 def test_the_shipped_codec_codes_a_photo(shipped, photo):
     q = shipped.config.qualities
     low, high = shipped.compress(photo, quality=1), shipped.compress(photo, quality=q)
-    assert q == 6 and len(low) < len(high)
+    assert q == len(shipped.metrics["recipe"]["model"]["lambdas"]) and q in (6, 7) and len(low) < len(high)
     assert _psnr(shipped.decompress(low), photo) < _psnr(shipped.decompress(high), photo)
     assert shipped.bits_per_pixel(low) < 1.0 and _psnr(shipped.decompress(low), photo) > 28
 
@@ -116,9 +126,10 @@ def test_the_command_line_codes_with_no_model(tmp_path, photo, shipped, capsys):
 
     Image.fromarray(photo).save(tmp_path / "in.png")
     assert main(["compress-image", str(tmp_path / "in.png"), str(tmp_path / "x.llc")]) == 0
-    assert "at quality 3 of 6 (the shipped codec)" in capsys.readouterr().out
+    q = (shipped.config.qualities + 1) // 2  # the middle quality: 3 of 6, 4 of 7 (the same lambda)
+    assert f"at quality {q} of {shipped.config.qualities} (the shipped codec)" in capsys.readouterr().out
     blob = (tmp_path / "x.llc").read_bytes()
-    assert blob == shipped.compress(photo, quality=3)
+    assert blob == shipped.compress(photo, quality=q)
     assert main(["decompress-image", str(tmp_path / "x.llc"), str(tmp_path / "out.png")]) == 0
     out = np.asarray(Image.open(tmp_path / "out.png"))
     np.testing.assert_array_equal(out, shipped.decompress(blob))
