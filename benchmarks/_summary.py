@@ -77,7 +77,7 @@ def tabular_anomaly(load: Load) -> tuple[str, str]:
 
 
 def impute(load: Load) -> tuple[str, str]:
-    f = load("impute-tuning-imputers-latentlab-stored-baselines")["figures"]
+    f = load("impute-report")["figures"]
     mcar, mnar = ({k: v for k, v in f[part]["overall"].items() if "avg_rank" in v}  # not the "complete" data
                   for part in ("mcar", "mnar"))
     names = {"MissForest": "MissForest-style `IterativeImputer(ExtraTreesRegressor)`", "mean": "column mean"}
@@ -330,7 +330,7 @@ ROWS: dict[str, Callable[[Load], tuple[str, str]]] = {
     "`reconstruction.py`": reconstruction,
     "`anomaly.py`": anomaly,
     "`tabular_anomaly.py`": tabular_anomaly,
-    "`impute.py`": impute,
+    "`impute.py --part report`": impute,
     "`compression.py`": compression,
     "`memory.py`": memory,
     "`likelihood.py`": likelihood,
