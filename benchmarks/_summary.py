@@ -217,7 +217,9 @@ def image_codec(load: Load) -> tuple[str, str]:
                     + (f", JPEG has no file as small at {none}" if none else ""))
         webp += [m["WebP"]["gain_same_photos"] for m in s["means"] if m["WebP"]["matched"]]
     return ("; ".join(ours) + f"; shipped weights at {run}",
-            f"Pillow's JPEG at the nearest rate not above ours; WebP {-max(webp):.1f} to {-min(webp):.1f} dB above ours")
+            f"Pillow's JPEG at the nearest rate not above ours; WebP up to {-min(webp):.1f} dB above ours"
+            + (f" (below ours by up to {max(webp):.2f} dB at the lowest rates)" if max(webp) > 0 else
+               f" (at least {-max(webp):.1f})"))
 
 
 def image_codec_skimage(load: Load) -> tuple[str, str]:

@@ -228,8 +228,8 @@ def main(argv=None) -> None:
              if info["steps"] is not None and steps else "training state not recorded")
     if codec.metrics.get("parent"):  # the stage that adds a lower quality: where its first run had got to
         info["parent"] = parent = codec.metrics["parent"]
-        state = (f"stage {info['recipe']} {state.split(',')[0]}, from step {parent['step']:,} of the first recipe's "
-                 f"run ({'finished' if parent['finished'] else 'unfinished'})")
+        state = (f"stage {info['recipe']} at step {info['steps']:,} of {steps:,}, from step {parent['step']:,} of the "
+                 f"first recipe's run ({'finished' if parent['finished'] else 'unfinished'})")
     print(f"{model}: {codec.config}; {state}", flush=True)
     figures: dict = {"model": model, "training": info, "config": codec.config.to_dict(), "sets": {}}
     rows = []

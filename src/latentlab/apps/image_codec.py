@@ -134,11 +134,12 @@ class ImageCodec(ImageCodecModel):
 
     @classmethod
     def pretrained(cls, name: str = "codec-grey") -> ImageCodec:
-        """The shipped grey codec (6 qualities): no training needed.
+        """The shipped grey codec (7 qualities, 1 the lowest rate): no training needed.
 
         The weights are package data, trained by ``benchmarks/recipes/codec.py`` on the grey photos of
-        "Train400"; their SHA-256 is checked before they are read. ``codec.metrics["finished"]`` says whether the
-        run had reached the recipe's last step (the model card is ``docs/pretrained.md``).
+        "Train400" (its first recipe, then the stage that adds the lowest quality); their SHA-256 is checked before
+        they are read. ``codec.metrics["finished"]`` says whether both had reached their last step, and
+        ``codec.metrics["parent"]`` where the first recipe's run had got to (the model card is ``docs/pretrained.md``).
         """
         from ..models.pretrained import pretrained_folder
 

@@ -22,8 +22,8 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("image", metavar="IN")
     p.add_argument("out", metavar="OUT")
     p.add_argument("--quality", type=int, default=None,
-                   help="1 (lowest rate) to the model's number of qualities (default: the middle one, 3 of the "
-                   "shipped codec's 6)")
+                   help="1 (lowest rate) to the model's number of qualities (default: the middle one, 4 of the "
+                   "shipped codec's 7)")
     p.set_defaults(handler=cmd_compress_image)
     p = sub.add_parser(
         "decompress-image",

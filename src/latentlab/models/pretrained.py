@@ -25,10 +25,10 @@ SHIPPED: dict[str, dict[str, str]] = {
         "scaler.json": "a3f5ce3f4f576349132dc16f418ddd4a86fd5939b55736e96c43c4553bb074cc",
         "metrics.json": "6344bcc56fece45c2629d93dba3b4cd79a06c33342af9227db91bb0e901e8b99",
     },
-    "codec-grey": {  # an unfinished run of benchmarks/recipes/codec.py (its metrics.json: "finished": false)
-        "config.json": "da44f9567084d3bb68ae003b4a845caf6d353b9724f15edc816acf5317016f77",
-        "model.safetensors": "faa9c41245f5f1834a9c29ca8a1a058f73b64816e0ddca8a053726261907db2b",
-        "metrics.json": "c7ff2deeb96e029ee1be35eb5a7be41dd59469f4da0943acc269097d722bce39",
+    "codec-grey": {  # the 7-quality stage of benchmarks/recipes/codec.py, from an unfinished run of the first recipe
+        "config.json": "811bfb3b91db04e40fead773b1c6de69935db1b0f771f986e106f82a5412a75a",
+        "model.safetensors": "554a4dd5593688b134bf4bdff33ac0a5d40b80e02f81bed4f40bfeb4efdde487",
+        "metrics.json": "461e302cffe85dfe569626fd26d51af1909c041d3aadce3749f293f83b8973f4",
     },
 }
 
