@@ -64,7 +64,7 @@ def test_partners_and_their_weights(table):
     miss = np.isnan(holes)
     err = [np.sqrt(np.mean((m.transform(holes)[miss] - X[miss]) ** 2)) for m in (imp, alone)]
     assert err[0] < err[1]  # 3 epochs of a tiny network alone are poor; the stack is not
-    assert partner_names("auto", 6) == ("linear", "knn", "trees") and partner_names("auto", 101) == ("knn",)
+    assert partner_names("auto", 6) == ("linear", "knn", "trees") and partner_names("auto", 101) == ("linear", "knn")
 
 
 def test_held_out_cells_never_empty_a_column_and_weights_favour_the_better_imputer():
@@ -155,3 +155,21 @@ def test_the_trees_partner_is_a_seeded_missforest_style_imputer(table):
     miss = np.isnan(holes)
     assert np.sqrt(np.mean((fill[miss] - X[miss]) ** 2)) < np.sqrt(np.mean((np.nanmean(holes, 0)[None] - X) ** 2 * miss)
                                                                      * miss.size / miss.sum())
+
+
+def test_a_wide_folder_saved_when_auto_meant_knn_alone_loads_as_it_was_fitted(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((80, 3)) @ rng.standard_normal((3, 101))  # 101 columns: wider than 'auto''s trees
+    holes = np.where(rng.random(X.shape) < 0.1, np.nan, X)
+    imp = latentlab.AutoencoderImputer(partners="knn", **QUICK).fit(holes)
+    folder = imp.save(tmp_path / "before-linear")
+    doc = json.loads((folder / "config.json").read_text())
+    doc["params"]["partners"] = "auto"  # what a wide folder saved before the linear partner joined says
+    (folder / "config.json").write_text(json.dumps(doc))
+    back = latentlab.load(folder)
+    assert back.partners == "auto" and back.components_ == ("autoencoder", "knn")
+    np.testing.assert_array_equal(back.transform(holes), imp.transform(holes))
+    doc["state"]["components"] = ["autoencoder", "linear", "knn", "trees"]  # never 'auto' on 101 columns
+    (folder / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="components"):
+        latentlab.load(folder)

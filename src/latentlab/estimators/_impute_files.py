@@ -12,7 +12,8 @@ and seed on load, which gives the same fills as the fitted imputer. A folder
 saved before the partners existed (its parameters have no ``partners``) loads
 as the autoencoder alone, without the range clip, as it was fitted; one saved
 with ``partners='auto'`` before the trees partner joined it loads with the
-partners it was fitted with (``LEGACY_AUTO``).
+partners it was fitted with (``LEGACY_AUTO``); so does one of more than 100 columns saved when
+'auto' meant the k-NN partner alone there.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from ._impute_parts import LEGACY_AUTO, Partner, partner_names
+from ._impute_parts import Partner, legacy_auto, partner_names
 from ._persist import check_model_inputs, number, numbers, take
 
 #: "No bound": the range of a folder saved before fills were clipped (finite, so it can be saved again).
@@ -81,7 +82,7 @@ def restore_state(imp, scalars: dict, arrays: dict, models: dict) -> None:
     imp.sizes_ = {"latent_dim": number(sizes, "latent_dim", int, 1),
                   "hidden": numbers(sizes["hidden"], None, "sizes.hidden", int, 1), "epochs": number(sizes, "epochs", int, 1)}
     saved = scalars["components"]
-    if imp.partners == "auto" and isinstance(saved, list) and tuple(saved[1:]) in LEGACY_AUTO and saved[:1] == [
+    if imp.partners == "auto" and isinstance(saved, list) and tuple(saved[1:]) in legacy_auto(d) and saved[:1] == [
             "autoencoder"]:
         names = tuple(saved[1:])  # saved when 'auto' meant fewer partners: load it as it was fitted
     components = ("autoencoder", *names)

@@ -24,12 +24,19 @@ import numpy as np
 #: layer; 4,000 steps gained 0.3% more (docs/daily-use.md).
 TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 2000, 10, 200
 PARTNERS = ("linear", "knn", "trees")
-#: Named partner sets of the ``partners`` parameter; 'auto' is 'linear+knn+trees' up to ``WIDE`` features, else 'knn'.
+#: Named partner sets of the ``partners`` parameter; 'auto' is 'linear+knn+trees' up to ``WIDE`` features, else
+#: 'linear+knn'.
 PARTNER_SETS = {"auto": None, "linear+knn+trees": ("linear", "knn", "trees"), "linear+knn": ("linear", "knn"),
                 "linear": ("linear",), "knn": ("knn",), "trees": ("trees",), "none": ()}
-#: What 'auto' stood for in folders saved before the trees partner: such folders load as they were fitted.
-LEGACY_AUTO = (("linear", "knn"),)
 WIDE = 100
+#: What 'auto' stood for in folders saved before the trees partner (up to ``WIDE`` columns) and, on wider tables,
+#: before the linear partner joined the k-NN one: such folders load as they were fitted.
+LEGACY_AUTO = {"narrow": (("linear", "knn"),), "wide": (("knn",),)}
+
+
+def legacy_auto(n_features: int) -> tuple[tuple[str, ...], ...]:
+    """The partner sets 'auto' once stood for on a table of ``n_features`` columns (see :data:`LEGACY_AUTO`)."""
+    return LEGACY_AUTO["narrow" if n_features <= WIDE else "wide"]
 LINEAR_ITER, NEAREST, NEIGHBOURS = 10, 40, 5
 #: The trees partner: MissForest (Stekhoven and Bühlmann) with fewer trees and rounds than its 100 and 10, for time.
 #: Chosen on the tuning half of ``benchmarks/impute.py``: with it the stack's mean RMSE rank went from 2.00 to 1.58
@@ -43,10 +50,10 @@ def partner_names(partners: str, n_features: int) -> tuple[str, ...]:
     Examples
     --------
     >>> partner_names("auto", 30), partner_names("auto", 784), partner_names("none", 30)
-    (('linear', 'knn', 'trees'), ('knn',), ())
+    (('linear', 'knn', 'trees'), ('linear', 'knn'), ())
     """
     if partners == "auto":
-        return ("linear", "knn", "trees") if n_features <= WIDE else ("knn",)
+        return ("linear", "knn", "trees") if n_features <= WIDE else ("linear", "knn")
     return PARTNER_SETS[partners]
 
 
@@ -148,4 +155,4 @@ def stack_weights(fills: np.ndarray, truth: np.ndarray, scale: np.ndarray) -> np
 
 
 __all__ = ["imputer_sizes", "partner_names", "make_partner", "Partner", "held_out_cells", "stack_weights",
-           "PARTNERS", "PARTNER_SETS", "LEGACY_AUTO"]
+           "PARTNERS", "PARTNER_SETS", "LEGACY_AUTO", "legacy_auto"]

@@ -39,7 +39,7 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
 
     With ``partners`` (by default, up to 100 columns, a chained Bayesian ridge
     imputer (MICE), a 5-nearest-neighbours fill and a chained extra-trees
-    imputer (MissForest-style), all scikit-learn's; the k-NN fill alone on
+    imputer (MissForest-style), all scikit-learn's; MICE and the k-NN fill on
     wider tables), each imputer fills the gaps on its own and
     the fills are averaged with weights learned on the training data: before
     fitting, ``held_out`` of the observed training cells are hidden from every
@@ -83,7 +83,7 @@ class AutoencoderImputer(TransformerMixin, AutoencoderEstimatorMixin, BaseEstima
         (``KNNImputer(n_neighbors=5)``), ``'trees'``
         (``IterativeImputer(ExtraTreesRegressor(n_estimators=20,
         min_samples_leaf=2), max_iter=5)``, the same 40 columns); ``'auto'`` is
-        ``'linear+knn+trees'`` up to 100 columns and ``'knn'`` above. Above 10,000 training rows they are
+        ``'linear+knn+trees'`` up to 100 columns and ``'linear+knn'`` above. Above 10,000 training rows they are
         fitted on a seeded subsample of 10,000 rows.
     held_out : float in (0, 0.5), default=0.1
         Fraction of the observed training cells hidden to learn the weights.
