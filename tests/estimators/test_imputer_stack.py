@@ -128,22 +128,6 @@ def test_above_the_partner_cap_the_partners_are_fitted_on_a_seeded_subsample(tab
     assert np.isfinite(imp.transform(holes)).all()
 
 
-def test_a_folder_saved_when_auto_meant_linear_and_knn_loads_as_it_was_fitted(table, tmp_path):
-    _, holes = table
-    imp = latentlab.AutoencoderImputer(partners="linear+knn", **QUICK).fit(holes)
-    folder = imp.save(tmp_path / "before-trees")
-    doc = json.loads((folder / "config.json").read_text())
-    doc["params"]["partners"] = "auto"  # what a folder saved before the trees partner says
-    (folder / "config.json").write_text(json.dumps(doc))
-    back = latentlab.load(folder)
-    assert back.partners == "auto" and back.components_ == ("autoencoder", "linear", "knn")
-    np.testing.assert_array_equal(back.transform(holes), imp.transform(holes))
-    doc["state"]["components"] = ["autoencoder", "knn", "linear"]  # not a meaning 'auto' ever had
-    (folder / "config.json").write_text(json.dumps(doc))
-    with pytest.raises(ModelFileError, match="components"):
-        latentlab.load(folder)
-
-
 def test_the_trees_partner_is_a_seeded_missforest_style_imputer(table):
     from latentlab.estimators._impute_parts import FOREST_ITER, FOREST_TREES, Partner
 
@@ -157,19 +141,30 @@ def test_the_trees_partner_is_a_seeded_missforest_style_imputer(table):
                                                                      * miss.size / miss.sum())
 
 
-def test_a_wide_folder_saved_when_auto_meant_knn_alone_loads_as_it_was_fitted(tmp_path):
+def _wide_holes():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((80, 3)) @ rng.standard_normal((3, 101))  # 101 columns: wider than 'auto''s trees
-    holes = np.where(rng.random(X.shape) < 0.1, np.nan, X)
-    imp = latentlab.AutoencoderImputer(partners="knn", **QUICK).fit(holes)
-    folder = imp.save(tmp_path / "before-linear")
+    return np.where(rng.random(X.shape) < 0.1, np.nan, X)
+
+
+# (what 'auto' meant when such a folder was saved, a list of components 'auto' never meant on that table)
+LEGACY = {"narrow": ("linear+knn", ["autoencoder", "knn", "linear"]),  # before the trees partner
+          "wide": ("knn", ["autoencoder", "linear", "knn", "trees"])}  # 101 columns, before the linear partner
+
+
+@pytest.mark.parametrize("width", sorted(LEGACY))
+def test_a_folder_saved_when_auto_meant_fewer_partners_loads_as_it_was_fitted(table, tmp_path, width):
+    holes = table[1] if width == "narrow" else _wide_holes()
+    meant, never = LEGACY[width]
+    imp = latentlab.AutoencoderImputer(partners=meant, **QUICK).fit(holes)
+    folder = imp.save(tmp_path / "before")
     doc = json.loads((folder / "config.json").read_text())
-    doc["params"]["partners"] = "auto"  # what a wide folder saved before the linear partner joined says
+    doc["params"]["partners"] = "auto"  # what such a folder says
     (folder / "config.json").write_text(json.dumps(doc))
     back = latentlab.load(folder)
-    assert back.partners == "auto" and back.components_ == ("autoencoder", "knn")
+    assert back.partners == "auto" and back.components_ == ("autoencoder", *meant.split("+"))
     np.testing.assert_array_equal(back.transform(holes), imp.transform(holes))
-    doc["state"]["components"] = ["autoencoder", "linear", "knn", "trees"]  # never 'auto' on 101 columns
+    doc["state"]["components"] = never
     (folder / "config.json").write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match="components"):
         latentlab.load(folder)

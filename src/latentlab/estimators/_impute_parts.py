@@ -32,11 +32,6 @@ WIDE = 100
 #: What 'auto' stood for in folders saved before the trees partner (up to ``WIDE`` columns) and, on wider tables,
 #: before the linear partner joined the k-NN one: such folders load as they were fitted.
 LEGACY_AUTO = {"narrow": (("linear", "knn"),), "wide": (("knn",),)}
-
-
-def legacy_auto(n_features: int) -> tuple[tuple[str, ...], ...]:
-    """The partner sets 'auto' once stood for on a table of ``n_features`` columns (see :data:`LEGACY_AUTO`)."""
-    return LEGACY_AUTO["narrow" if n_features <= WIDE else "wide"]
 LINEAR_ITER, NEAREST, NEIGHBOURS = 10, 40, 5
 #: The trees partner: MissForest (Stekhoven and Bühlmann) with fewer trees and rounds than its 100 and 10, for time.
 #: Chosen on the tuning half of ``benchmarks/impute.py``: with it the stack's mean RMSE rank went from 2.00 to 1.58
@@ -55,6 +50,11 @@ def partner_names(partners: str, n_features: int) -> tuple[str, ...]:
     if partners == "auto":
         return ("linear", "knn", "trees") if n_features <= WIDE else ("linear", "knn")
     return PARTNER_SETS[partners]
+
+
+def legacy_auto(n_features: int) -> tuple[tuple[str, ...], ...]:
+    """The partner sets 'auto' once stood for on a table of ``n_features`` columns (see :data:`LEGACY_AUTO`)."""
+    return LEGACY_AUTO["narrow" if n_features <= WIDE else "wide"]
 
 
 def imputer_sizes(n_samples: int, n_features: int) -> dict:
