@@ -199,14 +199,22 @@ def adbench(load: Load) -> tuple[str, str]:
                       for k in others))
 
 
-def image_codec(load: Load) -> tuple[str, str]:
-    f = load("image_codec")["figures"]
-    t = f["training"]
-    run = f"step {t['steps']:,}" + (" (finished)" if t["finished"] else " of the recipe's run (unfinished)")
+def codec_state(t: dict, total: int | None = None) -> str:
+    """How far the shipped codec's training had got, from a record's ``training`` part (``total``: the recipe's
+    steps, where known): the one wording of ``benchmarks/image_codec.py``'s printout and the README row."""
+    of = f" of {total:,}" if total else ""
     if t.get("parent"):  # the 7-quality stage, started from a run of the first recipe
         p = t["parent"]
-        run = (f"the 7-quality stage's step {t['steps']:,}, from step {p['step']:,} of the first recipe's run"
-               + (" (finished)" if t["finished"] else " (unfinished)"))
+        return (f"the 7-quality stage's step {t['steps']:,}{of}, from step {p['step']:,} of the first recipe's run"
+                + (" (finished)" if p["finished"] else " (unfinished)"))
+    if t.get("steps") is None:
+        return "training state not recorded"
+    return f"step {t['steps']:,}{of}" + (" (finished)" if t["finished"] else " of the recipe's run (unfinished)")
+
+
+def image_codec(load: Load) -> tuple[str, str]:
+    f = load("image_codec")["figures"]
+    run = codec_state(f["training"])
     ours, webp = [], []
     for name, s in f["sets"].items():
         matched = [m for m in s["means"] if m["JPEG"]["matched"]]  # JPEG may have no file as small as ours

@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import _record  # noqa: E402
 from _record import markdown, name_for, start, table, write_record  # noqa: E402
+from _summary import codec_state  # noqa: E402
 
 SETS = ("BSD68", "Set12")
 BASELINES = {"JPEG": (range(1, 101), {"optimize": True}), "WEBP": (range(0, 101), {"method": 6})}
@@ -224,12 +225,9 @@ def main(argv=None) -> None:
     recipe = codec.metrics.get("recipe") or {}
     info["recipe"], steps = recipe.get("name"), recipe.get("steps")
     model = "the shipped codec" if args.model is None else args.model
-    state = (f"step {info['steps']:,} of {steps:,}, {'finished' if info['finished'] else 'unfinished'}"
-             if info["steps"] is not None and steps else "training state not recorded")
     if codec.metrics.get("parent"):  # the stage that adds a lower quality: where its first run had got to
-        info["parent"] = parent = codec.metrics["parent"]
-        state = (f"stage {info['recipe']} at step {info['steps']:,} of {steps:,}, from step {parent['step']:,} of the "
-                 f"first recipe's run ({'finished' if parent['finished'] else 'unfinished'})")
+        info["parent"] = codec.metrics["parent"]
+    state = codec_state(info, steps)
     print(f"{model}: {codec.config}; {state}", flush=True)
     figures: dict = {"model": model, "training": info, "config": codec.config.to_dict(), "sets": {}}
     rows = []

@@ -115,3 +115,14 @@ def test_soak_kills_are_spread_over_the_run_and_leave_it_unfinished():
         assert 1 <= targets[0] and targets[-1] <= epochs - 3
     targets = soak.kill_targets(10, 60, random.Random(0))
     assert len(set(targets)) == 10 and targets[0] <= 10 and targets[-1] >= 50
+
+
+def test_the_codec_state_has_one_wording_for_a_run_and_for_a_stage_from_an_unfinished_run(summary):
+    run = {"steps": 100_000, "finished": True}
+    assert summary.codec_state(run) == "step 100,000 (finished)"
+    assert summary.codec_state({"steps": 5_000, "finished": False}, 100_000) == (
+        "step 5,000 of 100,000 of the recipe's run (unfinished)")
+    stage = {"steps": 10_000, "finished": False, "parent": {"step": 55_381, "finished": False}}
+    assert summary.codec_state(stage, 10_000) == ("the 7-quality stage's step 10,000 of 10,000, from step 55,381 of "
+                                                  "the first recipe's run (unfinished)")
+    assert summary.codec_state({"steps": None, "finished": None}) == "training state not recorded"
