@@ -347,11 +347,15 @@ class ModelAPI:
         return self
 
     # ---------------------------------------------------------------- files
-    def save(self, path, metrics: dict[str, Any] | None = None) -> None:
-        """Write ``config.json``, ``model.safetensors``, ``scaler.json`` and ``metrics.json``."""
+    def save(self, path, metrics: dict[str, Any] | None = None, *, weights: str = "float32") -> None:
+        """Write ``config.json``, ``model.safetensors``, ``scaler.json`` and ``metrics.json``.
+
+        ``weights='float16'`` halves ``model.safetensors`` by storing the weights rounded to half precision
+        (loaded back as float32; outputs then differ from the float32 model's in about the fourth digit).
+        """
         from .io import save_model
 
-        save_model(self, path, metrics)
+        save_model(self, path, metrics, weights=weights)
 
     @classmethod
     def load(cls, path):

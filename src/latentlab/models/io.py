@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import save as safetensors_save
 
 from .._files import atomic_folder, atomic_write_bytes, atomic_write_json
@@ -48,8 +49,12 @@ MODEL_FILES = {"config.json", "model.safetensors", "scaler.json", "metrics.json"
                "tokenizer.json"}
 
 
+#: How ``model.safetensors`` may store float32 weights (``save(..., weights=)``); the file's metadata says which.
+WEIGHT_STORAGE = ("float32", "float16")
+
+
 def write_model_folder(path, module, *, fmt: str, fmt_version: int, config: dict, train_config, metrics: dict,
-                       names: set[str], write_more=None, what: str = "model") -> Path:
+                       names: set[str], write_more=None, what: str = "model", weights: str = "float32") -> Path:
     """Write a model folder in one atomic step: ``model.safetensors``, ``metrics.json``, then ``config.json``.
 
     The weights of ``module`` are checked finite and serialised first; the
@@ -58,10 +63,24 @@ def write_model_folder(path, module, *, fmt: str, fmt_version: int, config: dict
     complete old model or the complete new one. Files of the folder outside
     ``names`` are kept. ``write_more(folder)`` writes a format's other files
     before ``config.json``, which is written last.
+
+    ``weights='float16'`` stores the float32 tensors rounded to half precision
+    (half the file; the safetensors metadata says so, and loading turns them
+    back into float32); a value beyond float16's range is refused.
     """
+    if weights not in WEIGHT_STORAGE:
+        raise ConfigError(f"weights={weights!r}: the weights are stored as one of {WEIGHT_STORAGE}.")
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     check_finite_state(state, what=what)
-    weights = safetensors_save(state, metadata={"format": fmt})
+    meta = {"format": fmt}
+    if weights == "float16":
+        state = {k: v.half() if v.dtype == torch.float32 else v for k, v in state.items()}
+        big = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if big:
+            raise ModelFileError(f"the {what}'s tensor {big[0]!r} holds values beyond float16's range (65504); "
+                                 "save it with weights='float32'.")
+        meta["weights"] = "float16"
+    weights = safetensors_save(state, metadata=meta)
     doc = {
         "format": fmt,
         "format_version": fmt_version,
@@ -83,10 +102,11 @@ def write_model_folder(path, module, *, fmt: str, fmt_version: int, config: dict
         raise ModelFileError(str(exc)) from None
 
 
-def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
+def save_model(model, path, metrics: dict[str, Any] | None = None, *, weights: str = "float32") -> Path:
     """Save ``model`` to folder ``path`` in one atomic step (:func:`write_model_folder`).
 
-    Other files in the folder (a checkpoint, figures) are kept.
+    Other files in the folder (a checkpoint, figures) are kept. ``weights``: ``'float32'`` or ``'float16'``
+    (half the file, the weights rounded to half precision; they load as float32).
     """
     model.check_fitted()
     path = Path(path)
@@ -103,7 +123,7 @@ def save_model(model, path, metrics: dict[str, Any] | None = None) -> Path:
 
     write_model_folder(path, model, fmt=FORMAT, fmt_version=FORMAT_VERSION, config=model.config.to_dict(),
                        train_config=model.train_config, metrics={"history": model.history, **merged},
-                       names=MODEL_FILES, write_more=write_more)
+                       names=MODEL_FILES, write_more=write_more, weights=weights)
     model.metrics = merged
     return path
 
@@ -143,7 +163,12 @@ def load_model(path, expected: type | None = None):
     cls, config, doc = read_config(path, expected)
     model = build_checked(cls, config, f"{path}/config.json")
     file = path / "model.safetensors"
-    raw, _ = read_safetensors(file)
+    raw, meta = read_safetensors(file)
+    if meta.get("weights") == "float16":  # stored rounded to half precision by save(..., weights='float16')
+        raw = {k: v.float() if v.dtype == torch.float16 else v for k, v in raw.items()}
+    elif meta.get("weights") not in (None, "float32"):
+        raise ModelFileError(f"{file} stores its weights as {meta['weights']!r}; this latentlab reads "
+                             f"{WEIGHT_STORAGE}. Upgrade latentlab, or save the model again.")
     tensors = model.upgrade_state(raw)  # names written by earlier versions
     optional = model.optional_tensors()
     check_tensors(model.state_dict(), tensors, str(file), optional)
