@@ -2,7 +2,9 @@
 
 The folder ``src/latentlab/pretrained/denoiser-grey/`` is an ordinary saved
 model (``ImageDenoiser.save``) whose ``metrics.json`` records the recipe, its
-SHA-256, the steps, the CPU seconds and the validation history. The SHA-256
+SHA-256, the steps, the CPU seconds, the validation history and how the
+weights are stored (``--weights float16``: rounded to half precision, half
+the file; they load as float32). The SHA-256
 lines it prints go into ``latentlab.models.pretrained.SHIPPED``.
 """
 
@@ -20,7 +22,7 @@ NAME = "denoiser-grey"
 FILES = ("config.json", "model.safetensors", "scaler.json", "metrics.json")
 
 
-def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None) -> Path:
+def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None, weights: str = "float32") -> Path:
     import latentlab
     from latentlab.data.scaling import Scaler
 
@@ -44,7 +46,7 @@ def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None) ->
     den.save(out, metrics={"recipe": recipe, "recipe_sha256": recipe_sha, "steps": meta["step"],
                            "cpu_s": round(meta["cpu_s"], 1), "wall_s": round(meta["wall_s"], 1),
                            "sittings": meta["sittings"], "validation": meta["history"],
-                           "held_out": meta["held_out"]})
+                           "held_out": meta["held_out"], "weights_stored_as": weights}, weights=weights)
     for leftover in out.iterdir():
         if leftover.name not in FILES:
             raise SystemExit(f"unexpected file {leftover} in the export")

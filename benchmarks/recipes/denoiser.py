@@ -211,6 +211,8 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads on the CPU")
     ap.add_argument("--no-bf16", action="store_true", help="float32 on the CPU even where bf16 units exist")
     ap.add_argument("--export", action="store_true", help="write the package data from the finished checkpoint")
+    ap.add_argument("--weights", choices=("float32", "float16"), default="float32",
+                    help="how --export stores the weights (float16: half the file, rounded to half precision)")
     ap.add_argument("--recipe", choices=sorted(RECIPES), default=None,
                     help=f"which fixed recipe to follow (default {V1['name']}, the one shipped)")
     args = ap.parse_args(argv)
@@ -221,7 +223,7 @@ def main(argv=None) -> None:
     if args.export:
         from _denoiser_export import export  # noqa: PLC0415  (the package-data writer, beside this file)
 
-        export(Path(args.run), RECIPE, recipe_hash())
+        export(Path(args.run), RECIPE, recipe_hash(), weights=args.weights)
         return
     train(args)
 

@@ -65,6 +65,12 @@ def test_export_writes_a_model_that_loads_and_names_its_recipe(recipe, tmp_path,
     net = {k[4:]: v for k, v in checkpoint_tensors(run).items() if k.startswith("net.")}
     for k, v in den.net.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), net[k])
+    assert metrics["weights_stored_as"] == "float32"
+    half = latentlab.ImageDenoiser.load(export.export(run, mod.RECIPE, mod.recipe_hash(), out=tmp_path / "h",
+                                                      weights="float16"))
+    assert json.loads((tmp_path / "h" / "metrics.json").read_text())["weights_stored_as"] == "float16"
+    for k, v in half.net.state_dict().items():  # the checkpoint's weights rounded to half precision, as float32
+        np.testing.assert_array_equal(v.numpy(), net[k].astype(np.float16).astype(np.float32))
 
 
 def test_the_recipe_refuses_a_folder_without_enough_photos(recipe, tmp_path):
