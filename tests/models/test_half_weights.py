@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 import latentlab
 from latentlab.errors import ConfigError, ModelFileError
@@ -35,19 +35,31 @@ def test_half_weights_halve_the_file_and_load_as_the_rounded_float32_model(model
     np.testing.assert_array_equal(latentlab.load(tmp_path / "half").reconstruct(X), out)  # loads the same each time
 
 
-def test_half_weights_are_refused_without_the_files_word_for_them_and_bad_choices_are_named(model, tmp_path):
+def test_half_weights_are_refused_without_the_configs_word_for_them_and_bad_choices_are_named(model, tmp_path):
     m, _ = model
     with pytest.raises(ConfigError, match=r"weights='bf16'.*float32.*float16"):
         m.save(tmp_path / "x", weights="bf16")
     m.save(tmp_path / "half", weights="float16")
-    file = tmp_path / "half" / "model.safetensors"
-    save_file(load_file(file), file, metadata={"format": json.loads((tmp_path / "half" / "config.json").read_text())[
-        "format"]})  # the same half tensors, the metadata's word for them gone
+    cfg = tmp_path / "half" / "config.json"
+    doc = json.loads(cfg.read_text())
+    assert doc["weights"] == "float16"
+    cfg.write_text(json.dumps({k: v for k, v in doc.items() if k != "weights"}))  # the same half tensors, unnamed
     with pytest.raises(ModelFileError, match=r"dtype torch.float16, expected torch.float32"):
         latentlab.load(tmp_path / "half")
-    save_file(load_file(file), file, metadata={"weights": "int4"})
-    with pytest.raises(ModelFileError, match=r"stores its weights as 'int4'"):
+    cfg.write_text(json.dumps({**doc, "weights": "int4"}))
+    with pytest.raises(ModelFileError, match=r"stored as 'int4'"):
         latentlab.load(tmp_path / "half")
+
+
+def test_a_half_precision_save_writes_the_same_bytes_each_time(model, tmp_path):
+    """The shipped models are named by their files' SHA-256, so a save must not vary from run to run."""
+    m, _ = model
+    m.save(tmp_path / "a", weights="float16")
+    m.save(tmp_path / "b", weights="float16")
+    m.save(tmp_path / "c")
+    for f in ("model.safetensors", "config.json"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    assert "weights" not in json.loads((tmp_path / "c" / "config.json").read_text())  # float32 files as before
 
 
 def test_weights_beyond_half_precision_are_refused_at_save(model, tmp_path):

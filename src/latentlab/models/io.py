@@ -49,7 +49,7 @@ MODEL_FILES = {"config.json", "model.safetensors", "scaler.json", "metrics.json"
                "tokenizer.json"}
 
 
-#: How ``model.safetensors`` may store float32 weights (``save(..., weights=)``); the file's metadata says which.
+#: How ``model.safetensors`` may store float32 weights (``save(..., weights=)``); ``config.json`` names it (``"weights"``).
 WEIGHT_STORAGE = ("float32", "float16")
 
 
@@ -65,22 +65,22 @@ def write_model_folder(path, module, *, fmt: str, fmt_version: int, config: dict
     before ``config.json``, which is written last.
 
     ``weights='float16'`` stores the float32 tensors rounded to half precision
-    (half the file; the safetensors metadata says so, and loading turns them
+    (half the file; ``config.json`` names the storage, and loading turns them
     back into float32); a value beyond float16's range is refused.
     """
     if weights not in WEIGHT_STORAGE:
         raise ConfigError(f"weights={weights!r}: the weights are stored as one of {WEIGHT_STORAGE}.")
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     check_finite_state(state, what=what)
-    meta = {"format": fmt}
     if weights == "float16":
         state = {k: v.half() if v.dtype == torch.float32 else v for k, v in state.items()}
         big = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
         if big:
             raise ModelFileError(f"the {what}'s tensor {big[0]!r} holds values beyond float16's range (65504); "
                                  "save it with weights='float32'.")
-        meta["weights"] = "float16"
-    weights = safetensors_save(state, metadata=meta)
+    # One metadata key: safetensors writes a dict of several in an order that changes from process to process,
+    # and the shipped models are identified by their files' SHA-256. The storage is named in config.json.
+    blob = safetensors_save(state, metadata={"format": fmt})
     doc = {
         "format": fmt,
         "format_version": fmt_version,
@@ -88,9 +88,11 @@ def write_model_folder(path, module, *, fmt: str, fmt_version: int, config: dict
         "config": config,
         "train_config": None if train_config is None else train_config.to_dict(),
     }
+    if weights != "float32":
+        doc["weights"] = weights
 
     def write(folder: Path) -> None:
-        atomic_write_bytes(folder / "model.safetensors", weights)
+        atomic_write_bytes(folder / "model.safetensors", blob)
         atomic_write_json(folder / "metrics.json", metrics)
         if write_more is not None:
             write_more(folder)
@@ -163,12 +165,13 @@ def load_model(path, expected: type | None = None):
     cls, config, doc = read_config(path, expected)
     model = build_checked(cls, config, f"{path}/config.json")
     file = path / "model.safetensors"
-    raw, meta = read_safetensors(file)
-    if meta.get("weights") == "float16":  # stored rounded to half precision by save(..., weights='float16')
-        raw = {k: v.float() if v.dtype == torch.float16 else v for k, v in raw.items()}
-    elif meta.get("weights") not in (None, "float32"):
-        raise ModelFileError(f"{file} stores its weights as {meta['weights']!r}; this latentlab reads "
+    stored = doc.get("weights", "float32")
+    if stored not in WEIGHT_STORAGE:
+        raise ModelFileError(f"{path}/config.json says the weights are stored as {stored!r}; this latentlab reads "
                              f"{WEIGHT_STORAGE}. Upgrade latentlab, or save the model again.")
+    raw, _ = read_safetensors(file)
+    if stored == "float16":  # rounded to half precision by save(..., weights='float16')
+        raw = {k: v.float() if v.dtype == torch.float16 else v for k, v in raw.items()}
     tensors = model.upgrade_state(raw)  # names written by earlier versions
     optional = model.optional_tensors()
     check_tensors(model.state_dict(), tensors, str(file), optional)
