@@ -154,3 +154,21 @@ def test_tiled_inference_equals_whole_image_inference(shape):
     with torch.no_grad():  # a margin below the receptive field is visibly different: the check can fail
         rough = tiled_apply(net, x, tile=32, overlap=16, margin=0, multiple=2) if shape[1] > 32 else whole
     assert shape[1] <= 32 or (rough - whole).abs().max() > 1e-4
+
+
+def test_the_noise_level_estimate_is_scikit_images_estimate_sigma_without_its_import_cost():
+    pytest.importorskip("pywt")
+    restoration = pytest.importorskip("skimage.restoration")
+    from latentlab.data.photos import NORMAL_Q75, estimate_noise_level
+
+    scipy_stats = pytest.importorskip("scipy.stats")
+    assert NORMAL_Q75 == pytest.approx(scipy_stats.norm.ppf(0.75), abs=1e-15)
+    rng = np.random.default_rng(3)
+    smooth = np.cumsum(np.cumsum(rng.standard_normal((3, 90, 70)), 1), 2) / 400  # a photo-like texture
+    for sigma in (0.0, 0.02, 0.1, 0.3):
+        x = smooth + sigma * rng.standard_normal(smooth.shape)
+        want = np.mean([restoration.estimate_sigma(c) for c in x])
+        assert estimate_noise_level(x) == pytest.approx(want, rel=1e-12, abs=1e-15), sigma
+    assert estimate_noise_level(np.full((1, 40, 40), 0.5)) < 1e-12  # no detail: no noise
+    assert estimate_noise_level(np.zeros((1, 40, 40))) == 0.0  # every coefficient zero: 0, not NaN
+    assert estimate_noise_level(np.zeros((2, 15, 40))) is None  # too small to say

@@ -312,7 +312,7 @@ class ImageDenoiser(LatentModel):
         tile: a 4000x3000 RGB photo needs well under 1 GB.
 
         The model removes noise of the level it was trained for. With
-        ``check_noise`` (and scikit-image installed) the photo's own noise level
+        ``check_noise`` (and PyWavelets installed: the ``photos`` extra) the photo's own noise level
         is estimated (:func:`~latentlab.data.photos.estimate_noise_level`) and a
         :class:`~latentlab.errors.DataWarning` says so when it is under half or
         over 1.5 times that level: a noisier photo keeps noise, a cleaner one is
