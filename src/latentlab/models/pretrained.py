@@ -19,11 +19,11 @@ from ..errors import ModelFileError
 
 #: name -> {file: SHA-256}; the recipe's ``--export`` prints these lines.
 SHIPPED: dict[str, dict[str, str]] = {
-    "denoiser-grey": {
-        "config.json": "ff5fee59d82af71bc2d63de79858c48f092644def49da959770acffaefb74115",
-        "model.safetensors": "14d8783c3d3a380e72f4a43cc24b4243221415776e4ebe2ab1fe3f9ce4a6c793",
-        "scaler.json": "a3f5ce3f4f576349132dc16f418ddd4a86fd5939b55736e96c43c4553bb074cc",
-        "metrics.json": "6344bcc56fece45c2629d93dba3b4cd79a06c33342af9227db91bb0e901e8b99",
+    "denoiser-grey": {  # recipe denoiser-grey-blind-v2 of benchmarks/recipes/denoiser.py, --export --weights float16
+        "config.json": "c24b478a23a239901de9e5dcf7eda7958c6fcb19a56d48e0d2b58dafa9b75e6e",
+        "model.safetensors": "f1eda0df2d6c631825f00f2035449dff330f6f88f674b0948fd873cc86747104",
+        "scaler.json": "58de0955524a0828878ce10c022678fd59201045a1f3e4adbf4640c531b81b5a",
+        "metrics.json": "ab99914dcc50b9eb56d43ba083dd12a925aa5ce21bc59c9c27eaee509eacffb4",
     },
     "codec-grey": {  # the 7-quality stage of benchmarks/recipes/codec.py, from an unfinished run of the first recipe
         "config.json": "811bfb3b91db04e40fead773b1c6de69935db1b0f771f986e106f82a5412a75a",
