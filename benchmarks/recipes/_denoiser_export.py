@@ -2,9 +2,10 @@
 
 The folder ``src/latentlab/pretrained/denoiser-grey/`` is an ordinary saved
 model (``ImageDenoiser.save``) whose ``metrics.json`` records the recipe, its
-SHA-256, the steps, the CPU seconds, the validation history and how the
-weights are stored (``--weights float16``: rounded to half precision, half
-the file; they load as float32). The SHA-256
+SHA-256, the steps, the CPU seconds, the validation history and, for a stage
+recipe, the parent run it started from (its step and CPU seconds); ``config.json``
+names how the weights are stored (``--weights float16``: rounded to half
+precision, half the file; they load as float32). The SHA-256
 lines it prints go into ``latentlab.models.pretrained.SHIPPED``.
 """
 
@@ -46,7 +47,8 @@ def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None, we
     den.save(out, metrics={"recipe": recipe, "recipe_sha256": recipe_sha, "steps": meta["step"],
                            "cpu_s": round(meta["cpu_s"], 1), "wall_s": round(meta["wall_s"], 1),
                            "sittings": meta["sittings"], "validation": meta["history"],
-                           "held_out": meta["held_out"], "weights_stored_as": weights}, weights=weights)
+                           "held_out": meta["held_out"], **({"parent": meta["parent"]} if "parent" in meta else {})},
+             weights=weights)
     for leftover in out.iterdir():
         if leftover.name not in FILES:
             raise SystemExit(f"unexpected file {leftover} in the export")

@@ -65,12 +65,45 @@ def test_export_writes_a_model_that_loads_and_names_its_recipe(recipe, tmp_path,
     net = {k[4:]: v for k, v in checkpoint_tensors(run).items() if k.startswith("net.")}
     for k, v in den.net.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), net[k])
-    assert metrics["weights_stored_as"] == "float32"
+    assert json.loads((out / "config.json").read_text()).get("weights", "float32") == "float32"
     half = latentlab.ImageDenoiser.load(export.export(run, mod.RECIPE, mod.recipe_hash(), out=tmp_path / "h",
                                                       weights="float16"))
-    assert json.loads((tmp_path / "h" / "metrics.json").read_text())["weights_stored_as"] == "float16"
+    assert json.loads((tmp_path / "h" / "config.json").read_text())["weights"] == "float16"
     for k, v in half.net.state_dict().items():  # the checkpoint's weights rounded to half precision, as float32
         np.testing.assert_array_equal(v.numpy(), net[k].astype(np.float16).astype(np.float32))
+
+
+def test_a_stage_recipe_starts_from_its_finished_parent_and_resumes_without_it(recipe, tmp_path, monkeypatch,
+                                                                              checkpoint_tensors):
+    mod, photos = recipe
+    common = [str(photos), "--no-bf16", "--validate", "2"]
+    mod.main([*common, "--run", str(tmp_path / "parent")])
+    mod.main([*common, "--run", str(tmp_path / "unfinished"), "--until", "3"])
+    parent = dict(mod.RECIPE)
+    monkeypatch.setitem(mod.RECIPES, parent["name"], parent)
+    stage = {"name": "a-stage", "parent": parent["name"], "parent_hash": mod.recipe_hash(parent), "seed": 1,
+             "lr": 0.0, "lr_final": 0.0, "steps": 4}  # Adam at lr 0 leaves the parent's weights as they were
+    for key, value in stage.items():
+        monkeypatch.setitem(mod.RECIPE, key, value)
+    with pytest.raises(SystemExit, match="pass its run folder with --from"):
+        mod.main([*common, "--run", str(tmp_path / "s")])
+    with pytest.raises(SystemExit, match="step 3 of 6; resume it to the end"):
+        mod.main([*common, "--run", str(tmp_path / "s"), "--from", str(tmp_path / "unfinished")])
+    monkeypatch.setitem(mod.RECIPE, "parent_hash", "0" * 64)
+    with pytest.raises(SystemExit, match="made by another recipe"):
+        mod.main([*common, "--run", str(tmp_path / "s"), "--from", str(tmp_path / "parent")])
+    monkeypatch.setitem(mod.RECIPE, "parent_hash", stage["parent_hash"])
+    assert not (tmp_path / "s").exists()  # nothing was written by the refused starts
+    mod.main([*common, "--run", str(tmp_path / "s"), "--from", str(tmp_path / "parent"), "--until", "2"])
+    mod.main([*common, "--run", str(tmp_path / "s")])  # resumes at step 2 with no --from
+    was, now = checkpoint_tensors(tmp_path / "parent"), checkpoint_tensors(tmp_path / "s")
+    for k in (k for k in was if k.startswith("net.")):
+        np.testing.assert_array_equal(now[k], was[k], err_msg=k)
+    out = importlib.import_module("_denoiser_export").export(tmp_path / "s", mod.RECIPE, mod.recipe_hash(),
+                                                             out=tmp_path / "m")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 4 and metrics["recipe"]["parent"] == parent["name"]
+    assert metrics["parent"]["step"] == 6 and metrics["parent"]["recipe_hash"] == stage["parent_hash"]
 
 
 def test_the_recipe_refuses_a_folder_without_enough_photos(recipe, tmp_path):
