@@ -1,14 +1,17 @@
 """The recipe that trains latentlab's shipped blind grey denoiser, resumable across sittings.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipes/denoiser.py ../shared/data/photos/Train400 \
-        --run runs/recipes/denoiser --minutes 150          # a sitting; run it again to go on
-    .venv/bin/python benchmarks/recipes/denoiser.py ../shared/data/photos/Train400 --export --weights float16
+        --recipe denoiser-grey-blind-v2 --run runs/recipes/denoiser --minutes 150   # a sitting; again to go on
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recipes/denoiser.py ../shared/data/photos/Train400 \
+        --from runs/recipes/denoiser --run runs/recipes/denoiser-128               # the stage (the default recipe)
+    .venv/bin/python benchmarks/recipes/denoiser.py --run runs/recipes/denoiser-128 --export --weights float16
                                                            # writes the package data
 
-``V2`` (``denoiser-grey-blind-v2``, the default) is the recipe of the shipped
-model, exported with ``--weights float16``; ``V1`` (``--recipe
-denoiser-grey-blind``), a network two thirds as wide trained half as long, made
-the model shipped before it. What is fixed (``RECIPE``; its SHA-256 is written
+The shipped model is ``V2`` (``denoiser-grey-blind-v2``) followed by its stage
+``V2_128`` (``denoiser-grey-blind-v2-128``, the default: 3,000 steps on larger
+crops from V2's finished run), exported with ``--weights float16``; ``V1``
+(``--recipe denoiser-grey-blind``), a network two thirds as wide trained half
+as long, made the model shipped before V2. What is fixed (``RECIPE``; its SHA-256 is written
 into the shipped model's metrics and checked by the tests): the network
 (latentlab's residual U-Net, channels (48, 96, 192) for V2, two 3x3
 convolutions a stage), the data (the 400 grey 180x180
@@ -96,7 +99,7 @@ V2_128 = {**V2, "name": "denoiser-grey-blind-v2-128", "parent": V2["name"], "par
           "patch": 128, "batch": 4, "lr": 2e-5, "lr_final": 1e-6, "seed": 1, "steps": 3_000}
 RECIPES = {r["name"]: r for r in (V1, V2, V2_128)}
 #: The recipe a run follows (``--recipe NAME`` picks another; the shipped model names its own in metrics.json).
-RECIPE = dict(V2)
+RECIPE = dict(V2_128)
 
 
 def recipe_hash(recipe: dict = RECIPE) -> str:
@@ -259,7 +262,8 @@ def main(argv=None) -> None:
     ap.add_argument("--from", dest="from_run", default=None,
                     help="a stage recipe's parent run folder (finished), read once when the stage starts")
     ap.add_argument("--recipe", choices=sorted(RECIPES), default=None,
-                    help=f"which fixed recipe to follow (default {V2['name']}, the one shipped)")
+                    help=f"which fixed recipe to follow (default {V2_128['name']}, the shipped model's stage; it "
+                         f"starts from a finished run of {V2['name']})")
     args = ap.parse_args(argv)
     if args.recipe:
         RECIPE.clear()

@@ -17,6 +17,9 @@ def recipe(monkeypatch, recipe_photos, load_recipe):
              "patch": 16, "batch": 2, "steps": 6, "validation_sigmas": [25]}
     for key, value in small.items():
         monkeypatch.setitem(mod.RECIPE, key, value)
+    monkeypatch.setitem(mod.RECIPE, "name", "small")
+    for key in ("parent", "parent_hash"):  # the default recipe is a stage; these tests train from the start
+        monkeypatch.delitem(mod.RECIPE, key, raising=False)
     return mod, recipe_photos
 
 

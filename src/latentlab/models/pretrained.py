@@ -19,11 +19,11 @@ from ..errors import ModelFileError
 
 #: name -> {file: SHA-256}; the recipe's ``--export`` prints these lines.
 SHIPPED: dict[str, dict[str, str]] = {
-    "denoiser-grey": {  # recipe denoiser-grey-blind-v2 of benchmarks/recipes/denoiser.py, --export --weights float16
-        "config.json": "c24b478a23a239901de9e5dcf7eda7958c6fcb19a56d48e0d2b58dafa9b75e6e",
-        "model.safetensors": "f1eda0df2d6c631825f00f2035449dff330f6f88f674b0948fd873cc86747104",
-        "scaler.json": "58de0955524a0828878ce10c022678fd59201045a1f3e4adbf4640c531b81b5a",
-        "metrics.json": "ab99914dcc50b9eb56d43ba083dd12a925aa5ce21bc59c9c27eaee509eacffb4",
+    "denoiser-grey": {  # benchmarks/recipes/denoiser.py, recipe denoiser-grey-blind-v2-128, --weights float16
+        "config.json": "9ebb52bee2cea75c7fc4a43836cede13200145dcab5d6f3d0586d88c3214f1c7",
+        "model.safetensors": "76d81d4217e9a35024267bfbce5d8962fcc8d5849d9114a2e65dfb27d89a940e",
+        "scaler.json": "49103b2910b57fc88fe3b0181f493e418664585b034ab7ed39bd7f21ab70e93e",
+        "metrics.json": "f08ec68f21986900fe7db6c3b4d7e4ad05a922f1a81de95981a3a3de09c2cd43",
     },
     "codec-grey": {  # the 7-quality stage of benchmarks/recipes/codec.py, from an unfinished run of the first recipe
         "config.json": "811bfb3b91db04e40fead773b1c6de69935db1b0f771f986e106f82a5412a75a",
