@@ -275,20 +275,21 @@ def denoise_standard(load: Load) -> tuple[str, str]:
     bm3d_run = [f["sets"]["Set12"]["levels"][q]["bm3d"] for q in levels]
 
     def versus(mine, theirs) -> str:
+        """Where ours stands against ``theirs``, ours the subject."""
         above = [q for q, a, b in zip(levels, mine, theirs) if a >= b]
         if len(above) == len(levels):
-            return "at or above it at every level"
+            return "ours at or above it at every level"
         if not above:
-            return "above ours at every level"
+            return "ours below it at every level"
         below = [q for q in levels if q not in above]
-        return f"above it at {' and '.join(above)}, not at {' and '.join(below)}"
+        return f"ours at or above it at {' and '.join(above)}, below at {' and '.join(below)}"
 
     ens = load("denoise_standard-ensemble-8")["figures"]["sets"]
     eight = {k: three(ens[k]["levels"][q]["latentlab"] for q in levels) for k in ("BSD68", "Set12")}
     return (f"BSD68 {three(ours['BSD68'])}; Set12 {three(ours['Set12'])}; with `ensemble=8` (8 times the time) "
             f"BSD68 {eight['BSD68']}; Set12 {eight['Set12']}",
             f"BM3D published on BSD68 {three(bm3d_pub)} ({versus(ours['BSD68'], bm3d_pub)}); BM3D run on Set12: "
-            f"{three(bm3d_run)} ({versus(ours['Set12'], bm3d_run).replace('it at', 'ours at')}); DnCNN-S published "
+            f"{three(bm3d_run)} ({versus(ours['Set12'], bm3d_run)}); DnCNN-S published "
             f"{three(f['published']['BSD68']['DnCNN-S'][q] for q in levels)}")
 
 

@@ -126,3 +126,20 @@ def test_the_codec_state_has_one_wording_for_a_run_and_for_a_stage_from_an_unfin
     assert summary.codec_state(stage, 10_000) == ("the 7-quality stage's step 10,000 of 10,000, from step 55,381 of "
                                                   "the first recipe's run (unfinished)")
     assert summary.codec_state({"steps": None, "finished": None}) == "training state not recorded"
+
+
+def test_the_denoiser_row_says_where_ours_stands_with_ours_as_the_subject(summary):
+    def record(set12, bsd68):
+        levels = {q: {"latentlab": set12[i], "bm3d": 30.0} for i, q in enumerate(("15", "25", "50"))}
+        sets = {"Set12": {"levels": levels},
+                "BSD68": {"levels": {q: {"latentlab": v} for q, v in zip(("15", "25", "50"), bsd68)}}}
+        published = {"BSD68": {m: {q: 30.0 for q in ("15", "25", "50")} for m in ("BM3D", "DnCNN-S")}}
+        return {"figures": {"sets": sets, "published": published}}
+
+    def row(set12, bsd68):
+        return summary.denoise_standard(lambda name: record(set12, bsd68))[1]
+
+    mixed = row([29.9, 30.0, 30.2], [31, 31, 31])
+    assert "(ours at or above it at 25 and 50, below at 15)" in mixed
+    assert mixed.count("ours at or above it at every level") == 1  # BSD68 against the published BM3D
+    assert "(ours below it at every level)" in row([29, 29, 29], [29, 29, 29])
