@@ -25,10 +25,10 @@ SHIPPED: dict[str, dict[str, str]] = {
         "scaler.json": "49103b2910b57fc88fe3b0181f493e418664585b034ab7ed39bd7f21ab70e93e",
         "metrics.json": "f08ec68f21986900fe7db6c3b4d7e4ad05a922f1a81de95981a3a3de09c2cd43",
     },
-    "codec-grey": {  # the 7-quality stage of benchmarks/recipes/codec.py, from an unfinished run of the first recipe
+    "codec-grey": {  # the 7-quality stage of benchmarks/recipes/codec.py, from the first recipe's finished run
         "config.json": "811bfb3b91db04e40fead773b1c6de69935db1b0f771f986e106f82a5412a75a",
-        "model.safetensors": "554a4dd5593688b134bf4bdff33ac0a5d40b80e02f81bed4f40bfeb4efdde487",
-        "metrics.json": "461e302cffe85dfe569626fd26d51af1909c041d3aadce3749f293f83b8973f4",
+        "model.safetensors": "dde60ed1cbf177d7a736a64c7ccde76fc5be2435f8d2f07850de57b9975da7ac",
+        "metrics.json": "bad71a615070db73434a79ac7963eeebad6a29cc461ffae51243ce2e40391d93",
     },
 }
 
