@@ -1,7 +1,7 @@
 """The run folder of a resumable training recipe: one ``checkpoint.safetensors`` holding the network, Adam's
 state and, in its metadata, the recipe's progress (a JSON object: step, CPU seconds, history, sittings).
 
-Shared by the recipes in this folder (``denoiser.py``; the codec recipe next). Files are written atomically and
+Shared by the recipes in this folder (``denoiser.py``, ``codec.py`` and their stages). Files are written atomically and
 read through latentlab's own safetensors reader (no pickle, corrupt files named).
 """
 
@@ -69,3 +69,15 @@ def restore(folder: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, devi
                             "exp_avg": tensors[f"adam.{i}.exp_avg"].to(device),
                             "exp_avg_sq": tensors[f"adam.{i}.exp_avg_sq"].to(device)}
     return meta
+
+
+def check_same_parent(parent_run, meta: dict) -> None:
+    """On resuming: a ``--from`` given again must be the parent the stage started from, at the same step."""
+    if parent_run is None:
+        return
+    _, now = read(Path(parent_run))
+    was = meta["parent"]
+    if now.get("recipe_hash") != was["recipe_hash"] or now.get("step") != was["step"]:
+        raise SystemExit(f"--from {parent_run} is at step {now.get('step')} (hash {now.get('recipe_hash')}), but this "
+                         f"stage started from step {was['step']} (hash {was['recipe_hash']}); resume without --from, or "
+                         "start the stage in a new --run folder.")

@@ -68,15 +68,3 @@ def start(parent_run: Path, recipe: dict, parent_recipe: dict, device: str, buil
         print(f"note: the parent run is at step {meta['step']} of {parent_recipe['steps']}: it has not finished; the "
               "stage starts from it all the same (the export says so).", flush=True)
     return net, opt, origin
-
-
-def check_same_parent(parent_run, meta: dict) -> None:
-    """On resuming: a ``--from`` given again must be the parent the stage started from, at the same step."""
-    if parent_run is None:
-        return
-    _, now = checkpoint.read(Path(parent_run))
-    was = meta["parent"]
-    if now.get("recipe_hash") != was["recipe_hash"] or now.get("step") != was["step"]:
-        raise SystemExit(f"--from {parent_run} is at step {now.get('step')} (hash {now.get('recipe_hash')}), but this "
-                         f"stage started from step {was['step']} (hash {was['recipe_hash']}); resume without --from, or "
-                         "start the stage in a new --run folder.")

@@ -195,7 +195,7 @@ def train(args, recipe: dict = RECIPE, parent: dict | None = None) -> dict:
     if (run / checkpoint.CHECKPOINT).exists():
         meta = checkpoint.restore(run, net, opt, device, sha)
         if parent is not None:
-            stage.check_same_parent(args.from_run, meta)
+            checkpoint.check_same_parent(args.from_run, meta)
         print(f"resumed at step {meta['step']} ({meta['cpu_s']:.0f} CPU s so far)", flush=True)
     elif parent is not None:
         if not args.from_run:

@@ -107,7 +107,7 @@ def recipe_hash(recipe: dict = RECIPE) -> str:
     return _sha(recipe)
 
 
-def start_from_parent(net: torch.nn.Module, parent_run: Path | None, device: str) -> dict:
+def start_from_parent(net: torch.nn.Module, parent_run: Path | None) -> dict:
     """Load a stage's starting weights from its parent's finished run; what it started from (for the metrics).
 
     Refuses (``SystemExit``) a missing ``--from``, a folder with no checkpoint, a checkpoint of another recipe
@@ -194,8 +194,10 @@ def train(args) -> dict:
     if (run / checkpoint.CHECKPOINT).exists():
         meta = checkpoint.restore(run, net, opt, device, recipe_hash())
         print(f"resumed at step {meta['step']} ({meta['cpu_s']:.0f} CPU s so far)", flush=True)
+        if "parent" in meta:
+            checkpoint.check_same_parent(args.from_run, meta)
     elif "parent" in RECIPE:
-        meta["parent"] = start_from_parent(net, args.from_run, device)
+        meta["parent"] = start_from_parent(net, args.from_run)
         print(f"started from {RECIPE['parent']} at step {meta['parent']['step']}: val PSNR "
               f"{validate(net, val, device)}", flush=True)
     use_bf16 = device == "cpu" and bf16_cpu() and not args.no_bf16

@@ -98,6 +98,8 @@ def test_a_stage_recipe_starts_from_its_finished_parent_and_resumes_without_it(r
     monkeypatch.setitem(mod.RECIPE, "parent_hash", stage["parent_hash"])
     assert not (tmp_path / "s").exists()  # nothing was written by the refused starts
     mod.main([*common, "--run", str(tmp_path / "s"), "--from", str(tmp_path / "parent"), "--until", "2"])
+    with pytest.raises(SystemExit, match="resume without --from"):  # another parent than the one it started from
+        mod.main([*common, "--run", str(tmp_path / "s"), "--from", str(tmp_path / "unfinished")])
     mod.main([*common, "--run", str(tmp_path / "s")])  # resumes at step 2 with no --from
     was, now = checkpoint_tensors(tmp_path / "parent"), checkpoint_tensors(tmp_path / "s")
     for k in (k for k in was if k.startswith("net.")):
