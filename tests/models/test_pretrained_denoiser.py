@@ -145,7 +145,7 @@ def test_the_self_ensemble_averages_the_turned_copies_and_gains(shipped, moon):
     by_hand = np.clip(np.mean(outs, axis=0), 0, 1)
     np.testing.assert_allclose(eight, by_hand, atol=2e-6)
     assert eight.shape == moon[:, :96].shape
-    assert _psnr(eight, moon[:, :96]) > _psnr(one, moon[:, :96]) + 0.01  # 0.02 dB on this crop for the shipped V2
+    assert _psnr(eight, moon[:, :96]) > _psnr(one, moon[:, :96]) + 0.03  # 0.046 dB on this crop for the shipped model
     rgb = np.stack([noisy, noisy[::-1], noisy[:, ::-1]], axis=-1)  # colour goes through each plane's ensemble too
     assert shipped.denoise(rgb, check_noise=False, ensemble=2).shape == rgb.shape
 
