@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/photos.py --reuse
 	$(BIN)/python benchmarks/photos.py --amp-check 60
 	$(BIN)/python benchmarks/denoise_colour.py  # how the shipped grey denoiser cleans colour photos
+	$(BIN)/python benchmarks/denoise_command.py  # the whole `latentlab denoise` command, onnxruntime and torch; quiet machine
 	$(BIN)/python benchmarks/denoise_standard.py  # the shipped denoiser (benchmarks/recipes/denoiser.py trains it) on BSD68 and Set12
 	$(BIN)/python benchmarks/denoise_standard.py --ensemble 8
 	$(BIN)/python benchmarks/train_image_codec.py  # the first codec's protocol (docs/image_codec.md)

@@ -5,7 +5,9 @@ model (``ImageDenoiser.save``) whose ``metrics.json`` records the recipe, its
 SHA-256, the steps, the CPU seconds, the validation history and, for a stage
 recipe, the parent run it started from (its step and CPU seconds); ``config.json``
 names how the weights are stored (``--weights float16``: rounded to half
-precision, half the file; they load as float32). The SHA-256
+precision, half the file; they load as float32). ``denoiser.onnx`` is the network's graph without its weights,
+which onnxruntime runs with the weights of ``model.safetensors``
+(``latentlab.models.denoising.OnnxDenoiser``: the command line's path without torch). The SHA-256
 lines it prints go into ``latentlab.models.pretrained.SHIPPED``.
 """
 
@@ -20,11 +22,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "denoiser-grey"
-FILES = ("config.json", "model.safetensors", "scaler.json", "metrics.json")
+FILES = ("config.json", "model.safetensors", "scaler.json", "metrics.json", "denoiser.onnx")
 
 
 def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None, weights: str = "float32") -> Path:
     import latentlab
+    from latentlab.apps.onnx_export import export_denoiser_graph
     from latentlab.data.scaling import Scaler
 
     tensors, meta = checkpoint.read(run)
@@ -49,6 +52,7 @@ def export(run: Path, recipe: dict, recipe_sha: str, out: Path | None = None, we
                            "sittings": meta["sittings"], "validation": meta["history"],
                            "held_out": meta["held_out"], **({"parent": meta["parent"]} if "parent" in meta else {})},
              weights=weights)
+    export_denoiser_graph(den, out / "denoiser.onnx")
     for leftover in out.iterdir():
         if leftover.name not in FILES:
             raise SystemExit(f"unexpected file {leftover} in the export")

@@ -68,6 +68,11 @@ def test_export_writes_a_model_that_loads_and_names_its_recipe(recipe, tmp_path,
     net = {k[4:]: v for k, v in checkpoint_tensors(run).items() if k.startswith("net.")}
     for k, v in den.net.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), net[k])
+    from latentlab.models.denoising import OnnxDenoiser  # the export's graph runs the same weights in onnxruntime
+
+    x = np.random.default_rng(0).random((24, 20), dtype=np.float32)
+    np.testing.assert_allclose(OnnxDenoiser.load(out).denoise(x, check_noise=False), den.denoise(x, check_noise=False),
+                               atol=1e-6)
     assert json.loads((out / "config.json").read_text()).get("weights", "float32") == "float32"
     half = latentlab.ImageDenoiser.load(export.export(run, mod.RECIPE, mod.recipe_hash(), out=tmp_path / "h",
                                                       weights="float16"))

@@ -164,9 +164,11 @@ def _example(model, part: str, batch: int = 2) -> tuple[torch.Tensor, ...]:
     return (first,)
 
 
-def _to_proto(module: nn.Module, example: tuple[torch.Tensor, ...], names: tuple[list[str], list[str]], part: str):
-    batch = torch.export.Dim("batch")
-    dynamic = tuple({0: batch} for _ in example)
+def _to_proto(module: nn.Module, example: tuple[torch.Tensor, ...], names: tuple[list[str], list[str]], part: str,
+              dynamic: tuple | None = None):
+    if dynamic is None:  # the batch axis
+        batch = torch.export.Dim("batch")
+        dynamic = tuple({0: batch} for _ in example)
     quiet = logging.getLogger("torch.onnx")  # it logs each torchvision op it skips
     level = quiet.level
     quiet.setLevel(logging.ERROR)
@@ -285,4 +287,55 @@ def export_onnx(model, path: str | os.PathLike, part: str = "both") -> dict[str,
     return written
 
 
-__all__ = ["export_onnx", "OnnxEncoder", "OnnxDecoder", "PARTS", "NO_ONNX_ENCODER", "ONNX_RANGE"]
+def export_denoiser_graph(den, path: str | os.PathLike) -> Path:
+    """Write a fitted :class:`~latentlab.models.denoiser.ImageDenoiser`'s network as an ONNX graph without weights.
+
+    The graph takes ``x`` float32 ``(batch, C, H, W)`` (``H`` and ``W`` multiples of ``2^k``, as the tiles are) and
+    gives the denoised tiles. Its weights are marked as external data at
+    :data:`~latentlab.models.denoising.WEIGHTS_GIVEN_AT_LOAD`, a place that does not exist:
+    :class:`~latentlab.models.denoising.OnnxDenoiser` gives them to onnxruntime from the folder's
+    ``model.safetensors``, so a shipped model holds one copy of its weights. The metadata names the network's
+    receptive radius and ``2^k`` (``radius``, ``factor``), which the tiling needs.
+    """
+    import copy
+
+    from onnx import TensorProto
+
+    from ..models.denoiser import ImageDenoiser
+    from ..models.denoising import NET_PREFIX, WEIGHTS_GIVEN_AT_LOAD
+
+    if not isinstance(den, ImageDenoiser):
+        raise DataTypeError(f"export_denoiser_graph writes an ImageDenoiser's network; got {type(den).__name__}.")
+    den.check_fitted()
+    _require_onnx()
+    net = copy.deepcopy(den.net).float().cpu().eval().to(memory_format=torch.contiguous_format)
+    f = net.factor
+    example = (torch.rand(1, den.channels, 16 * f, 16 * f, generator=torch.Generator().manual_seed(0)),)
+    dims = ({0: torch.export.Dim("batch"), 2: torch.export.Dim("height"), 3: torch.export.Dim("width")},)
+    with torch.no_grad():
+        proto = _to_proto(net, example, (["x"], ["y"]), "denoiser", dynamic=dims)
+    weights = set(net.state_dict())
+    found = set()
+    for init in proto.graph.initializer:
+        if init.name in weights:
+            init.ClearField("raw_data")
+            init.data_location = TensorProto.EXTERNAL
+            del init.external_data[:]
+            entry = init.external_data.add()
+            entry.key, entry.value = "location", WEIGHTS_GIVEN_AT_LOAD
+            found.add(init.name)
+    if found != weights:
+        raise ConfigError(f"the exported graph does not name the network's weights {sorted(weights - found)[:3]} as "
+                          "its own; torch.onnx renamed them, so the graph cannot take them from model.safetensors.")
+    meta = {"latentlab_version": _version(), "family": "image_denoiser", "part": "network",
+            "radius": str(net.radius), "factor": str(f), "channels": str(den.channels),
+            "weights": f"model.safetensors beside this file, tensors named {NET_PREFIX}<initializer>, as float32"}
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    path = Path(path)
+    atomic_write_bytes(path, proto.SerializeToString())
+    return path
+
+
+__all__ = ["export_onnx", "export_denoiser_graph", "OnnxEncoder", "OnnxDecoder", "PARTS", "NO_ONNX_ENCODER", "ONNX_RANGE"]

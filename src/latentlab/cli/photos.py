@@ -24,6 +24,10 @@ def register(sub, command: str | None = None) -> None:
     p.add_argument("--ensemble", type=int, default=1, choices=(1, 2, 4, 8),
                    help="average this many flipped and transposed copies (about 0.1 dB more PSNR at 8, 8 times the "
                         "time; default 1)")
+    p.add_argument("--runtime", default="auto", choices=("auto", "onnxruntime", "torch"),
+                   help="what runs the shipped denoiser: onnxruntime (the same pixels to float rounding, without "
+                        "torch's second of imports) or torch; auto (default): onnxruntime where it is installed. A "
+                        "--model folder always runs in torch")
     p.set_defaults(handler=cmd_denoise)
 
     t = sub.add_parser(
@@ -50,11 +54,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
 
-    import latentlab
     from latentlab._files import atomic_write_bytes
     from latentlab.errors import DataError
 
-    den = latentlab.ImageDenoiser.pretrained() if args.model is None else latentlab.ImageDenoiser.load(args.model)
+    den = _denoiser(args)
     src = Path(args.input)
     alpha = None
     deep = False
@@ -90,6 +93,28 @@ def cmd_denoise(args: argparse.Namespace) -> int:
           + (f"denoised blind (noise levels 0-{den.config.max_noise_level * 255:.0f}/255)" if den.config.max_noise_level
              else f"denoised for sigma {den.config.noise_level * 255:.1f}/255"))
     return 0
+
+
+def _denoiser(args: argparse.Namespace):
+    """The shipped denoiser in onnxruntime (no torch import) or torch, or the --model folder (torch)."""
+    import importlib.util
+
+    from latentlab.errors import ConfigError
+
+    if args.model is not None:
+        if args.runtime == "onnxruntime":
+            raise ConfigError("--runtime onnxruntime runs the shipped denoiser only; a --model folder runs in torch "
+                              "(leave --runtime out).")
+        import latentlab
+
+        return latentlab.ImageDenoiser.load(args.model)
+    if args.runtime == "onnxruntime" or (args.runtime == "auto" and importlib.util.find_spec("onnxruntime")):
+        from latentlab.models.denoising import OnnxDenoiser
+
+        return OnnxDenoiser.pretrained()
+    import latentlab
+
+    return latentlab.ImageDenoiser.pretrained()
 
 
 def cmd_train_denoiser(args: argparse.Namespace) -> int:

@@ -1,20 +1,65 @@
-"""One small module per family; importing this package registers them all."""
+"""One small module per family, loaded on first use (PEP 562).
 
-from .ae import AEConfig, Autoencoder
-from .base import LatentModel
-from .btcvae import BetaTCVAE, BTCVAEConfig
-from .contractive import ContractiveAutoencoder, ContractiveConfig
-from .cvae import ConditionalVAE, CVAEConfig
-from .denoiser import DenoiserConfig, ImageDenoiser
-from .dipvae import DIPVAE, DIPVAEConfig
-from .factorvae import FactorVAE, FactorVAEConfig
-from .io import load_model, save_model
-from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
-from .sparse import SparseAutoencoder, SparseConfig
-from .text import TextAEConfig, TextAutoencoder, TextVAE, TextVAEConfig
-from .vae import VAE, VAEConfig
-from .vqvae import VQVAE, VQVAEConfig
-from .wae import WAE, WAEConfig
+``from latentlab.models import VAE`` imports only ``latentlab.models.vae`` (and torch): the torch-free modules
+here (``pretrained``, ``denoising``) stay quick to import for the command line. Saved folders name their family,
+which the registry (:mod:`latentlab.registry`) finds through the installed entry points.
+"""
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and the API reference
+    from .ae import AEConfig, Autoencoder
+    from .base import LatentModel
+    from .btcvae import BetaTCVAE, BTCVAEConfig
+    from .contractive import ContractiveAutoencoder, ContractiveConfig
+    from .cvae import ConditionalVAE, CVAEConfig
+    from .denoiser import DenoiserConfig, ImageDenoiser
+    from .dipvae import DIPVAE, DIPVAEConfig
+    from .factorvae import FactorVAE, FactorVAEConfig
+    from .io import load_model, save_model
+    from .seq import SeqAEConfig, SequenceAutoencoder, SequenceVAE, SeqVAEConfig
+    from .sparse import SparseAutoencoder, SparseConfig
+    from .text import TextAEConfig, TextAutoencoder, TextVAE, TextVAEConfig
+    from .vae import VAE, VAEConfig
+    from .vqvae import VQVAE, VQVAEConfig
+    from .wae import WAE, WAEConfig
+
+_LAZY = {
+    "AEConfig": "ae",
+    "Autoencoder": "ae",
+    "LatentModel": "base",
+    "BetaTCVAE": "btcvae",
+    "BTCVAEConfig": "btcvae",
+    "ContractiveAutoencoder": "contractive",
+    "ContractiveConfig": "contractive",
+    "ConditionalVAE": "cvae",
+    "CVAEConfig": "cvae",
+    "DenoiserConfig": "denoiser",
+    "ImageDenoiser": "denoiser",
+    "DIPVAE": "dipvae",
+    "DIPVAEConfig": "dipvae",
+    "FactorVAE": "factorvae",
+    "FactorVAEConfig": "factorvae",
+    "load_model": "io",
+    "save_model": "io",
+    "SeqAEConfig": "seq",
+    "SequenceAutoencoder": "seq",
+    "SequenceVAE": "seq",
+    "SeqVAEConfig": "seq",
+    "SparseAutoencoder": "sparse",
+    "SparseConfig": "sparse",
+    "TextAEConfig": "text",
+    "TextAutoencoder": "text",
+    "TextVAE": "text",
+    "TextVAEConfig": "text",
+    "VAE": "vae",
+    "VAEConfig": "vae",
+    "VQVAE": "vqvae",
+    "VQVAEConfig": "vqvae",
+    "WAE": "wae",
+    "WAEConfig": "wae",
+}
 
 __all__ = [
     "LatentModel",
@@ -51,3 +96,16 @@ __all__ = [
     "ImageDenoiser",
     "DenoiserConfig",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'latentlab.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

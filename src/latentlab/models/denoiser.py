@@ -18,7 +18,6 @@ network's receptive-field radius) the result equals whole-image inference.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,29 +25,24 @@ import torch
 
 from ..config import ModelConfig, check_positive_int, register
 from ..data.patches import PatchSampler
-from ..data.photos import as_photo, estimate_noise_level, open_photos
+from ..data.photos import open_photos
 from ..data.scaling import Scaler
 from ..data.tensors import Batch, TensorData
-from ..errors import ConfigError, DataError, DataWarning
-from ..nn.colour import from_opponent, to_opponent
-from ..nn.dihedral import averaged_over_turns, check_ensemble
+from ..errors import ConfigError, DataError
+from ..nn.dihedral import check_ensemble
 from ..nn.fcn import UNet
-from ..nn.tiling import tiled_apply
 from ..registry import MAX_MODEL_VALUES
 from ..training.options import LossOutput
 from .base import LatentModel
+from .denoising import TILE, denoise_photo, denoise_tiles
 from .fitting import fit_model, train_config
 from .posterior import Deterministic
 from .prior import StandardNormal
 
-# Inference tiles: 512x512 pixels keep the activations of the default network near 150 MB.
-TILE = 512
 # Sizes a config may ask for, checked before anything is built (a config.json asking for a million layers
 # would otherwise hang load): 3x3 convolutions a stage, and stride-2 stages (each doubles the padding multiple).
 MAX_DEPTH = 64
 MAX_STAGES = 8
-NOISE_CHECK = (0.5, 1.5)  # a photo whose estimated noise is outside these multiples of the trained level gets a warning
-BLIND_MARGIN = 1.15  # a blind model warns when the estimate is above this multiple of its highest level
 
 
 @dataclass(frozen=True)
@@ -323,60 +317,10 @@ class ImageDenoiser(LatentModel):
         """
         self.check_fitted()
         check_ensemble(ensemble)
-        raw = image
-        x = as_photo(image, layout=layout, name="image")  # (C, H, W) float32, NaN and channel axes checked
-        c = self.channels
-        if c == 1 and x.shape[0] == 3:  # colour through a grey model: the opponent channels one at a time
-            if check_noise:
-                self._check_noise_level(x)
-            planes = to_opponent(x)
-            del x
-            for i in range(3):
-                planes[i] = self.denoise_tensor(torch.from_numpy(planes[i : i + 1]), tile=tile, batch=batch,
-                                                ensemble=ensemble)[0].numpy()
-            out = np.clip(from_opponent(planes), 0.0, 1.0)
-            if isinstance(raw, np.ndarray) and raw.ndim == 3 and raw.shape[-1] == 3 and raw.shape[0] != 3:
-                return out.transpose(1, 2, 0)
-            return out
-        if x.shape[0] != c:
-            want = "grey (latentlab.data.photos.as_photo(image, mode='L'))" if c == 1 else "RGB (mode='RGB')"
-            raise DataError(
-                f"the image has {x.shape[0]} channel(s) but this denoiser was trained on {c}; "
-                f"convert it to {want} or train a denoiser for it."
-            )
-        if check_noise:
-            self._check_noise_level(x)
-        t = torch.from_numpy(x)
-        del x
-        out = self.denoise_tensor(t, tile=tile, batch=batch, ensemble=ensemble).numpy()
-        del t
-        np.clip(out, 0.0, 1.0, out=out)  # in place: no second copy of a large photo
-        if isinstance(raw, np.ndarray) and raw.ndim == 2:
-            return out[0]
-        if isinstance(raw, np.ndarray) and raw.ndim == 3 and raw.shape[-1] == c and raw.shape[0] != c:
-            return out.transpose(1, 2, 0)  # the layout given, as a view
-        return out
-
-    def _check_noise_level(self, x: np.ndarray) -> None:
-        found, trained = estimate_noise_level(x), self.config.noise_level
-        top = self.config.max_noise_level
-        if found is None or (top > 0 and found <= BLIND_MARGIN * top):  # blind: anything up to its range
-            return
-        if top > 0:
-            warnings.warn(
-                f"this photo's noise level reads about {255 * found:.1f}/255, above the {255 * top:.0f}/255 this "
-                f"blind denoiser was trained for; noise will remain. Fine-tune it: fit(photos, init='pretrained', "
-                f"noise_level={found:.3g}), or pass check_noise=False.", DataWarning, stacklevel=3)
-            return
-        if NOISE_CHECK[0] * trained <= found <= NOISE_CHECK[1] * trained:
-            return
-        warnings.warn(
-            f"this photo's noise level reads about {255 * found:.1f}/255 but the denoiser was trained for "
-            f"{255 * trained:.1f}/255; {'noise will remain' if found > trained else 'it will be over-smoothed'}. "
-            f"Train one with noise_level={found:.3g} (--sigma {255 * found:.0f}), or pass check_noise=False.",
-            DataWarning,
-            stacklevel=3,
-        )
+        return denoise_photo(
+            image, lambda x: self.denoise_tensor(torch.from_numpy(x), tile=tile, batch=batch, ensemble=ensemble).numpy(),
+            channels=self.channels, noise_level=self.config.noise_level, max_noise_level=self.config.max_noise_level,
+            layout=layout, check_noise=check_noise)
 
     def denoise_tensor(self, x: torch.Tensor, *, tile: int = TILE, batch: int = 1, ensemble: int = 1) -> torch.Tensor:
         """Denoise one ``(C, H, W)`` float tensor tile by tile (no clipping); ``ensemble``: see :meth:`denoise`."""
@@ -385,12 +329,9 @@ class ImageDenoiser(LatentModel):
         check_positive_int("tile", tile)  # pixels a side
         if self.training:
             self.eval()
-        r, f = self.net.radius, self.net.factor
-        overlap = 2 * r + f  # blending zone of f pixels beyond the two margins
-        tile = max(tile, overlap + 2 * f)
         with torch.inference_mode():
-            out = averaged_over_turns(lambda t: tiled_apply(self, t, tile=tile, overlap=overlap, margin=r, multiple=f,
-                                                            batch=batch), x.to(self.device), ensemble)
+            out = denoise_tiles(self, x.to(self.device), radius=self.net.radius, factor=self.net.factor, tile=tile,
+                                batch=batch, ensemble=ensemble)
         if not torch.isfinite(out).all():
             raise DataError("the denoiser produced NaN or inf (corrupt weights?); refit or reload it.")
         return out.cpu()

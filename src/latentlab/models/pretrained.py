@@ -24,6 +24,8 @@ SHIPPED: dict[str, dict[str, str]] = {
         "model.safetensors": "76d81d4217e9a35024267bfbce5d8962fcc8d5849d9114a2e65dfb27d89a940e",
         "scaler.json": "49103b2910b57fc88fe3b0181f493e418664585b034ab7ed39bd7f21ab70e93e",
         "metrics.json": "f08ec68f21986900fe7db6c3b4d7e4ad05a922f1a81de95981a3a3de09c2cd43",
+        # the network's graph without its weights, for onnxruntime (latentlab.models.denoising.OnnxDenoiser)
+        "denoiser.onnx": "c41779fbcdec0c8509e5fbad62e595bfe9d3a3aa0affcd2b439b218048bf483f",
     },
     "codec-grey": {  # the 7-quality stage of benchmarks/recipes/codec.py, from the first recipe's finished run
         "config.json": "811bfb3b91db04e40fead773b1c6de69935db1b0f771f986e106f82a5412a75a",

@@ -1,7 +1,18 @@
-"""Building blocks: one encoder/decoder pair per architecture, shared by every family."""
+"""Building blocks: one encoder/decoder pair per architecture, shared by every family.
 
-from .conv import ConvDecoder, ConvEncoder, conv_image_shape
-from .mlp import MLPDecoder, MLPEncoder, activation_layer, build_mlp
+The torch modules load on first use (PEP 562), so the numpy-only ones (:mod:`.colour`, :mod:`.tiling`,
+:mod:`.dihedral`) import without torch: the shipped denoiser's onnxruntime path uses them.
+"""
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and the API reference
+    from .conv import ConvDecoder, ConvEncoder, conv_image_shape
+    from .mlp import MLPDecoder, MLPEncoder, activation_layer, build_mlp
+
+_LAZY = {"ConvDecoder": "conv", "ConvEncoder": "conv", "conv_image_shape": "conv", "MLPDecoder": "mlp",
+         "MLPEncoder": "mlp", "activation_layer": "mlp", "build_mlp": "mlp"}
 
 __all__ = [
     "MLPEncoder",
@@ -32,6 +43,8 @@ def build_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
         Extra inputs concatenated to the code before decoding.
     """
     from ..errors import ConfigError
+    from .conv import ConvDecoder, ConvEncoder, conv_image_shape
+    from .mlp import MLPDecoder, MLPEncoder
 
     if config.architecture == "mlp":
         enc = MLPEncoder(config.input_shape, config.hidden, out_dim, config.activation, in_extra)
@@ -58,3 +71,12 @@ def build_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
 
         return build_text_pair(config, out_dim, in_extra, latent_extra)
     raise ConfigError(f"unknown architecture {config.architecture!r}")
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'latentlab.nn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

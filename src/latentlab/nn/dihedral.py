@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ..errors import ConfigError
 
@@ -22,26 +21,39 @@ def check_ensemble(ensemble) -> None:
         raise ConfigError(f"ensemble must be 1, 2, 4 or 8 (copies of the photo averaged), got {ensemble!r}.")
 
 
-def dihedral(x: torch.Tensor, turn: tuple[bool, bool, bool], inverse: bool = False) -> torch.Tensor:
-    """``x (C, H, W)`` transposed and/or flipped by ``turn``; ``inverse`` undoes it (flips first, then transpose)."""
+def dihedral(x, turn: tuple[bool, bool, bool], inverse: bool = False):
+    """``x (C, H, W)`` (a tensor or an array) transposed and/or flipped by ``turn``; ``inverse`` undoes it.
+
+    The inverse flips first, then transposes.
+    """
     transpose, rows, cols = turn
     dims = [d for d, on in ((-2, rows), (-1, cols)) if on]
+    flip = (lambda a: np.flip(a, dims)) if isinstance(x, np.ndarray) else (lambda a: a.flip(dims))
     if not inverse:
         if transpose:
-            x = x.transpose(-1, -2)
-        return x.flip(dims) if dims else x
-    x = x.flip(dims) if dims else x
-    return x.transpose(-1, -2) if transpose else x
+            x = x.swapaxes(-1, -2)
+        return flip(x) if dims else x
+    x = flip(x) if dims else x
+    return x.swapaxes(-1, -2) if transpose else x
 
 
-def averaged_over_turns(fn, x: torch.Tensor, ensemble: int) -> torch.Tensor:
-    """The mean of ``fn`` over the first ``ensemble`` turns of ``x (C, H, W)``, each output turned back."""
+def averaged_over_turns(fn, x, ensemble: int):
+    """The mean of ``fn`` over the first ``ensemble`` turns of ``x (C, H, W)``, each output turned back.
+
+    ``x`` is a tensor or a NumPy array; ``fn`` gets and gives the same kind.
+    """
     check_ensemble(ensemble)
+    if int(ensemble) == 1:
+        return fn(x)
     out = None
     for turn in ENSEMBLES[int(ensemble)]:
         y = dihedral(fn(dihedral(x, turn)), turn, inverse=True)
-        out = y if out is None else out.add_(y)
-    return out.div_(ensemble) if ensemble > 1 else out
+        if out is None:  # a copy of its own: y may be a turned view of fn's output
+            out = np.array(y) if isinstance(y, np.ndarray) else y.clone()
+        else:
+            out += y
+    out /= ensemble
+    return out
 
 
 __all__ = ["ENSEMBLES", "averaged_over_turns", "check_ensemble", "dihedral"]

@@ -17,6 +17,9 @@ When ``margin`` is at least the network's receptive-field radius, every
 pixel that gets a non-zero weight saw exactly the context it sees in the
 whole image, so the result equals whole-image inference to float rounding.
 Only the input, the output and one batch of tiles are held at a time.
+
+Both functions take a torch tensor or a NumPy array and give back the same kind; torch is imported only
+for a tensor, so the shipped denoiser's onnxruntime path runs without it.
 """
 
 from __future__ import annotations
@@ -24,8 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 
 def padded_size(size: int, multiple: int) -> int:
@@ -33,23 +34,33 @@ def padded_size(size: int, multiple: int) -> int:
     return -(-size // multiple) * multiple
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Pad ``(B, C, H, W)`` on the bottom and right to multiples of ``multiple``; returns it and ``(H, W)``.
+def pad_to_multiple(x, multiple: int) -> tuple:
+    """Pad ``(B, C, H, W)`` (a tensor or an array) on the bottom and right to multiples of ``multiple``.
 
-    Reflection is used where the image is large enough, else the border is repeated.
+    Returns the padded image and ``(H, W)``. Reflection is used where the image is large enough, else the
+    border is repeated.
 
     Examples
     --------
+    >>> import torch
     >>> y, hw = pad_to_multiple(torch.zeros(1, 1, 5, 9), 8)
     >>> tuple(y.shape), hw
     ((1, 1, 8, 16), (5, 9))
+    >>> a = np.arange(6.0).reshape(1, 1, 2, 3)
+    >>> pad_to_multiple(a, 4)[0][0, 0].tolist() == pad_to_multiple(torch.from_numpy(a), 4)[0][0, 0].tolist()
+    True
     """
     h, w = x.shape[-2:]
     ph, pw = padded_size(h, multiple) - h, padded_size(w, multiple) - w
     if ph == 0 and pw == 0:
         return x, (h, w)
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode), (h, w)
+    reflect = ph < h and pw < w
+    if isinstance(x, np.ndarray):
+        widths = [(0, 0)] * (x.ndim - 2) + [(0, ph), (0, pw)]
+        return np.pad(x, widths, mode="reflect" if reflect else "edge"), (h, w)
+    import torch.nn.functional as F
+
+    return F.pad(x, (0, pw, 0, ph), mode="reflect" if reflect else "replicate"), (h, w)
 
 
 def _starts(size: int, tile: int, step: int, multiple: int) -> list[int]:
@@ -90,15 +101,16 @@ def tile_plan(size: int, tile: int, overlap: int, margin: int, multiple: int) ->
     return out
 
 
-def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], image, *, tile: int = 256, overlap: int = 64,
-                margin: int | None = None, multiple: int = 1, batch: int = 4, dtype=torch.float32) -> torch.Tensor:
+def tiled_apply(fn: Callable, image, *, tile: int = 256, overlap: int = 64, margin: int | None = None,
+                multiple: int = 1, batch: int = 4):
     """Apply ``fn`` (``(B, C, t, t) -> (B, C', t, t)``) to a ``(C, H, W)`` image tile by tile.
 
     Parameters
     ----------
     fn : callable
         A size-preserving fully convolutional map (the caller sets ``no_grad`` / ``eval``).
-    image : array or tensor ``(C, H, W)``
+    image : tensor or NumPy array ``(C, H, W)``
+        ``fn`` is given tiles of the same kind (a NumPy array for an onnxruntime session).
     tile, overlap : int
         Tile side and the overlap between neighbours (rounded to ``multiple``).
     margin : int, optional
@@ -111,10 +123,11 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], image, *, tile: int 
 
     Returns
     -------
-    tensor ``(C', H, W)``, float32
+    ``(C', H, W)``, float32: a tensor (on the CPU) for a tensor, an array for an array
 
     Examples
     --------
+    >>> import torch
     >>> conv = torch.nn.Conv2d(1, 1, 3, padding=1)
     >>> x = torch.rand(1, 70, 90)
     >>> with torch.no_grad():
@@ -122,7 +135,7 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], image, *, tile: int 
     >>> bool(torch.allclose(whole, tiled, atol=1e-6))
     True
     """
-    x = torch.as_tensor(image)
+    x = image
     if x.ndim != 3:
         raise ValueError(f"tiled_apply takes one (C, H, W) image, got shape {tuple(x.shape)}.")
     multiple = max(int(multiple), 1)
@@ -132,12 +145,18 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], image, *, tile: int 
     if overlap and 2 * margin >= overlap:
         raise ValueError(f"margin={margin} leaves no blending zone in overlap={overlap}; use margin < overlap / 2.")
     h, w = x.shape[-2:]
-    xp, _ = pad_to_multiple(x[None].to(dtype), multiple)  # (1, C, Hp, Wp)
-    xp = xp[0]
+    if isinstance(x, np.ndarray):
+        stack, as_array = np.stack, np.asarray
+        xp = pad_to_multiple(x[None].astype(np.float32, copy=False), multiple)[0][0]  # (C, Hp, Wp)
+    else:
+        import torch
+
+        stack, as_array = torch.stack, lambda y: y.detach().float().cpu().numpy()
+        xp = pad_to_multiple(x[None].float(), multiple)[0][0]
     hp, wp = xp.shape[-2:]
     rows = tile_plan(hp, tile, overlap, margin, multiple)
     cols = tile_plan(wp, tile, overlap, margin, multiple)
-    out: torch.Tensor | None = None
+    out: np.ndarray | None = None
     wy = np.zeros(h)
     wx = np.zeros(w)
     for top, ry in rows:
@@ -153,18 +172,16 @@ def tiled_apply(fn: Callable[[torch.Tensor], torch.Tensor], image, *, tile: int 
         parts = []
         for hh, ww in shapes:  # tiles of one size run together
             sel = [j for j in group if (len(j[1]), len(j[3])) == (hh, ww)]
-            xb = torch.stack([xp[:, t : t + hh, le : le + ww] for t, _, le, _ in sel])
-            yb = fn(xb).float()
+            yb = as_array(fn(stack([xp[:, t : t + hh, le : le + ww] for t, _, le, _ in sel])))
             parts += list(zip(sel, yb))
         for (t, ry, le, rx), y in parts:
             if out is None:
-                out = torch.zeros((y.shape[0], h, w), dtype=torch.float32)
+                out = np.zeros((y.shape[0], h, w), dtype=np.float32)
             hh, ww = min(len(ry), h - t), min(len(rx), w - le)
-            wt = torch.from_numpy(np.outer(ry[:hh], rx[:ww]).astype(np.float32))
-            out[:, t : t + hh, le : le + ww] += y[:, :hh, :ww] * wt
-    out /= torch.from_numpy(wy.astype(np.float32))[:, None]  # the summed weights are separable: no (H, W) map
-    out /= torch.from_numpy(wx.astype(np.float32))[None, :]
-    return out
+            out[:, t : t + hh, le : le + ww] += y[:, :hh, :ww] * np.outer(ry[:hh], rx[:ww]).astype(np.float32)
+    out /= wy.astype(np.float32)[:, None]  # the summed weights are separable: no (H, W) map
+    out /= wx.astype(np.float32)[None, :]
+    return out if isinstance(x, np.ndarray) else torch.from_numpy(out)
 
 
 __all__ = ["pad_to_multiple", "padded_size", "tile_plan", "tiled_apply"]
