@@ -464,6 +464,8 @@ def main() -> None:
     p.add_argument("--split", choices=sorted(SPLITS), default="test")
     p.add_argument("--variants", nargs="+", default=["default"], choices=sorted(VARIANTS))
     p.add_argument("--no-baselines", action="store_true", help="latentlab variants only")
+    p.add_argument("--tag", default="", help="a word added to the record's name (a disclosed further look at the "
+                   "test series keeps the earlier records)")
     args = p.parse_args()
     clock = start()
     figures, tables, cost = run(args.split, args.variants, not args.no_baselines)

@@ -252,6 +252,8 @@ def main(argv=None) -> int:
                     help=f"comma-separated, of {', '.join(METHODS)}")
     ap.add_argument("--cap", type=float, default=600.0, help="CPU seconds of one fit + score after which a method "
                     "is stopped on that series and gets no figure there (0: no cap)")
+    ap.add_argument("--tag", default="", help="a word added to the record's name (a disclosed second look at the "
+                    "report part keeps the first record)")
     ap.add_argument("--timestamps", action="store_true", help="give latentlab the series on its time index "
                     "(TSB-AD's methods and the default run see values only)")
     args = ap.parse_args(argv)

@@ -97,8 +97,9 @@ def test_context_window_repeats_short_periods_and_falls_back_to_tsb_ad_s_125():
     assert context_window(np.sin(2 * np.pi * t / 12) + 0.05 * rng.standard_normal(2000)) == 72  # 6 periods
     assert context_window(np.sin(2 * np.pi * t / 100)) == 100  # a period of at least 64 steps stays one period
     assert context_window(rng.standard_normal(2000)) == 125  # no period: TSB-AD's window then
-    assert context_window(rng.standard_normal(200)) == 50  # at most a quarter of the series
-    short = np.sin(2 * np.pi * np.arange(120) / 12)
-    assert context_window(short) == 24  # repeats stop at a quarter (30 steps): two periods
+    assert context_window(rng.standard_normal(800)) == 50  # at most a sixteenth of the series
+    short = np.sin(2 * np.pi * np.arange(480) / 12)
+    assert context_window(short) == 24  # repeats stop at a sixteenth (30 steps): two periods
+    assert context_window(short[:120]) == 12  # one period, longer than the cap, stays whole
     long = np.sin(2 * np.pi * np.arange(1100) / 284)
-    assert abs(context_window(long) - 284) <= 2  # a period longer than a quarter of the series stays whole
+    assert abs(context_window(long) - 284) <= 2  # a period longer than the cap stays whole

@@ -45,7 +45,7 @@ def detector(planted):
 @pytest.mark.slow
 def test_spike_and_level_shift_are_found_at_their_steps(detector, planted):
     _, test, labels = planted
-    assert detector.window_ == 4 * PERIOD  # whole periods of the series, at least 64 steps
+    assert detector.window_ == PERIOD  # one period: repeats toward 64 steps stop at a sixteenth of 600 steps
     assert detector.normalisation_ == "raw"  # a stationary series keeps its level
     scores = detector.anomaly_score(test)
     assert scores.shape == (500,)
@@ -202,7 +202,7 @@ def test_cli_detect_series_end_to_end(tmp_path, capsys):
     assert list(df.columns) == ["when", "load", "score", "anomaly"] and len(df) == n
     assert int(df["score"].idxmax()) == 400 and df["anomaly"].iloc[400] == 1
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "window 80" in capsys.readouterr().out  # 4 periods of 20
+    assert "window 20" in capsys.readouterr().out  # one period: repeats stop at a sixteenth of the 360 training steps
     assert main(["detect-series", str(csv), "--column", "nope", "--out", str(out)]) == 2
     assert "no column 'nope'" in capsys.readouterr().err
     assert main(["detect-series", str(csv), "--column", "note", "--out", str(out)]) == 2

@@ -26,7 +26,10 @@ def seasonal(n: int, seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def fitted():
     train = seasonal(400, 0)
-    return train, latentlab.SeriesAnomalyDetector(pca_weight=1.0, recurrent_weight=1.0, **FAST).fit(train)
+    # windows of 4 periods (64 steps), longer than the 400 steps' own choice (one period), so that the held-out
+    # Mahalanobis errors below stand well apart
+    return train, latentlab.SeriesAnomalyDetector(window=4 * PERIOD, pca_weight=1.0, recurrent_weight=1.0,
+                                                  **FAST).fit(train)
 
 
 def test_mix_and_position_scale_known_values():

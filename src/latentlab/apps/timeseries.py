@@ -94,6 +94,9 @@ def choose_window(series, *, default: int = 16, min_window: int = 4, max_window:
 #: The least context of :func:`context_window` (steps), and its window when the series has no period: TSB-AD's
 #: (``find_length_rank`` gives 125 when it finds no period).
 MIN_CONTEXT, NO_PERIOD_WINDOW = 64, 125
+#: Repeats of the period and the no-period window stop at ``1 / CONTEXT_SHARE`` of the training series, so that a
+#: short series keeps short windows (chosen on the tuning data of both series benchmarks: docs/timeseries.md).
+CONTEXT_SHARE = 16
 
 
 def context_window(series, *, min_context: int = MIN_CONTEXT, default: int = NO_PERIOD_WINDOW,
@@ -105,21 +108,21 @@ def context_window(series, *, min_context: int = MIN_CONTEXT, default: int = NO_
     ``min_context`` steps (a period of 5 gives 65), so a window shows a
     level and a course against which a jump, a flat stretch or a burst
     stands out. A series without a period gets ``default``, the window
-    TSB-AD's own window finder gives then. Repeats and the default stop at a
-    quarter of the series (a fit needs windows to learn from; one period,
-    at most a third of the series, stays whole); the window lies in ``[4,
-    max_window]``.
+    TSB-AD's own window finder gives then. Repeats and the default stop at
+    a sixteenth of the series (:data:`CONTEXT_SHARE`: a short series keeps
+    short windows, which a short event stands out in; one period, at most a
+    third of the series, stays whole); the window lies in ``[4, max_window]``.
 
     Examples
     --------
     >>> context_window(np.sin(2 * np.pi * np.arange(2000) / 12))  # 6 periods of 12
     72
-    >>> context_window(np.random.default_rng(0).standard_normal(2000)), context_window(np.zeros(200) + np.arange(200))
+    >>> context_window(np.random.default_rng(0).standard_normal(2000)), context_window(np.zeros(800) + np.arange(800))
     (125, 50)
     """
     x = as_series_array(series)
     found = _periods.periods(x, max_period=max(int(max_window), 3), step=_periods.seconds(step))
-    fit = max(4, len(x) // 4)
+    fit = max(4, len(x) // CONTEXT_SHARE)
     if not found:
         return int(max(4, min(default, fit, max_window)))
     p = found[0]  # at most a third of the series (see periods): kept whole even when longer than a quarter

@@ -58,7 +58,7 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
         ``DatetimeIndex``, a period near an hour, a day or a week is that one:
         288 steps for a day of 5-minute data), repeated to at least 64 steps,
         else 125 (TSB-AD's window without a period); repeats and the 125 stop
-        at a quarter of the series. See
+        at a sixteenth of the series (a short series keeps short windows). See
         :func:`latentlab.apps.timeseries.context_window`.
     normalisation : {'auto', 'raw', 'centre', 'standard', 'heldout'}, default='auto'
         Windows of the PCA member (and of the autoencoder when
@@ -143,8 +143,8 @@ class SeriesAnomalyDetector(AutoencoderEstimatorMixin, BaseEstimator):
     >>> x = np.sin(2 * np.pi * t / 20) + 0.05 * np.random.default_rng(0).standard_normal(600)
     >>> det = latentlab.SeriesAnomalyDetector(epochs=2, hidden=(8,))
     >>> det = det.fit(x[:400])  # small and short for a quick example; the defaults are tuned
-    >>> det.window_  # whole periods of 20 steps, at least 64
-    80
+    >>> det.window_  # the period: repeats toward 64 steps stop at a sixteenth of these 400 steps
+    20
     >>> y = x[400:].copy(); y[100] += 3.0  # a spike
     >>> det.anomaly_score(y).shape  # a score per step
     (200,)
