@@ -5,8 +5,9 @@ here (``pretrained``, ``denoising``) stay quick to import for the command line. 
 which the registry (:mod:`latentlab.registry`) finds through the installed entry points.
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and the API reference
     from .ae import AEConfig, Autoencoder
@@ -98,13 +99,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'latentlab.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__():

@@ -4,8 +4,9 @@ The torch modules load on first use (PEP 562), so the numpy-only ones (:mod:`.co
 :mod:`.dihedral`) import without torch: the shipped denoiser's onnxruntime path uses them.
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and the API reference
     from .conv import ConvDecoder, ConvEncoder, conv_image_shape
@@ -73,10 +74,4 @@ def build_pair(config, out_dim: int, in_extra: int = 0, latent_extra: int = 0):
     raise ConfigError(f"unknown architecture {config.architecture!r}")
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'latentlab.nn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
