@@ -125,3 +125,16 @@ def test_every_lazy_model_name_resolves():
         assert getattr(models, name).__name__ == name
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         models.Nope  # noqa: B018
+
+
+def test_bad_input_gets_the_torch_paths_messages(both):
+    fast, slow = both
+    bad = np.full((20, 20), np.nan, np.float32)
+    for den in (fast, slow):
+        with pytest.raises(latentlab.errors.DataError, match="NaN") as caught:
+            den.denoise(bad)
+        with pytest.raises(latentlab.errors.ConfigError, match="ensemble must be 1, 2, 4 or 8"):
+            den.denoise(np.zeros((20, 20), np.float32), ensemble=3)
+        with pytest.raises(latentlab.errors.ConfigError, match="tile"):
+            den.denoise(np.zeros((20, 20), np.float32), tile=0)
+    assert "NaN" in str(caught.value)
