@@ -138,3 +138,5 @@ def test_bad_input_gets_the_torch_paths_messages(both):
         with pytest.raises(latentlab.errors.ConfigError, match="tile"):
             den.denoise(np.zeros((20, 20), np.float32), tile=0)
     assert "NaN" in str(caught.value)
+    with pytest.raises(latentlab.errors.ConfigError, match="batch"):  # the tiling checks its own arguments
+        fast.denoise_planes(np.zeros((1, 20, 20), np.float32), batch=0)

@@ -125,7 +125,7 @@ def context_window(series, *, min_context: int = MIN_CONTEXT, default: int = NO_
     fit = max(4, len(x) // CONTEXT_SHARE)
     if not found:
         return int(max(4, min(default, fit, max_window)))
-    p = found[0]  # at most a third of the series (see periods): kept whole even when longer than a quarter
+    p = found[0]  # at most a third of the series (see periods): kept whole even when longer than the cap
     k = max(1, min(-(-int(min_context) // p), fit // p))
     return int(max(4, min(k * p, max_window)))
 

@@ -325,8 +325,6 @@ class ImageDenoiser(LatentModel):
     def denoise_tensor(self, x: torch.Tensor, *, tile: int = TILE, batch: int = 1, ensemble: int = 1) -> torch.Tensor:
         """Denoise one ``(C, H, W)`` float tensor tile by tile (no clipping); ``ensemble``: see :meth:`denoise`."""
         self.check_fitted()
-        check_positive_int("batch", batch)  # tiles denoised at once
-        check_positive_int("tile", tile)  # pixels a side
         if self.training:
             self.eval()
         with torch.inference_mode():

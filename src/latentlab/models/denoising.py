@@ -43,6 +43,8 @@ NET_PREFIX = "net."
 def denoise_tiles(run, x, *, radius: int, factor: int, tile: int = TILE, batch: int = 1, ensemble: int = 1):
     """``run`` over ``x (C, H, W)`` (a tensor or an array) in tiles of a network of receptive radius ``radius``
     and ``factor = 2^k``, averaged over ``ensemble`` turns; the result equals whole-image inference."""
+    check_positive_int("batch", batch)  # tiles denoised at once
+    check_positive_int("tile", tile)  # pixels a side
     overlap = 2 * radius + factor  # blending zone of factor pixels beyond the two margins
     tile = max(tile, overlap + 2 * factor)
     return averaged_over_turns(lambda t: tiled_apply(run, t, tile=tile, overlap=overlap, margin=radius,
@@ -204,8 +206,6 @@ class OnnxDenoiser:
         """The denoised photo, as :meth:`ImageDenoiser.denoise <latentlab.models.denoiser.ImageDenoiser.denoise>`
         gives it: ``(H, W)``, ``(C, H, W)`` or ``(H, W, C)``, float32 in [0, 1]."""
         check_ensemble(ensemble)
-        check_positive_int("batch", batch)
-        check_positive_int("tile", tile)
         return denoise_photo(image, lambda x: self.denoise_planes(x, tile=tile, batch=batch, ensemble=ensemble),
                              channels=self.channels, noise_level=self.config.noise_level,
                              max_noise_level=self.config.max_noise_level, layout=layout, check_noise=check_noise)
